@@ -1,0 +1,3 @@
+from paylinks.cli import main
+
+main()

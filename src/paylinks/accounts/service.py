@@ -1,0 +1,148 @@
+"""Accounts and their API keys: create, list, roll, and find the account behind a key."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from paylinks.clock import from_micros, to_micros
+from paylinks.errors import NotFound
+from paylinks.ids import new_id, new_key
+from paylinks.models import accounts, api_keys
+
+MODES = (False, True)  # test, live
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    public_key: str
+    secret_key: str
+
+
+@dataclass(frozen=True)
+class Account:
+    pk: int
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an account, in one mode, with a public or a secret key."""
+
+    account_pk: int
+    account_id: str
+    livemode: bool
+    kind: str  # "public" | "secret"
+    key_hash: str
+
+    @property
+    def is_secret(self) -> bool:
+        return self.kind == "secret"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _hint(key: str) -> str:
+    prefix = key.rsplit("_", 1)[0]
+    return f"{prefix}_…{key[-4:]}"
+
+
+def _insert_key(conn: Connection, *, account_pk: int, livemode: bool, kind: str, now: int) -> str:
+    key = new_key("pkey" if kind == "public" else "skey", livemode=livemode)
+    conn.execute(
+        api_keys.insert().values(
+            account_pk=account_pk,
+            livemode=livemode,
+            kind=kind,
+            key_hash=hash_key(key),
+            public_key=key if kind == "public" else None,
+            hint=_hint(key),
+            created_at=now,
+        )
+    )
+    return key
+
+
+def _issue_pair(conn: Connection, *, account_pk: int, livemode: bool, now: int) -> KeyPair:
+    public = _insert_key(conn, account_pk=account_pk, livemode=livemode, kind="public", now=now)
+    secret = _insert_key(conn, account_pk=account_pk, livemode=livemode, kind="secret", now=now)
+    return KeyPair(public_key=public, secret_key=secret)
+
+
+def create_account(
+    conn: Connection, *, name: str, now: datetime
+) -> tuple[Account, dict[str, KeyPair]]:
+    """A new account with a test and a live key pair; the secret keys exist only in the result."""
+    micros = to_micros(now)
+    account_id = new_id("acct")
+    pk = conn.execute(
+        accounts.insert()
+        .values(id=account_id, name=name, created_at=micros)
+        .returning(accounts.c.pk)
+    ).scalar_one()
+    keys = {
+        "test" if not live else "live": _issue_pair(conn, account_pk=pk, livemode=live, now=micros)
+        for live in MODES
+    }
+    return Account(pk=pk, id=account_id, name=name, created_at=now), keys
+
+
+def list_accounts(conn: Connection) -> list[tuple[Account, dict[str, str]]]:
+    """Every account with its current public keys by mode."""
+    rows = conn.execute(sa.select(accounts).order_by(accounts.c.pk)).all()
+    keys = conn.execute(
+        sa.select(api_keys.c.account_pk, api_keys.c.livemode, api_keys.c.public_key).where(
+            api_keys.c.kind == "public", api_keys.c.revoked_at.is_(None)
+        )
+    ).all()
+    by_account: dict[int, dict[str, str]] = {}
+    for key in keys:
+        by_account.setdefault(key.account_pk, {})["live" if key.livemode else "test"] = (
+            key.public_key
+        )
+    return [
+        (Account(r.pk, r.id, r.name, from_micros(r.created_at)), by_account.get(r.pk, {}))  # type: ignore[arg-type]
+        for r in rows
+    ]
+
+
+def count_accounts(conn: Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(accounts)).scalar_one())
+
+
+def roll_keys(conn: Connection, *, account_id: str, livemode: bool, now: datetime) -> KeyPair:
+    """Revoke the mode's current key pair and issue a new one."""
+    pk = conn.execute(sa.select(accounts.c.pk).where(accounts.c.id == account_id)).scalar()
+    if pk is None:
+        raise NotFound.for_object("account", account_id)
+    micros = to_micros(now)
+    conn.execute(
+        api_keys.update()
+        .where(
+            api_keys.c.account_pk == pk,
+            api_keys.c.livemode == livemode,
+            api_keys.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=micros)
+    )
+    return _issue_pair(conn, account_pk=pk, livemode=livemode, now=micros)
+
+
+def find_principal(conn: Connection, *, key_hash: str) -> Principal | None:
+    """The live (unrevoked) key with this hash, or None."""
+    row = conn.execute(
+        sa.select(api_keys.c.account_pk, api_keys.c.livemode, api_keys.c.kind, accounts.c.id)
+        .join(accounts, accounts.c.pk == api_keys.c.account_pk)
+        .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return Principal(row.account_pk, row.id, row.livemode, row.kind, key_hash)

@@ -1,0 +1,116 @@
+"""The app factory and the whole route table."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from paylinks.accounts.service import find_principal
+from paylinks.api import Services, endpoint, http_exception, json_response, server_error
+from paylinks.auth import Authenticator
+from paylinks.clock import Clock, SystemClock
+from paylinks.config import Settings
+from paylinks.db import Database
+from paylinks.links import routes as links
+from paylinks.ratelimit import Limiter, MemoryLimiter, RedisLimiter, parse_policy
+from paylinks.search import routes as search
+
+log = logging.getLogger("paylinks")
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    text = resources.files("paylinks").joinpath("openapi.yaml").read_text("utf-8")
+    document: dict[str, Any] = yaml.safe_load(text)
+    return document
+
+
+async def openapi(_request: Request) -> Response:
+    return json_response(openapi_document())
+
+
+def routes() -> list[BaseRoute]:
+    """Every route. Collection paths answer with and without a trailing slash (PHP and the
+    Python SDK add one)."""
+
+    def both(path: str, handler: Any, methods: list[str]) -> list[BaseRoute]:
+        return [Route(p, handler, methods=methods) for p in (path, path + "/")]
+
+    return [
+        *both("/links", endpoint(links.list_links), ["GET"]),
+        *both("/links", endpoint(links.create_link), ["POST"]),
+        Route("/links/{link_id}", endpoint(links.retrieve_link), methods=["GET"]),
+        Route("/links/{link_id}", endpoint(links.update_link), methods=["PATCH"]),
+        Route("/links/{link_id}", endpoint(links.destroy_link), methods=["DELETE"]),
+        *both("/links/{link_id}/charges", endpoint(links.list_link_charges), ["GET"]),
+        *both("/search", endpoint(search.search), ["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+
+
+def build_limiter(settings: Settings) -> Limiter | None:
+    windows = parse_policy(settings.rate_limits)
+    if not windows:
+        return None
+    if settings.redis_url:
+        return RedisLimiter(windows, settings.redis_url)
+    return MemoryLimiter(windows)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    database: Database | None = None,
+    limiter: Limiter | None = None,
+) -> Starlette:
+    """The ASGI app. A `database` passed in is the caller's to close; one built here closes with
+    the app."""
+    owns_db = database is None
+    db = database or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    services = Services(
+        settings=settings,
+        db=db,
+        clock=clock or SystemClock(),
+        authenticator=Authenticator(
+            lambda digest: db.read(find_principal, key_hash=digest),
+            cache_seconds=settings.auth_cache_seconds,
+        ),
+        limiter=limiter if limiter is not None else build_limiter(settings),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        if isinstance(services.limiter, RedisLimiter):
+            await services.limiter.close()
+        if owns_db:
+            db.close()
+
+    app = Starlette(
+        routes=routes(),
+        exception_handlers={HTTPException: http_exception, Exception: server_error},
+        lifespan=lifespan,
+    )
+    app.router.redirect_slashes = False
+    app.state.services = services
+    return app
+
+
+def create_app_from_env() -> Starlette:
+    """Entry point for server worker processes: settings come from `PAYLINKS_*` variables."""
+    settings = Settings()
+    logging.basicConfig(level=os.environ.get("PAYLINKS_LOG_LEVEL", "info").upper())
+    return create_app(settings)

@@ -1,0 +1,231 @@
+"""The `paylinks` command: serve, accounts, db. Builds `Settings` once and passes them down."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from paylinks import migrate
+from paylinks.accounts import service as accounts
+from paylinks.clock import SystemClock, format_time
+from paylinks.config import Settings
+from paylinks.db import Database, is_sqlite_url, normalise_url
+from paylinks.ratelimit import parse_policy
+
+
+def _settings(**overrides: Any) -> Settings:
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _account_json(account: accounts.Account, keys: dict[str, accounts.KeyPair]) -> dict[str, Any]:
+    return {
+        "object": "account",
+        "id": account.id,
+        "name": account.name,
+        "created_at": format_time(account.created_at),
+        "keys": {
+            mode: {"public_key": pair.public_key, "secret_key": pair.secret_key}
+            for mode, pair in keys.items()
+        },
+    }
+
+
+database_url_option = click.option(
+    "--database-url", help="SQLAlchemy-style URL (default: a SQLite file under the data directory)."
+)
+
+
+@click.group()
+@click.version_option(package_name="paylinks")
+def main() -> None:
+    """paylinks: a self-hosted payment links server that speaks the Omise API."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@database_url_option
+@click.option("--public-url", help="Base of every payment_uri (default http://HOST:PORT).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def serve(
+    host: str, port: int, database_url: str | None, public_url: str | None, workers: int
+) -> None:
+    """Apply migrations (SQLite) and serve the API."""
+    settings = _settings(database_url=database_url, public_url=public_url)
+    if public_url is None and "PAYLINKS_PUBLIC_URL" not in __import__("os").environ:
+        settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
+    try:
+        windows = parse_policy(settings.rate_limits)
+    except ValueError as exc:
+        raise click.UsageError(f"PAYLINKS_RATE_LIMITS: {exc}") from None
+    if workers > 1 and windows and not settings.redis_url:
+        raise click.UsageError(
+            f"--workers {workers} needs PAYLINKS_REDIS_URL: rate limits kept in each process's "
+            "memory would let every key through once per process. Set PAYLINKS_REDIS_URL "
+            "(e.g. redis://127.0.0.1:6379/0) or PAYLINKS_RATE_LIMITS=off."
+        )
+    db = Database(settings.resolved_database_url)
+    try:
+        _prepare_database(db, settings)
+    finally:
+        db.close()
+    from paylinks.server import serve as run_server
+
+    run_server(settings, host=host, port=port, workers=workers)
+
+
+def _prepare_database(db: Database, settings: Settings) -> None:
+    if db.is_sqlite:
+        migrate.upgrade(db.write_engine)
+    elif not migrate.is_current(db.write_engine):
+        raise click.ClickException(
+            "the PostgreSQL schema is not at the current revision; run `paylinks db upgrade` "
+            "first (migrations first, then processes)"
+        )
+    with db.transaction() as conn:
+        if accounts.count_accounts(conn):
+            return
+        account, keys = accounts.create_account(
+            conn, name="Default account", now=SystemClock().now()
+        )
+    test = keys["test"]
+    click.echo(f'Created account {account.id} ("{account.name}"). Its test keys:\n')
+    click.echo(f"  public key  {test.public_key}")
+    click.echo(f"  secret key  {test.secret_key}\n")
+    click.echo("Secret keys are stored hashed and shown only now. Try:\n")
+    click.echo(
+        f"  curl {settings.public_url}/links -u {test.secret_key}: \\\n"
+        '    -d amount=100000 -d currency=thb -d "title=Product Purchase" -d multiple=true\n'
+    )
+
+
+@main.group(name="accounts")
+def accounts_group() -> None:
+    """Create and list accounts; roll their keys."""
+
+
+@accounts_group.command("create")
+@click.option("--name", required=True)
+@database_url_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def accounts_create(name: str, database_url: str | None, as_json: bool) -> None:
+    """Create an account with test and live key pairs (secret keys are shown once)."""
+    db = _open(database_url)
+    with db.transaction() as conn:
+        account, keys = accounts.create_account(conn, name=name, now=SystemClock().now())
+    db.close()
+    payload = _account_json(account, keys)
+    if as_json:
+        click.echo(json.dumps(payload))
+        return
+    click.echo(f"{account.id}  {account.name}")
+    for mode, pair in keys.items():
+        click.echo(f"  {mode}: public {pair.public_key}\n        secret {pair.secret_key}")
+
+
+@accounts_group.command("list")
+@database_url_option
+@click.option("--json", "as_json", is_flag=True)
+def accounts_list(database_url: str | None, as_json: bool) -> None:
+    """List accounts with their public keys."""
+    db = _open(database_url)
+    with db.snapshot() as conn:
+        rows = accounts.list_accounts(conn)
+    db.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "object": "list",
+                    "data": [
+                        {
+                            "object": "account",
+                            "id": a.id,
+                            "name": a.name,
+                            "created_at": format_time(a.created_at),
+                            "public_keys": keys,
+                        }
+                        for a, keys in rows
+                    ],
+                    "total": len(rows),
+                }
+            )
+        )
+        return
+    for account, keys in rows:
+        click.echo(
+            f"{account.id}  {account.name}  "
+            f"test {keys.get('test', '-')}  live {keys.get('live', '-')}"
+        )
+
+
+@accounts_group.command("roll-keys")
+@click.argument("account_id")
+@click.option("--mode", type=click.Choice(["test", "live"]), default="test", show_default=True)
+@database_url_option
+@click.option("--json", "as_json", is_flag=True)
+def accounts_roll_keys(account_id: str, mode: str, database_url: str | None, as_json: bool) -> None:
+    """Revoke a mode's key pair and issue a new one (running servers notice within seconds)."""
+    from paylinks.errors import NotFound
+
+    db = _open(database_url)
+    try:
+        with db.transaction() as conn:
+            pair = accounts.roll_keys(
+                conn, account_id=account_id, livemode=mode == "live", now=SystemClock().now()
+            )
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.close()
+    if as_json:
+        click.echo(json.dumps({"public_key": pair.public_key, "secret_key": pair.secret_key}))
+    else:
+        click.echo(f"{mode}: public {pair.public_key}\n      secret {pair.secret_key}")
+
+
+@main.group(name="db")
+def db_group() -> None:
+    """Schema migrations."""
+
+
+@db_group.command("upgrade")
+@database_url_option
+def db_upgrade(database_url: str | None) -> None:
+    """Apply every pending migration (run before starting new server processes)."""
+    settings = _settings(database_url=database_url)
+    db = Database(settings.resolved_database_url)
+    migrate.upgrade(db.write_engine)
+    click.echo(f"schema at revision {migrate.current_revision(db.write_engine)}")
+    db.close()
+
+
+@db_group.command("current")
+@database_url_option
+def db_current(database_url: str | None) -> None:
+    """Print the schema revision and whether it is the newest."""
+    settings = _settings(database_url=database_url)
+    db = Database(settings.resolved_database_url)
+    current = migrate.current_revision(db.write_engine)
+    db.close()
+    head = migrate.head_revision()
+    click.echo(f"{current or 'empty'} (newest: {head})")
+    if current != head:
+        sys.exit(1)
+
+
+def _open(database_url: str | None) -> Database:
+    """The configured database, migrated when it is the embedded SQLite file."""
+    settings = _settings(database_url=database_url)
+    url = normalise_url(settings.resolved_database_url)
+    db = Database(url)
+    if is_sqlite_url(url):
+        migrate.upgrade(db.write_engine)
+    return db

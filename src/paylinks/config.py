@@ -1,0 +1,46 @@
+"""Settings: built once (by the CLI or a test) and passed down; no import reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Every knob of a paylinks process; each is also a `PAYLINKS_*` environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="PAYLINKS_", extra="ignore")
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    rate_limits: str = "60/minute;1000/hour"
+    max_active_links: int = Field(default=100, ge=0)
+    redis_url: str = ""
+    # Seconds an authenticated key stays cached in a process; a rolled key stops working
+    # everywhere within this time (at once in the process that rolled it).
+    auth_cache_seconds: float = Field(default=5.0, ge=0)
+    db_pool_size: int = Field(default=8, ge=1)
+    # Largest request body accepted, in bytes (413 above it).
+    max_body_bytes: int = Field(default=65536, ge=1024)
+    log_level: str = "info"
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'paylinks.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")

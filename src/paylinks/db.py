@@ -1,0 +1,247 @@
+"""Database access: SQLite and PostgreSQL engines, and how async code runs sync service functions.
+
+Service functions are plain `fn(conn, **kwargs)` on a SQLAlchemy `Connection`. This module decides
+on which thread and in which transaction they run:
+
+- `read(fn)`   — a small dedicated thread pool (not Starlette's shared one), one transaction.
+- `write(fn)`  — on SQLite, one writer thread that *group-commits*: it takes every write queued
+  while the previous commit was syncing, runs each in its own SAVEPOINT inside one
+  `BEGIN IMMEDIATE` transaction, commits once, and only then answers each caller. A failing job
+  rolls back to its savepoint alone. At `synchronous=FULL` the fsync per commit is the ceiling
+  for writes; sharing it is how creates go past it without weakening durability.
+  On PostgreSQL, a pool of threads, one transaction per job (the server group-commits itself).
+- `transaction()` — the same transactions for synchronous callers (CLI, worker, tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger("paylinks.db")
+
+T = TypeVar("T")
+BATCH_LIMIT = 64
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+)
+
+
+def normalise_url(url: str) -> str:
+    """Accept `postgresql://` / `postgres://` and pick the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def is_sqlite_url(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _sqlite_engine(url: str, *, begin: str) -> Engine:
+    sa_url = sa.make_url(url)
+    if sa_url.database and sa_url.database != ":memory:":
+        Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control from pysqlite: its legacy mode runs SELECTs outside any
+        # transaction (a check-then-act race). We emit BEGIN ourselves below.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def create_engines(url: str, *, pool_size: int) -> tuple[Engine, Engine]:
+    """(write engine, read engine). On SQLite writers take the lock up front (BEGIN IMMEDIATE)."""
+    url = normalise_url(url)
+    if is_sqlite_url(url):
+        return _sqlite_engine(url, begin="BEGIN IMMEDIATE"), _sqlite_engine(url, begin="BEGIN")
+    engine = sa.create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, pool_recycle=1800
+    )
+    return engine, engine
+
+
+@dataclass
+class _Job:
+    fn: Callable[..., Any]
+    kwargs: dict[str, Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    result: Any = None
+    error: BaseException | None = None
+    done: bool = field(default=False)
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self.url = normalise_url(url)
+        self.is_sqlite = is_sqlite_url(self.url)
+        self.write_engine, self.read_engine = create_engines(self.url, pool_size=pool_size)
+        readers = 2 if self.is_sqlite else pool_size
+        self._read_pool = ThreadPoolExecutor(readers, thread_name_prefix="paylinks-db-read")
+        self._write_pool: ThreadPoolExecutor | None = None
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()
+        if not self.is_sqlite:
+            self._write_pool = ThreadPoolExecutor(pool_size, thread_name_prefix="paylinks-db-write")
+
+    # -- synchronous use ---------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        with self.write_engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read transaction."""
+        with self.read_engine.connect() as conn, conn.begin():
+            yield conn
+
+    # -- asynchronous use --------------------------------------------------------------------
+
+    async def read(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._read_pool, partial(self._run_read, fn, kwargs))
+
+    async def write(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        if self._write_pool is not None:
+            return await loop.run_in_executor(
+                self._write_pool, partial(self._run_write, fn, kwargs)
+            )
+        self._ensure_writer()
+        job = _Job(fn, kwargs, loop, loop.create_future())
+        self._queue.put(job)
+        result: T = await job.future
+        return result
+
+    def _run_read(self, fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+        with self.snapshot() as conn:
+            return fn(conn, **kwargs)
+
+    def _run_write(self, fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+        with self.transaction() as conn:
+            return fn(conn, **kwargs)
+
+    # -- the SQLite group-commit writer ---------------------------------------------------
+
+    def _ensure_writer(self) -> None:
+        if self._writer is not None:
+            return
+        with self._lock:
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._writer_loop, name="paylinks-db-writer", daemon=True
+                )
+                self._writer.start()
+
+    def _writer_loop(self) -> None:
+        conn = self.write_engine.connect()
+        try:
+            while True:
+                job = self._queue.get()
+                if job is None:
+                    return
+                batch = [job]
+                stop = False
+                while len(batch) < BATCH_LIMIT:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        stop = True
+                        break
+                    batch.append(nxt)
+                self._run_batch(conn, batch)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _run_batch(self, conn: Connection, batch: list[_Job]) -> None:
+        try:
+            with conn.begin():
+                if len(batch) == 1:
+                    self._run_job(conn, batch[0], reraise=True)
+                else:
+                    for job in batch:
+                        savepoint = conn.begin_nested()
+                        if self._run_job(conn, job, reraise=False):
+                            savepoint.commit()
+                        else:
+                            savepoint.rollback()
+        except BaseException as exc:  # the commit itself failed, or a single job raised
+            if len(batch) == 1:
+                batch[0].error = batch[0].error or exc
+            else:
+                log.warning("group commit failed (%s); retrying %d jobs alone", exc, len(batch))
+                for job in batch:
+                    job.error = None
+                    self._run_batch(conn, [job])
+                return
+        for job in batch:
+            job.loop.call_soon_threadsafe(_settle, job)
+
+    @staticmethod
+    def _run_job(conn: Connection, job: _Job, *, reraise: bool) -> bool:
+        try:
+            job.result = job.fn(conn, **job.kwargs)
+            return True
+        except BaseException as exc:
+            job.error = exc
+            if reraise:
+                raise
+            return False
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join(timeout=10)
+            self._writer = None
+        self._read_pool.shutdown(wait=True)
+        if self._write_pool is not None:
+            self._write_pool.shutdown(wait=True)
+        self.write_engine.dispose()
+        self.read_engine.dispose()
+
+
+def _settle(job: _Job) -> None:
+    if job.future.cancelled():
+        return
+    if job.error is not None:
+        job.future.set_exception(job.error)
+    else:
+        job.future.set_result(job.result)

@@ -1,0 +1,137 @@
+"""The link's wire format, both directions: request parameters in, the link object out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from paylinks.clock import format_time
+from paylinks.errors import BadRequest, InvalidAmount
+from paylinks.links.service import Link, NewLink
+from paylinks.money import check_amount, parse_currency
+from paylinks.params import Params
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 1000
+METADATA_KEYS_MAX = 50
+METADATA_KEY_MAX = 40
+METADATA_VALUE_MAX = 500
+METADATA_TOTAL_MAX = 8192
+USAGE_LIMIT_MAX = 1_000_000_000
+EXPIRY_HORIZON = timedelta(days=3660)
+IMMUTABLE_FIELDS = (
+    "amount",
+    "currency",
+    "title",
+    "multiple",
+    "expires_at",
+    "usage_limit",
+    "used",
+    "used_at",
+    "deleted",
+    "deleted_at",
+    "livemode",
+    "id",
+    "object",
+    "created_at",
+    "payment_uri",
+    "charges",
+)
+
+
+def parse_metadata(params: Params) -> dict[str, Any] | None:
+    """Metadata within documented limits: 50 keys of at most 40 characters, each value at most
+    500 characters as JSON, 8 KiB in all. Values may be any JSON (form fields give strings)."""
+    metadata = params.mapping("metadata")
+    if metadata is None:
+        return None
+    if len(metadata) > METADATA_KEYS_MAX:
+        raise BadRequest(f"metadata has {len(metadata)} keys; at most {METADATA_KEYS_MAX} allowed")
+    for key, value in metadata.items():
+        if not key or len(key) > METADATA_KEY_MAX:
+            raise BadRequest(f"metadata keys must have 1 to {METADATA_KEY_MAX} characters")
+        encoded = value if isinstance(value, str) else orjson.dumps(value).decode()
+        if len(encoded) > METADATA_VALUE_MAX:
+            raise BadRequest(
+                f"metadata[{key}] is too long: at most {METADATA_VALUE_MAX} characters"
+            )
+    if len(orjson.dumps(metadata)) > METADATA_TOTAL_MAX:
+        raise BadRequest(f"metadata is too large: at most {METADATA_TOTAL_MAX} bytes as JSON")
+    return metadata
+
+
+def parse_create(params: Params, *, now: datetime) -> NewLink:
+    amount = params.integer("amount", required=True, error=InvalidAmount)
+    assert amount is not None
+    if amount <= 0:
+        raise InvalidAmount("amount must be a positive integer in the currency's smallest unit")
+    currency_code = params.string("currency", required=True)
+    assert currency_code is not None
+    currency = parse_currency(currency_code)
+    check_amount(amount, currency)
+    title = params.string("title", required=True, max_length=TITLE_MAX)
+    assert title is not None
+    description = params.string("description", max_length=DESCRIPTION_MAX)
+    multiple = params.boolean("multiple") or False
+    expires_at = params.time("expires_at")
+    if expires_at is not None and not now < expires_at <= now + EXPIRY_HORIZON:
+        raise BadRequest("expires_at must be a future time, at most ten years ahead")
+    usage_limit = params.integer("usage_limit")
+    if usage_limit is not None:
+        if not multiple:
+            raise BadRequest("usage_limit applies to multi-use links only (multiple=true)")
+        if not 1 <= usage_limit <= USAGE_LIMIT_MAX:
+            raise BadRequest(f"usage_limit must be between 1 and {USAGE_LIMIT_MAX}")
+    return NewLink(
+        amount=amount,
+        currency=currency.code,
+        title=title,
+        description=description,
+        multiple=multiple,
+        metadata=parse_metadata(params) or {},
+        expires_at=expires_at,
+        usage_limit=usage_limit,
+    )
+
+
+def parse_update(params: Params) -> tuple[str | None, dict[str, Any] | None]:
+    """(description, metadata); any attempt to change another field is a 400 naming it."""
+    forbidden = params.present(IMMUTABLE_FIELDS)
+    if forbidden:
+        names = ", ".join(forbidden)
+        raise BadRequest(
+            f"{names} cannot be changed; only description and metadata are updatable "
+            "(create a new link instead)"
+        )
+    description = params.string("description", max_length=DESCRIPTION_MAX)
+    return description, parse_metadata(params)
+
+
+def link_to_wire(
+    link: Link, *, public_url: str, now: datetime, charges: dict[str, Any]
+) -> dict[str, Any]:
+    """The link object: the seed's fields in the seed's order, then ours."""
+    return {
+        "object": "link",
+        "id": link.id,
+        "livemode": link.livemode,
+        "location": f"/links/{link.id}",
+        "amount": link.amount,
+        "currency": link.currency,
+        "title": link.title,
+        "description": link.description,
+        "multiple": link.multiple,
+        "payment_uri": f"{public_url}/pay/{link.id}",
+        "used": link.used,
+        "charges": charges,
+        "created_at": format_time(link.created_at),
+        "metadata": link.metadata,
+        "deleted": link.deleted,
+        "deleted_at": format_time(link.deleted_at),
+        "used_at": format_time(link.used_at),
+        "expires_at": format_time(link.expires_at),
+        "usage_limit": link.usage_limit,
+        "active": link.is_active(now),
+    }

@@ -1,0 +1,306 @@
+"""Payment links: the rules and queries. Every query is scoped by account *and* mode.
+
+Functions take the connection first and keyword arguments after; they raise `ApiError`s and know
+nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
+
+from paylinks.accounts.service import Principal
+from paylinks.clock import from_micros, to_micros
+from paylinks.errors import BadRequest, LimitExceeded, NotFound
+from paylinks.ids import new_id
+from paylinks.models import accounts, link_counters, links
+from paylinks.pagination import ListQuery
+
+COUNTER_SLOTS = 8
+
+
+@dataclass(frozen=True)
+class Link:
+    pk: int
+    id: str
+    livemode: bool
+    amount: int
+    currency: str
+    title: str
+    description: str | None
+    multiple: bool
+    metadata: dict[str, Any]
+    used: bool
+    used_at: datetime | None
+    deleted: bool
+    deleted_at: datetime | None
+    expires_at: datetime | None
+    usage_limit: int | None
+    paid_count: int
+    created_at: datetime
+
+    def is_active(self, now: datetime) -> bool:
+        """Payable now: not deleted, not a used single-use link, not expired, not at its limit."""
+        if self.deleted or (self.used and not self.multiple):
+            return False
+        if self.expires_at is not None and self.expires_at <= now:
+            return False
+        return self.usage_limit is None or self.paid_count < self.usage_limit
+
+
+@dataclass(frozen=True)
+class NewLink:
+    amount: int
+    currency: str
+    title: str
+    description: str | None
+    multiple: bool
+    metadata: dict[str, Any]
+    expires_at: datetime | None
+    usage_limit: int | None
+
+
+def _from_row(row: Row[Any]) -> Link:
+    return Link(
+        pk=row.pk,
+        id=row.id,
+        livemode=bool(row.livemode),
+        amount=row.amount,
+        currency=row.currency,
+        title=row.title,
+        description=row.description,
+        multiple=bool(row.multiple),
+        metadata=orjson.loads(row.metadata),
+        used=bool(row.used),
+        used_at=from_micros(row.used_at),
+        deleted=bool(row.deleted),
+        deleted_at=from_micros(row.deleted_at),
+        expires_at=from_micros(row.expires_at),
+        usage_limit=row.usage_limit,
+        paid_count=row.paid_count,
+        created_at=from_micros(row.created_at),  # type: ignore[arg-type]
+    )
+
+
+def _scoped(principal: Principal) -> list[sa.ColumnElement[bool]]:
+    return [links.c.account_pk == principal.account_pk, links.c.livemode == principal.livemode]
+
+
+def count_active(conn: Connection, *, principal: Principal, now: datetime) -> int:
+    """Links of this account and mode that can still be paid (the cap counts these)."""
+    micros = to_micros(now)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(links)
+        .where(
+            *_scoped(principal),
+            links.c.deleted == sa.false(),
+            links.c.used == sa.false(),
+            sa.or_(links.c.expires_at.is_(None), links.c.expires_at > micros),
+            sa.or_(links.c.usage_limit.is_(None), links.c.paid_count < links.c.usage_limit),
+        )
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def _lock_account(conn: Connection, principal: Principal) -> None:
+    """Serialise creates of one account on PostgreSQL so the cap cannot be overshot.
+
+    SQLite needs nothing: every write transaction already holds the database's write lock.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.select(accounts.c.pk).where(accounts.c.pk == principal.account_pk).with_for_update()
+        )
+
+
+def _bump_counter(conn: Connection, principal: Principal) -> None:
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(link_counters).values(
+        account_pk=principal.account_pk,
+        livemode=principal.livemode,
+        slot=random.randrange(COUNTER_SLOTS),  # noqa: S311 - spreads contention, not a secret
+        count=1,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["account_pk", "livemode", "slot"],
+        set_={"count": link_counters.c.count + 1},
+    )
+    conn.execute(stmt)
+
+
+def create_link(
+    conn: Connection, *, principal: Principal, new: NewLink, now: datetime, max_active: int
+) -> Link:
+    """Insert a link; `LimitExceeded` when the account already has `max_active` active links."""
+    if max_active > 0:
+        _lock_account(conn, principal)
+        active = count_active(conn, principal=principal, now=now)
+        if active >= max_active:
+            raise LimitExceeded(
+                f"this account already has {active} active links in "
+                f"{'live' if principal.livemode else 'test'} mode, the most it may have "
+                f"(PAYLINKS_MAX_ACTIVE_LINKS={max_active}); delete or use some first"
+            )
+    link_id = new_id("payl", livemode=principal.livemode)
+    values = {
+        "id": link_id,
+        "account_pk": principal.account_pk,
+        "livemode": principal.livemode,
+        "amount": new.amount,
+        "currency": new.currency,
+        "title": new.title,
+        "description": new.description,
+        "multiple": new.multiple,
+        "metadata": orjson.dumps(new.metadata).decode(),
+        "used": False,
+        "deleted": False,
+        "paid_count": 0,
+        "expires_at": to_micros(new.expires_at) if new.expires_at else None,
+        "usage_limit": new.usage_limit,
+        "created_at": to_micros(now),
+    }
+    pk = conn.execute(links.insert().values(**values).returning(links.c.pk)).scalar_one()
+    _bump_counter(conn, principal)
+    return Link(
+        pk=pk,
+        id=link_id,
+        livemode=principal.livemode,
+        amount=new.amount,
+        currency=new.currency,
+        title=new.title,
+        description=new.description,
+        multiple=new.multiple,
+        metadata=new.metadata,
+        used=False,
+        used_at=None,
+        deleted=False,
+        deleted_at=None,
+        expires_at=new.expires_at,
+        usage_limit=new.usage_limit,
+        paid_count=0,
+        created_at=now,
+    )
+
+
+def get_link(conn: Connection, *, principal: Principal, link_id: str) -> Link:
+    """The link, or `NotFound` — also when it belongs to another account or mode."""
+    row = conn.execute(sa.select(links).where(links.c.id == link_id, *_scoped(principal))).first()
+    if row is None:
+        raise NotFound.for_object("link", link_id)
+    return _from_row(row)
+
+
+def update_link(
+    conn: Connection,
+    *,
+    principal: Principal,
+    link_id: str,
+    description: str | None,
+    metadata: dict[str, Any] | None,
+) -> Link:
+    """Change the description and/or replace the metadata; nothing else is updatable."""
+    link = get_link(conn, principal=principal, link_id=link_id)
+    if link.deleted:
+        raise BadRequest(f"link {link_id} has been deleted and cannot be changed")
+    values: dict[str, Any] = {}
+    if description is not None:
+        values["description"] = description
+    if metadata is not None:
+        values["metadata"] = orjson.dumps(metadata).decode()
+    if not values:
+        return link
+    conn.execute(links.update().where(links.c.pk == link.pk).values(**values))
+    return replace(
+        link,
+        description=link.description if description is None else description,
+        metadata=link.metadata if metadata is None else metadata,
+    )
+
+
+def destroy_link(conn: Connection, *, principal: Principal, link_id: str, now: datetime) -> Link:
+    """Mark the link deleted: it stays readable and stops being payable. Repeats are no-ops."""
+    link = get_link(conn, principal=principal, link_id=link_id)
+    if link.deleted:
+        return link
+    conn.execute(
+        links.update().where(links.c.pk == link.pk).values(deleted=True, deleted_at=to_micros(now))
+    )
+    return replace(link, deleted=True, deleted_at=now)
+
+
+def _time_bounds(query: ListQuery) -> list[sa.ColumnElement[bool]]:
+    bounds = []
+    if query.from_ is not None:
+        bounds.append(links.c.created_at >= to_micros(query.from_))
+    if query.to is not None:
+        bounds.append(links.c.created_at <= to_micros(query.to))
+    return bounds
+
+
+def _total(conn: Connection, principal: Principal, query: ListQuery) -> int:
+    if not query.filtered:
+        total = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(link_counters.c.count), 0)).where(
+                link_counters.c.account_pk == principal.account_pk,
+                link_counters.c.livemode == principal.livemode,
+            )
+        ).scalar_one()
+        return int(total)
+    count = sa.select(sa.func.count()).select_from(links)
+    return int(conn.execute(count.where(*_scoped(principal), *_time_bounds(query))).scalar_one())
+
+
+def list_links(
+    conn: Connection, *, principal: Principal, query: ListQuery
+) -> tuple[list[Link], int]:
+    """One page of links and the number of all links matching `from`..`to` (inclusive).
+
+    Ties on `created_at` are broken by insertion order, so pages never skip or repeat a link.
+    """
+    order = (
+        (links.c.created_at.desc(), links.c.pk.desc())
+        if query.reverse
+        else (links.c.created_at.asc(), links.c.pk.asc())
+    )
+    rows = conn.execute(
+        sa.select(links)
+        .where(*_scoped(principal), *_time_bounds(query))
+        .order_by(*order)
+        .limit(query.limit)
+        .offset(query.offset)
+    ).all()
+    return [_from_row(r) for r in rows], _total(conn, principal, query)
+
+
+def search_links(
+    conn: Connection,
+    *,
+    principal: Principal,
+    conditions: list[sa.ColumnElement[bool]],
+    reverse: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[Link], int]:
+    """Links matching every condition (built by the search module over `links` columns)."""
+    where = [*_scoped(principal), *conditions]
+    total = conn.execute(sa.select(sa.func.count()).select_from(links).where(*where)).scalar_one()
+    order = (
+        (links.c.created_at.desc(), links.c.pk.desc())
+        if reverse
+        else (
+            links.c.created_at.asc(),
+            links.c.pk.asc(),
+        )
+    )
+    rows = conn.execute(
+        sa.select(links).where(*where).order_by(*order).limit(limit).offset(offset)
+    ).all()
+    return [_from_row(r) for r in rows], int(total)

@@ -1,0 +1,81 @@
+"""Currencies and amounts: integer minor units, Omise's presentment currencies and their limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from paylinks.errors import InvalidAmount, InvalidCurrency
+
+
+@dataclass(frozen=True)
+class Currency:
+    code: str  # lower case, as the seed writes it on the wire
+    exponent: int  # digits after the decimal point
+    minimum: int  # smallest amount, minor units
+    maximum: int  # largest amount, minor units
+
+
+# Omise: the presentment currencies of multi-currency accounts (omise-compat §6.2). Limits for
+# THB, JPY, SGD and MYR are Omise's charge limits; THB's maximum is the Links API's ฿1,000,000.
+# Other currencies take 1.00 as the minimum and 1,000,000.00 as the maximum (our choice).
+CURRENCIES: dict[str, Currency] = {
+    c.code: c
+    for c in (
+        Currency("thb", 2, 2000, 100_000_000),
+        Currency("jpy", 0, 100, 6_000_000),
+        Currency("sgd", 2, 100, 2_000_000),
+        Currency("myr", 2, 100, 10_000_000),
+        *(
+            Currency(code, 2, 100, 100_000_000)
+            for code in ("aud", "cad", "chf", "cny", "dkk", "eur", "gbp", "hkd", "idr", "usd")
+        ),
+    )
+}
+
+
+def parse_currency(value: str) -> Currency:
+    """The currency for a code in any case; `InvalidCurrency` otherwise."""
+    currency = CURRENCIES.get(value.strip().lower())
+    if currency is None:
+        supported = ", ".join(sorted(CURRENCIES))
+        raise InvalidCurrency(f"currency {value!r} is not supported; use one of {supported}")
+    return currency
+
+
+def check_amount(amount: int, currency: Currency) -> int:
+    """`amount` in minor units if within the currency's limits, else `InvalidAmount`."""
+    if amount < currency.minimum:
+        raise InvalidAmount(f"amount must be at least {_describe(currency.minimum, currency)}")
+    if amount > currency.maximum:
+        raise InvalidAmount(f"amount must be at most {_describe(currency.maximum, currency)}")
+    return amount
+
+
+def _describe(amount: int, currency: Currency) -> str:
+    code = currency.code
+    return (
+        f"{amount} ({format_major(amount, currency)} {code.upper()}) in the smallest unit of {code}"
+    )
+
+
+def format_major(amount: int, currency: Currency) -> str:
+    """Minor units as a plain major-unit string: 100000 THB -> '1000.00'."""
+    if currency.exponent == 0:
+        return str(amount)
+    scaled = Decimal(amount).scaleb(-currency.exponent)
+    return f"{scaled:.{currency.exponent}f}"
+
+
+def major_to_minor(value: str, currency: Currency) -> int:
+    """A major-unit decimal string ('1000', '10.5') in minor units; ValueError if not exact."""
+    try:
+        number = Decimal(value)
+    except InvalidOperation as exc:
+        raise ValueError(value) from exc
+    if not number.is_finite():
+        raise ValueError(value)
+    minor = number.scaleb(currency.exponent)
+    if minor != minor.to_integral_value():
+        raise ValueError(value)
+    return int(minor)

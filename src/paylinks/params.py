@@ -1,0 +1,209 @@
+"""Request parameters as every Omise client sends them, read into one dict and coerced on demand.
+
+Query string and body are merged on every method (the Python SDK sends list parameters as a JSON
+body on GET). Bodies are JSON (an object, `null` or nothing) or form-encoded with bracket nesting
+(`metadata[invoice_id]=INV-001`, `items[0]=a`, `tags[]=b`). `null` and `""` mean absent.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from paylinks.clock import parse_time
+from paylinks.errors import ApiError, BadRequest
+
+MAX_DEPTH = 8
+_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_INTEGER = re.compile(r"^[+-]?\d{1,30}$")
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
+
+def parse_json_body(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc.msg}") from None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest("request body must be a JSON object")
+    return value
+
+
+def parse_form(text: str) -> dict[str, Any]:
+    """`a=1&m[k]=v&l[]=x&l[]=y` -> {'a': '1', 'm': {'k': 'v'}, 'l': ['x', 'y']}."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=1000)
+    except ValueError as exc:
+        raise BadRequest(f"cannot read form parameters: {exc}") from None
+    result: dict[str, Any] = {}
+    for raw_key, value in pairs:
+        match = _KEY.match(raw_key)
+        if not match:
+            raise BadRequest(f"malformed parameter name {raw_key!r}")
+        path = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
+        if len(path) > MAX_DEPTH:
+            raise BadRequest(f"parameter {raw_key!r} is nested too deeply")
+        _assign(result, path, value, raw_key)
+    return {k: _lists_from_indexes(v) for k, v in result.items()}
+
+
+def _assign(node: dict[str, Any], path: list[str], value: str, raw_key: str) -> None:
+    head, rest = path[0], path[1:]
+    if not rest:
+        if isinstance(node.get(head), dict):
+            raise BadRequest(f"parameter {raw_key!r} conflicts with a nested parameter")
+        node[head] = value
+        return
+    if rest[0] == "":  # `tags[]=a`: append to a list
+        current = node.setdefault(head, [])
+        if not isinstance(current, list) or len(rest) > 1:
+            raise BadRequest(f"parameter {raw_key!r} mixes list and object forms")
+        current.append(value)
+        return
+    child = node.setdefault(head, {})
+    if not isinstance(child, dict):
+        raise BadRequest(f"parameter {raw_key!r} conflicts with another parameter")
+    _assign(child, rest, value, raw_key)
+
+
+def _lists_from_indexes(value: Any) -> Any:
+    """PHP's `k[0]=a&k[1]=b` arrives as {'0': 'a', '1': 'b'}: turn it into a list."""
+    if isinstance(value, dict):
+        value = {k: _lists_from_indexes(v) for k, v in value.items()}
+        if value and all(k.isdigit() for k in value):
+            keys = sorted(value, key=int)
+            if [int(k) for k in keys] == list(range(len(keys))):
+                return [value[k] for k in keys]
+    return value
+
+
+def merge(query: str, body: bytes, content_type: str) -> dict[str, Any]:
+    """Query parameters overlaid by body parameters; top-level `null`/`""` dropped."""
+    params = parse_form(query) if query else {}
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if body:
+        if kind == "application/json" or (not kind and body.lstrip()[:1] in (b"{", b"n")):
+            params.update(parse_json_body(body))
+        elif kind in ("application/x-www-form-urlencoded", ""):
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise BadRequest("form body is not valid UTF-8") from None
+            params.update(parse_form(text))
+        elif kind != "multipart/form-data" or body.strip():
+            raise BadRequest(f"unsupported content type {kind!r}; send JSON or a form")
+    return {k: v for k, v in params.items() if v is not None and v != ""}
+
+
+class Params:
+    """Typed access to merged parameters. Each reader raises `error` (default `BadRequest`) naming
+    the field; absent optional values come back as None."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.data
+
+    def present(self, names: Iterable[str]) -> list[str]:
+        return [n for n in names if n in self.data]
+
+    def string(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        max_length: int | None = None,
+        error: type[ApiError] = BadRequest,
+    ) -> str | None:
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                raise error(f"{name} is required")
+            return None
+        if isinstance(value, (bool, dict, list)):
+            raise error(f"{name} must be a string")
+        text = str(value)
+        if required and not text.strip():
+            raise error(f"{name} is required")
+        if max_length is not None and len(text) > max_length:
+            raise error(f"{name} is too long: at most {max_length} characters, got {len(text)}")
+        return text
+
+    def integer(
+        self, name: str, *, required: bool = False, error: type[ApiError] = BadRequest
+    ) -> int | None:
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                raise error(f"{name} is required")
+            return None
+        if isinstance(value, bool):
+            raise error(f"{name} must be an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float):
+            if math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
+                # Omise: JSON clients may send 100000.0; an integral float is the same amount.
+                return int(value)
+            raise error(f"{name} must be an integer, got {value!r}")
+        if isinstance(value, str) and _INTEGER.match(value.strip()):
+            return int(value.strip())
+        raise error(f"{name} must be an integer, got {_show(value)}")
+
+    def boolean(self, name: str, *, error: type[ApiError] = BadRequest) -> bool | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in TRUE_WORDS:
+                return True
+            if word in FALSE_WORDS:
+                return False
+        raise error(f"{name} must be a boolean (true or false), got {_show(value)}")
+
+    def time(
+        self, name: str, *, end_of_day: bool = False, error: type[ApiError] = BadRequest
+    ) -> datetime | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise error(f"{name} must be an ISO 8601 time such as 2026-02-06T10:30:00Z")
+        try:
+            return parse_time(value, end_of_day=end_of_day)
+        except (ValueError, OverflowError):
+            raise error(
+                f"{name} must be an ISO 8601 time such as 2026-02-06T10:30:00Z, got {_show(value)}"
+            ) from None
+
+    def mapping(self, name: str, *, error: type[ApiError] = BadRequest) -> dict[str, Any] | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise error(
+                f"{name} must be an object (a JSON object or {name}[key]=value form fields)"
+            )
+        return value
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

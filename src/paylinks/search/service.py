@@ -1,0 +1,184 @@
+"""Search (omise-compat §4.7): scope `link`, a text query, filters, pages of `per_page`.
+
+`query` matches every whitespace-separated word against title or description (case-insensitive).
+Filters: `amount` in *major* units as Omise documents (`1000`, `1000..2000`, `..500`, `100..`),
+`currency`, `multiple`, `used`, `deleted`, `active`, and `created` as a date range.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from paylinks.clock import parse_time, to_micros
+from paylinks.errors import BadRequest, InvalidFilter, InvalidPage, InvalidScope
+from paylinks.models import links
+from paylinks.money import CURRENCIES, major_to_minor, parse_currency
+from paylinks.params import FALSE_WORDS, TRUE_WORDS, Params
+
+SCOPES = ("link",)
+DEFAULT_PER_PAGE = 30
+MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000
+FILTERS = ("amount", "currency", "multiple", "used", "deleted", "active", "created")
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    scope: str
+    query: str
+    filters: dict[str, str]
+    order: str
+    page: int
+    per_page: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+
+def parse_search(params: Params) -> SearchQuery:
+    scope = params.string("scope", required=True, error=InvalidScope)
+    if scope not in SCOPES:
+        raise InvalidScope(f"scope {scope!r} is not supported; supported scopes: link")
+    filters = params.mapping("filters", error=InvalidFilter) or {}
+    unknown = [name for name in filters if name not in FILTERS]
+    if unknown:
+        raise InvalidFilter(f"unknown filter {unknown[0]!r}; link filters are {', '.join(FILTERS)}")
+    order = params.string("order") or "chronological"
+    if order not in ("chronological", "reverse_chronological"):
+        raise BadRequest("order must be chronological or reverse_chronological")
+    page = params.integer("page", error=InvalidPage) or 1
+    per_page = params.integer("per_page", error=InvalidPage) or DEFAULT_PER_PAGE
+    if not 1 <= page <= MAX_PAGE:
+        raise InvalidPage(f"page must be between 1 and {MAX_PAGE}")
+    if per_page < 1:
+        raise InvalidPage("per_page must be a positive integer")
+    return SearchQuery(
+        scope=scope,
+        query=params.string("query") or "",
+        filters={k: str(v) for k, v in filters.items() if v not in (None, "")},
+        order=order,
+        page=page,
+        per_page=min(per_page, MAX_PER_PAGE),
+    )
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _text_conditions(query: str) -> list[sa.ColumnElement[bool]]:
+    return [
+        sa.or_(
+            links.c.title.ilike(_like(word), escape="\\"),
+            links.c.description.ilike(_like(word), escape="\\"),
+        )
+        for word in query.split()
+    ]
+
+
+def _split_range(name: str, value: str) -> tuple[str | None, str | None]:
+    if ".." in value:
+        low, _, high = value.partition("..")
+        return (low.strip() or None, high.strip() or None)
+    return value.strip(), value.strip()
+
+
+def _amount_condition(value: str) -> sa.ColumnElement[bool]:
+    """Major units compare per currency: 1000 is 100000 satang but 1000 yen."""
+    low, high = _split_range("amount", value)
+    exponents = sorted({c.exponent for c in CURRENCIES.values()})
+    parts = []
+    for exponent in exponents:
+        sample = next(c for c in CURRENCIES.values() if c.exponent == exponent)
+        codes = [c.code for c in CURRENCIES.values() if c.exponent == exponent]
+        bounds: list[sa.ColumnElement[bool]] = [links.c.currency.in_(codes)]
+        try:
+            if low is not None:
+                bounds.append(links.c.amount >= math.ceil(major_to_minor(low, sample)))
+            if high is not None:
+                bounds.append(links.c.amount <= major_to_minor(high, sample))
+        except ValueError:
+            raise InvalidFilter(
+                f"filters[amount] must be an amount in major units or a range like 1000..2000, "
+                f"got {value!r}"
+            ) from None
+        parts.append(sa.and_(*bounds))
+    return sa.or_(*parts)
+
+
+def _flag(name: str, value: str) -> bool:
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise InvalidFilter(f"filters[{name}] must be true or false, got {value!r}")
+
+
+def _created_condition(value: str) -> list[sa.ColumnElement[bool]]:
+    low, high = _split_range("created", value)
+    try:
+        out = []
+        if low is not None:
+            out.append(links.c.created_at >= to_micros(parse_time(low)))
+        if high is not None:
+            out.append(links.c.created_at <= to_micros(parse_time(high, end_of_day=True)))
+        return out
+    except ValueError:
+        raise InvalidFilter(
+            f"filters[created] must be a date or a range like 2026-01-01..2026-01-31, got {value!r}"
+        ) from None
+
+
+def _active_condition(active: bool, now: datetime) -> sa.ColumnElement[bool]:
+    micros = to_micros(now)
+    condition = sa.and_(
+        links.c.deleted == sa.false(),
+        sa.or_(links.c.multiple == sa.true(), links.c.used == sa.false()),
+        sa.or_(links.c.expires_at.is_(None), links.c.expires_at > micros),
+        sa.or_(links.c.usage_limit.is_(None), links.c.paid_count < links.c.usage_limit),
+    )
+    return condition if active else sa.not_(condition)
+
+
+def link_conditions(search: SearchQuery, *, now: datetime) -> list[sa.ColumnElement[bool]]:
+    conditions = _text_conditions(search.query)
+    for name, value in search.filters.items():
+        if name == "amount":
+            conditions.append(_amount_condition(value))
+        elif name == "currency":
+            try:
+                conditions.append(links.c.currency == parse_currency(value).code)
+            except BadRequest:
+                raise InvalidFilter(f"filters[currency]: {value!r} is not a currency") from None
+        elif name == "created":
+            conditions.extend(_created_condition(value))
+        elif name == "active":
+            conditions.append(_active_condition(_flag(name, value), now))
+        else:
+            conditions.append(links.c[name] == _flag(name, value))
+    return conditions
+
+
+def search_object(search: SearchQuery, *, data: list[dict[str, Any]], total: int) -> dict[str, Any]:
+    return {
+        "object": "search",
+        "order": search.order,
+        "scope": search.scope,
+        "query": search.query,
+        "filters": search.filters,
+        "page": search.page,
+        "per_page": search.per_page,
+        "location": "/search",
+        "total": total,
+        "total_pages": math.ceil(total / search.per_page) if total else 0,
+        "export": None,
+        "data": data,
+    }
