@@ -69,6 +69,7 @@ class ApiCall:
 
 
 Handler = Callable[[ApiCall], Awaitable[dict[str, Any]]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def json_response(
@@ -124,7 +125,7 @@ async def _authenticate(
     return principal, await _rate_limit(services, principal.key_hash)
 
 
-def endpoint(handler: Handler, *, auth: str = "secret") -> Callable[[Request], Awaitable[Response]]:
+def endpoint(handler: Handler, *, auth: str = "secret") -> Endpoint:
     """Wrap `handler` with the pipeline. `auth` is "secret", "public" (either key) or "any"."""
 
     async def run(request: Request) -> Response:

@@ -18,7 +18,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from paylinks.accounts.service import find_principal
-from paylinks.api import Services, endpoint, http_exception, json_response, server_error
+from paylinks.api import (
+    Endpoint,
+    Services,
+    endpoint,
+    http_exception,
+    json_response,
+    server_error,
+)
 from paylinks.auth import Authenticator
 from paylinks.clock import Clock, SystemClock
 from paylinks.config import Settings
@@ -41,22 +48,32 @@ async def openapi(_request: Request) -> Response:
     return json_response(openapi_document())
 
 
+def resource(path: str, **handlers: Endpoint) -> list[BaseRoute]:
+    """One route per path (with and without a trailing slash: PHP and the Python SDK add one),
+    dispatching on the method, so that a 405 lists every allowed method."""
+
+    async def dispatch(request: Request) -> Response:
+        # Starlette adds HEAD wherever GET is allowed; answer it with the GET handler.
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    methods = list(handlers)
+    return [Route(p, dispatch, methods=methods) for p in (path, path + "/")]
+
+
 def routes() -> list[BaseRoute]:
-    """Every route. Collection paths answer with and without a trailing slash (PHP and the
-    Python SDK add one)."""
-
-    def both(path: str, handler: Any, methods: list[str]) -> list[BaseRoute]:
-        return [Route(p, handler, methods=methods) for p in (path, path + "/")]
-
+    """Every route of the API."""
     return [
-        *both("/links", endpoint(links.list_links), ["GET"]),
-        *both("/links", endpoint(links.create_link), ["POST"]),
-        Route("/links/{link_id}", endpoint(links.retrieve_link), methods=["GET"]),
-        Route("/links/{link_id}", endpoint(links.update_link), methods=["PATCH"]),
-        Route("/links/{link_id}", endpoint(links.destroy_link), methods=["DELETE"]),
-        *both("/links/{link_id}/charges", endpoint(links.list_link_charges), ["GET"]),
-        *both("/search", endpoint(search.search), ["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
+        *resource("/links", GET=endpoint(links.list_links), POST=endpoint(links.create_link)),
+        *resource(
+            "/links/{link_id}",
+            GET=endpoint(links.retrieve_link),
+            PATCH=endpoint(links.update_link),
+            DELETE=endpoint(links.destroy_link),
+        ),
+        *resource("/links/{link_id}/charges", GET=endpoint(links.list_link_charges)),
+        *resource("/search", GET=endpoint(search.search)),
+        *resource("/openapi.json", GET=openapi),
     ]
 
 

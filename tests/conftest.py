@@ -1,0 +1,161 @@
+"""The test vocabulary: databases (SQLite always, PostgreSQL when reachable or required), apps,
+clients and accounts. Every test that takes `db` (directly or through `client`) runs on both."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from paylinks import migrate
+from paylinks.accounts import service as accounts
+from paylinks.app import create_app
+from paylinks.clock import SystemClock
+from paylinks.config import Settings
+from paylinks.db import Database, normalise_url
+
+PUBLIC_URL = "http://paylinks.test"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--require-postgres",
+        action="store_true",
+        help="fail, instead of skipping, when PAYLINKS_TEST_POSTGRES_URL is unset or unreachable",
+    )
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, created from the admin URL."""
+    admin_url = os.environ.get("PAYLINKS_TEST_POSTGRES_URL", "")
+    required = request.config.getoption("--require-postgres")
+    if not admin_url:
+        if required:
+            pytest.fail("--require-postgres: PAYLINKS_TEST_POSTGRES_URL is not set")
+        pytest.skip("PAYLINKS_TEST_POSTGRES_URL is not set")
+    name = f"paylinks_test_{_worker()}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        if required:
+            pytest.fail(f"--require-postgres: cannot reach PostgreSQL at {admin_url}: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {admin_url}")
+    url = sa.make_url(normalise_url(admin_url)).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'paylinks.db'}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(sqlite_url: str) -> Iterator[Database]:
+    db = Database(sqlite_url)
+    migrate.upgrade(db.write_engine)
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_url: str) -> Iterator[Database]:
+    db = Database(postgres_url)
+    migrate.upgrade(db.write_engine)
+    yield db
+    db.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest) -> Database:
+    """The database under test; each test runs once per backend. Tests stay independent by
+    working in accounts of their own, so nothing is truncated between them."""
+    database: Database = request.getfixturevalue(f"{request.param}_database")
+    return database
+
+
+@pytest.fixture
+def database_url(db: Database) -> str:
+    return db.url
+
+
+@dataclass
+class TestAccount:
+    __test__ = False
+    id: str
+    pk: int
+    test: accounts.KeyPair
+    live: accounts.KeyPair
+
+
+def make_account(db: Database, name: str = "Test merchant") -> TestAccount:
+    with db.transaction() as conn:
+        account, keys = accounts.create_account(conn, name=name, now=SystemClock().now())
+    return TestAccount(account.id, account.pk, keys["test"], keys["live"])
+
+
+@pytest.fixture
+def account(db: Database) -> TestAccount:
+    return make_account(db)
+
+
+@pytest.fixture
+def other_account(db: Database) -> TestAccount:
+    return make_account(db, "Someone else")
+
+
+def test_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "public_url": PUBLIC_URL,
+        "rate_limits": "off",
+        "max_active_links": 0,
+        "auth_cache_seconds": 0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+AppFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(db: Database) -> Iterator[AppFactory]:
+    """Build a client for an app with some settings changed (and optional clock/limiter)."""
+    clients: list[TestClient] = []
+
+    def factory(*, clock: Any = None, limiter: Any = None, **overrides: Any) -> TestClient:
+        app = create_app(test_settings(**overrides), database=db, clock=clock, limiter=limiter)
+        client = TestClient(app, raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: AppFactory) -> TestClient:
+    return make_client()
+
+
+def auth(key: str) -> tuple[str, str]:
+    """HTTP Basic credentials as every Omise SDK sends them: the key and an empty password."""
+    return (key, "")
