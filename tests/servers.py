@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,6 +71,8 @@ def live_server(
         "PAYLINKS_MAX_ACTIVE_LINKS": "0",
         **(env or {}),
     }
+    # The log goes to a file: a pipe nobody reads would fill up and stall the server.
+    log = tempfile.NamedTemporaryFile(prefix="paylinks-serve-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [
             str(BIN / "paylinks"),
@@ -82,12 +85,12 @@ def live_server(
             str(workers),
         ],
         env={**os.environ, **settings_env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(url, process)
+        _wait_until_up(url, process, Path(log.name))
         yield LiveServer(url, port, database_url, keys["secret_key"], keys["public_key"], process)
     finally:
         process.terminate()
@@ -96,14 +99,19 @@ def live_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
+        os.unlink(log.name)
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def _wait_until_up(
+    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            err = process.stderr.read().decode() if process.stderr else ""
-            raise RuntimeError(f"paylinks serve exited with {process.returncode}: {err}")
+            raise RuntimeError(
+                f"paylinks serve exited with {process.returncode}: {log.read_text()[-2000:]}"
+            )
         try:
             httpx.get(f"{url}/openapi.json", timeout=1)
             return
