@@ -6,21 +6,19 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
+from support import TestAccount, auth, make_account
+from tests_settings import quiet_settings
 
 from paylinks import migrate
-from paylinks.accounts import service as accounts
 from paylinks.app import create_app
-from paylinks.clock import SystemClock
-from paylinks.config import Settings
 from paylinks.db import Database, normalise_url
 
-PUBLIC_URL = "http://paylinks.test"
+__all__ = ["TestAccount", "auth", "make_account"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,21 +93,6 @@ def database_url(db: Database) -> str:
     return db.url
 
 
-@dataclass
-class TestAccount:
-    __test__ = False
-    id: str
-    pk: int
-    test: accounts.KeyPair
-    live: accounts.KeyPair
-
-
-def make_account(db: Database, name: str = "Test merchant") -> TestAccount:
-    with db.transaction() as conn:
-        account, keys = accounts.create_account(conn, name=name, now=SystemClock().now())
-    return TestAccount(account.id, account.pk, keys["test"], keys["live"])
-
-
 @pytest.fixture
 def account(db: Database) -> TestAccount:
     return make_account(db)
@@ -118,17 +101,6 @@ def account(db: Database) -> TestAccount:
 @pytest.fixture
 def other_account(db: Database) -> TestAccount:
     return make_account(db, "Someone else")
-
-
-def test_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "public_url": PUBLIC_URL,
-        "rate_limits": "off",
-        "max_active_links": 0,
-        "auth_cache_seconds": 0,
-    }
-    values.update(overrides)
-    return Settings(**values)
 
 
 AppFactory = Callable[..., TestClient]
@@ -140,7 +112,7 @@ def make_client(db: Database) -> Iterator[AppFactory]:
     clients: list[TestClient] = []
 
     def factory(*, clock: Any = None, limiter: Any = None, **overrides: Any) -> TestClient:
-        app = create_app(test_settings(**overrides), database=db, clock=clock, limiter=limiter)
+        app = create_app(quiet_settings(**overrides), database=db, clock=clock, limiter=limiter)
         client = TestClient(app, raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)
@@ -154,8 +126,3 @@ def make_client(db: Database) -> Iterator[AppFactory]:
 @pytest.fixture
 def client(make_client: AppFactory) -> TestClient:
     return make_client()
-
-
-def auth(key: str) -> tuple[str, str]:
-    """HTTP Basic credentials as every Omise SDK sends them: the key and an empty password."""
-    return (key, "")

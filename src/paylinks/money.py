@@ -67,15 +67,16 @@ def format_major(amount: int, currency: Currency) -> str:
     return f"{scaled:.{currency.exponent}f}"
 
 
-def major_to_minor(value: str, currency: Currency) -> int:
-    """A major-unit decimal string ('1000', '10.5') in minor units; ValueError if not exact."""
+def major_to_minor(value: str, currency: Currency, *, exact: bool = True) -> Decimal:
+    """A major-unit decimal string ('1000', '10.5') in minor units. ValueError if it is not a
+    number, or (when `exact`) if it has more decimals than the currency."""
     try:
         number = Decimal(value)
     except InvalidOperation as exc:
         raise ValueError(value) from exc
-    if not number.is_finite():
+    if not number.is_finite() or abs(number) > 10**15:
         raise ValueError(value)
     minor = number.scaleb(currency.exponent)
-    if minor != minor.to_integral_value():
+    if exact and minor != minor.to_integral_value():
         raise ValueError(value)
-    return int(minor)
+    return minor

@@ -52,8 +52,10 @@ def parse_search(params: Params) -> SearchQuery:
     order = params.string("order") or "chronological"
     if order not in ("chronological", "reverse_chronological"):
         raise BadRequest("order must be chronological or reverse_chronological")
-    page = params.integer("page", error=InvalidPage) or 1
-    per_page = params.integer("per_page", error=InvalidPage) or DEFAULT_PER_PAGE
+    page = params.integer("page", error=InvalidPage)
+    page = 1 if page is None else page
+    per_page = params.integer("per_page", error=InvalidPage)
+    per_page = DEFAULT_PER_PAGE if per_page is None else per_page
     if not 1 <= page <= MAX_PAGE:
         raise InvalidPage(f"page must be between 1 and {MAX_PAGE}")
     if per_page < 1:
@@ -100,10 +102,13 @@ def _amount_condition(value: str) -> sa.ColumnElement[bool]:
         codes = [c.code for c in CURRENCIES.values() if c.exponent == exponent]
         bounds: list[sa.ColumnElement[bool]] = [links.c.currency.in_(codes)]
         try:
+            # A bound finer than the currency's unit rounds inward: 450.01 yen means ≥ ¥451.
             if low is not None:
-                bounds.append(links.c.amount >= math.ceil(major_to_minor(low, sample)))
+                bounds.append(links.c.amount >= math.ceil(major_to_minor(low, sample, exact=False)))
             if high is not None:
-                bounds.append(links.c.amount <= major_to_minor(high, sample))
+                bounds.append(
+                    links.c.amount <= math.floor(major_to_minor(high, sample, exact=False))
+                )
         except ValueError:
             raise InvalidFilter(
                 f"filters[amount] must be an amount in major units or a range like 1000..2000, "
