@@ -27,6 +27,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="fail, instead of skipping, when PAYLINKS_TEST_POSTGRES_URL is unset or unreachable",
     )
+    parser.addoption(
+        "--require-redis",
+        action="store_true",
+        help="fail, instead of skipping, when Redis (PAYLINKS_TEST_REDIS_URL) is unreachable",
+    )
 
 
 def _worker() -> str:

@@ -139,7 +139,7 @@ def redis_url(request: pytest.FixtureRequest) -> str:
     try:
         redis.Redis.from_url(url).ping()
     except redis.RedisError as exc:
-        if request.config.getoption("--require-postgres"):
+        if request.config.getoption("--require-redis"):
             pytest.fail(f"Redis is required in CI and unreachable at {url}: {exc}")
         pytest.skip(f"Redis unreachable at {url}")
     return url
