@@ -12,7 +12,10 @@ import sqlalchemy as sa
 from paylinks import migrate
 from paylinks.db import Database, normalise_url
 
-TABLES = {"accounts", "api_keys", "links", "link_counters", "alembic_version"}
+TABLES = {
+    "accounts", "api_keys", "links", "link_counters", "alembic_version",
+    "instance_secrets", "tokens", "sources", "charges",
+}  # fmt: skip
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

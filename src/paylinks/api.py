@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from paylinks.accounts.service import Principal
 from paylinks.auth import Authenticator
+from paylinks.charges.processor import Processor
 from paylinks.clock import Clock
 from paylinks.config import Settings
 from paylinks.db import Database
@@ -33,6 +34,7 @@ from paylinks.errors import (
     PayloadTooLarge,
     RateLimited,
 )
+from paylinks.instance import Keyring
 from paylinks.params import Params, merge
 from paylinks.ratelimit import Limiter, headers_for
 
@@ -48,6 +50,12 @@ class Services:
     clock: Clock
     authenticator: Authenticator
     limiter: Limiter | None
+    keyring: Keyring
+    test_processor: Processor
+
+    def processor_for(self, livemode: bool) -> Processor | None:
+        """The card processor of a mode: the test processor, and none (yet) for live mode."""
+        return None if livemode else self.test_processor
 
 
 @dataclass

@@ -27,12 +27,17 @@ from paylinks.api import (
     server_error,
 )
 from paylinks.auth import Authenticator
+from paylinks.charges import routes as charges
+from paylinks.charges.processor import Processor, TestProcessor
 from paylinks.clock import Clock, SystemClock
 from paylinks.config import Settings
 from paylinks.db import Database
+from paylinks.instance import Keyring
 from paylinks.links import routes as links
 from paylinks.ratelimit import Limiter, MemoryLimiter, RedisLimiter, parse_policy
 from paylinks.search import routes as search
+from paylinks.sources import routes as sources
+from paylinks.tokens import routes as tokens
 
 log = logging.getLogger("paylinks")
 
@@ -72,7 +77,21 @@ def routes() -> list[BaseRoute]:
             DELETE=endpoint(links.destroy_link),
         ),
         *resource("/links/{link_id}/charges", GET=endpoint(links.list_link_charges)),
+        *resource("/links/{link_id}/stats", GET=endpoint(links.link_stats)),
         *resource("/search", GET=endpoint(search.search)),
+        *resource(
+            "/charges", GET=endpoint(charges.list_charges), POST=endpoint(charges.create_charge)
+        ),
+        *resource("/charges/{charge_id}", GET=endpoint(charges.retrieve_charge)),
+        *resource("/charges/{charge_id}/mark_as_paid", POST=endpoint(charges.mark_as_paid)),
+        *resource("/charges/{charge_id}/mark_as_failed", POST=endpoint(charges.mark_as_failed)),
+        # Omise: tokens live on the vault host; this process serves both (omise-compat §1).
+        *resource("/tokens", POST=endpoint(tokens.create_token, auth="public")),
+        *resource("/tokens/{token_id}", GET=endpoint(tokens.retrieve_token, auth="public")),
+        # Omise: the Python SDK sends the secret key to /sources, the Node SDK the public key.
+        *resource("/sources", POST=endpoint(sources.create_source, auth="public")),
+        *resource("/sources/{source_id}", GET=endpoint(sources.retrieve_source, auth="public")),
+        Route("/sources/{source_id}/qr.{kind}", sources.source_qr, methods=["GET"]),
         *resource("/openapi.json", GET=openapi),
     ]
 
@@ -92,6 +111,7 @@ def create_app(
     clock: Clock | None = None,
     database: Database | None = None,
     limiter: Limiter | None = None,
+    processor: Processor | None = None,
 ) -> Starlette:
     """The ASGI app. A `database` passed in is the caller's to close; one built here closes with
     the app."""
@@ -106,6 +126,8 @@ def create_app(
             cache_seconds=settings.auth_cache_seconds,
         ),
         limiter=limiter if limiter is not None else build_limiter(settings),
+        keyring=Keyring(db, master=settings.secret),
+        test_processor=processor or TestProcessor(),
     )
 
     @contextlib.asynccontextmanager

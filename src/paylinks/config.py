@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # Largest request body accepted, in bytes (413 above it).
     max_body_bytes: int = Field(default=65536, ge=1024)
     log_level: str = "info"
+    # Keys card fingerprints and signs page tokens. Empty: a random secret is created once and
+    # kept in the database, so every process of one installation shares it.
+    secret: str = ""
 
     @field_validator("public_url")
     @classmethod

@@ -69,6 +69,35 @@ class InvalidPage(BadRequest):
     code = "invalid_page"
 
 
+class InvalidCard(BadRequest):
+    code = "invalid_card"
+
+
+class InvalidCardToken(BadRequest):
+    code = "invalid_card_token"
+
+
+class UsedToken(BadRequest):
+    code = "used_token"
+
+
+class InvalidCharge(BadRequest):
+    code = "invalid_charge"
+
+
+class MissingCard(BadRequest):
+    code = "missing_card"
+
+
+class TestModeLiveCard(BadRequest):
+    __test__ = False
+    code = "test_mode_live_card"
+
+
+class LiveModeUnavailable(BadRequest):
+    code = "live_mode_unavailable"
+
+
 class AuthenticationFailure(ApiError):
     status = 401
     code = "authentication_failure"

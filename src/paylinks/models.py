@@ -20,6 +20,8 @@ accounts = sa.Table(
     sa.Column("id", sa.String(40), nullable=False, unique=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # The PromptPay ID (phone or tax id) that THB QR codes pay; test mode falls back to a dummy.
+    sa.Column("promptpay_id", sa.String(20), nullable=True),
 )
 
 api_keys = sa.Table(
@@ -60,6 +62,7 @@ links = sa.Table(
     # Successful charges so far; compared with usage_limit when a payment claims the link.
     sa.Column("paid_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("views", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_links_account_created", "account_pk", "livemode", "created_at", "pk"),
     # Links that may still count toward the active-link cap (expiry is checked on the few rows).
     sa.Index(
@@ -81,4 +84,79 @@ link_counters = sa.Table(
     sa.Column("livemode", sa.Boolean, primary_key=True),
     sa.Column("slot", sa.Integer, primary_key=True),
     sa.Column("count", sa.BigInteger, nullable=False),
+)
+
+# A random secret per installation, shared by every process through the database: it keys card
+# fingerprints and signs CSRF tokens unless PAYLINKS_SECRET is set.
+instance_secrets = sa.Table(
+    "instance_secrets",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.String(128), nullable=False),
+)
+
+# Card tokens. The card number and security code are never stored: only what the card object
+# shows, a keyed fingerprint, and the processor's opaque reference to the card.
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("pk", BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), nullable=False),
+    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("used", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("card", sa.Text, nullable=False),  # the card object as JSON
+    sa.Column("processor_ref", sa.String(80), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("pk", BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), nullable=False),
+    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("type", sa.String(30), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # the EMVCo QR payload
+    sa.Column("used", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+charges = sa.Table(
+    "charges",
+    metadata,
+    sa.Column("pk", BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), nullable=False),
+    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("status", sa.String(20), nullable=False),  # pending | successful | failed
+    sa.Column("card", sa.Text, nullable=True),  # the card object as JSON (card payments)
+    sa.Column("source_pk", sa.BigInteger, sa.ForeignKey("sources.pk"), nullable=True),
+    sa.Column("token_pk", sa.BigInteger, sa.ForeignKey("tokens.pk"), nullable=True),
+    sa.Column("link_pk", sa.BigInteger, sa.ForeignKey("links.pk"), nullable=True),
+    # True when the charge pays a single-use link: the partial unique index below uses it.
+    sa.Column("single_use_link", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("customer_email", sa.String(254), nullable=True),
+    sa.Column("failure_code", sa.String(60), nullable=True),
+    sa.Column("failure_message", sa.String(300), nullable=True),
+    sa.Column("transaction_id", sa.String(40), nullable=True),
+    sa.Column("paid_at", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_charges_account_created", "account_pk", "livemode", "created_at", "pk"),
+    sa.Index("ix_charges_link", "link_pk", "created_at", "pk"),
+    # The database, not the code, makes a second successful charge on a single-use link impossible.
+    sa.Index(
+        "ux_charges_one_success_per_single_use_link",
+        "link_pk",
+        unique=True,
+        sqlite_where=sa.text("single_use_link = 1 AND status = 'successful'"),
+        postgresql_where=sa.text("single_use_link AND status = 'successful'"),
+    ),
 )

@@ -1,0 +1,102 @@
+"""The card processor seam, and the deterministic test processor behind test-mode keys.
+
+A real processor would receive the card number once, at tokenization, and hand back an opaque
+reference; charges then name that reference. The test processor does the same, so nothing in
+paylinks ever needs the number after the token exists.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+from paylinks.errors import TestModeLiveCard
+
+
+@dataclass(frozen=True)
+class Outcome:
+    successful: bool
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+class Processor(Protocol):
+    def vault(self, digits: str) -> str:
+        """An opaque reference to the card; raises an `ApiError` for a card it will not take."""
+        ...
+
+    def charge(self, *, card_ref: str, amount: int, currency: str) -> Outcome: ...
+
+
+# Omise: failure messages as the real API words them (omise-compat §6.1).
+FAILURE_MESSAGES = {
+    "insufficient_fund": (
+        "insufficient funds in the account or the card has reached the credit limit"
+    ),
+    "stolen_or_lost_card": "card is stolen or lost",
+    "failed_processing": "failed processing",
+    "payment_rejected": "payment rejected",
+    "failed_fraud_check": "failed fraud check",
+    "invalid_account_number": "the account number is invalid",
+}
+
+# Omise's published test cards (any expiry, any security code) and what each one does.
+TEST_CARDS: dict[str, str | None] = {
+    **dict.fromkeys(
+        (
+            "4242424242424242", "4111111111111111", "5555555555554444", "5454545454545454",
+            "3530111333300000", "3566111111111113", "378282246310005", "6447032400000000001",
+            "36021042000004", "6250947000000006",
+        ),
+        None,
+    ),
+    **dict.fromkeys(
+        ("4111111111140011", "5555551111110011", "3530111111190011", "6250947000000014"),
+        "insufficient_fund",
+    ),
+    **dict.fromkeys(
+        ("4111111111130012", "5555551111100012", "3530111111180012", "6250947000000022"),
+        "stolen_or_lost_card",
+    ),
+    **dict.fromkeys(
+        (
+            "4111111111120013", "5555551111190013", "3530111111170013", "377138160000009",
+            "6447032400001111005", "36021042111108", "6250947000000030",
+        ),
+        "failed_processing",
+    ),
+    **dict.fromkeys(
+        ("4111111111110014", "5555551111180014", "3530111111160014"), "payment_rejected"
+    ),
+    "4111111111190016": "failed_fraud_check",
+    "4111111111180017": "invalid_account_number",
+    # Omise: the seed's failing card is Stripe's decline card, not Omise's; we honour the seed.
+    "4000000000000002": "payment_rejected",
+}  # fmt: skip
+
+
+class TestProcessor:
+    """Deterministic outcomes for Omise's test cards; every other number is refused."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.charges_made = 0  # how often `charge` ran: the exactly-once tests read it
+
+    def vault(self, digits: str) -> str:
+        if digits not in TEST_CARDS:
+            raise TestModeLiveCard(
+                "your request was in test mode, but used a card number that is not a test card; "
+                "use one of Omise's test cards, such as 4242 4242 4242 4242"
+            )
+        return f"test:{TEST_CARDS[digits] or 'success'}"
+
+    def charge(self, *, card_ref: str, amount: int, currency: str) -> Outcome:
+        with self._lock:
+            self.charges_made += 1
+        outcome = card_ref.removeprefix("test:")
+        if outcome == "success":
+            return Outcome(successful=True)
+        return Outcome(False, outcome, FAILURE_MESSAGES.get(outcome, outcome.replace("_", " ")))

@@ -1,0 +1,41 @@
+"""HTTP for tokens (the vault): create with a card, retrieve. Public or secret key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paylinks.api import ApiCall
+from paylinks.errors import LiveModeUnavailable
+from paylinks.tokens import schemas, service
+
+
+async def create_token(call: ApiCall) -> dict[str, Any]:
+    card_input = schemas.parse_card(call.params)
+    processor = call.services.processor_for(call.principal.livemode)
+    if processor is None:
+        raise LiveModeUnavailable(
+            "live mode has no card processor configured; no card was stored (use test keys)"
+        )
+    now = call.now()
+    secret = await call.services.keyring.get("card-fingerprint")
+    digits, facts, code_given = service.validate_card(card_input, now=now, secret=secret)
+    processor_ref = processor.vault(digits)
+    del digits  # the number goes no further than the processor's vault
+    card = service.card_object(
+        card_input, facts, livemode=call.principal.livemode, now=now, code_given=code_given
+    )
+    token = await call.db.write(
+        service.create_token,
+        principal=call.principal,
+        card=card,
+        processor_ref=processor_ref,
+        now=now,
+    )
+    return schemas.token_to_wire(token)
+
+
+async def retrieve_token(call: ApiCall) -> dict[str, Any]:
+    token = await call.db.read(
+        service.get_token, principal=call.principal, token_id=call.path_param("token_id")
+    )
+    return schemas.token_to_wire(token)

@@ -1,0 +1,156 @@
+"""Tokens: validate a card, hand it to the processor's vault, keep only what may be kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from paylinks.accounts.service import Principal
+from paylinks.clock import format_time, from_micros, to_micros
+from paylinks.errors import InvalidCardToken, NotFound, UsedToken
+from paylinks.ids import new_id
+from paylinks.models import charges, tokens
+from paylinks.tokens import cards
+
+if TYPE_CHECKING:
+    from paylinks.tokens.schemas import CardInput
+
+
+@dataclass(frozen=True)
+class Token:
+    pk: int
+    id: str
+    livemode: bool
+    used: bool
+    card: dict[str, Any]
+    charge_status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class VaultedCard:
+    """What a charge needs from a token it has just consumed."""
+
+    card: dict[str, Any]
+    processor_ref: str
+
+
+def card_object(
+    card: CardInput, facts: cards.CardFacts, *, livemode: bool, now: datetime, code_given: bool
+) -> dict[str, Any]:
+    """Omise's card object (omise-compat §4.4): brand, last digits, keyed fingerprint."""
+    return {
+        "object": "card",
+        "id": new_id("card", livemode=livemode),
+        "livemode": livemode,
+        "location": None,
+        "deleted": False,
+        **{field: card.address.get(field) for field in
+           ("street1", "street2", "city", "state", "phone_number", "postal_code")},
+        "country": (card.address.get("country") or "").lower() or None,
+        "financing": "credit",
+        "bank": None,
+        "brand": facts.brand,
+        "fingerprint": facts.fingerprint,
+        "first_digits": None,
+        "last_digits": facts.last_digits,
+        "name": card.name,
+        "expiration_month": card.expiration_month,
+        "expiration_year": card.expiration_year,
+        "security_code_check": code_given,
+        "tokenization_method": None,
+        "created_at": format_time(now),
+    }  # fmt: skip
+
+
+def validate_card(
+    card: CardInput, *, now: datetime, secret: bytes
+) -> tuple[str, cards.CardFacts, bool]:
+    """(digits, facts, security code given) for a valid card; `InvalidCard` otherwise."""
+    digits, facts = cards.check_number(card.number, secret=secret)
+    cards.check_expiry(card.expiration_month, card.expiration_year, now=now)
+    code_given = cards.check_security_code(card.security_code, brand=facts.brand)
+    return digits, facts, code_given
+
+
+def create_token(
+    conn: Connection,
+    *,
+    principal: Principal,
+    card: dict[str, Any],
+    processor_ref: str,
+    now: datetime,
+) -> Token:
+    """Store a token for a card the processor has already vaulted."""
+    token_id = new_id("tokn", livemode=principal.livemode)
+    pk = conn.execute(
+        tokens.insert()
+        .values(
+            id=token_id,
+            account_pk=principal.account_pk,
+            livemode=principal.livemode,
+            used=False,
+            card=orjson.dumps(card).decode(),
+            processor_ref=processor_ref,
+            created_at=to_micros(now),
+        )
+        .returning(tokens.c.pk)
+    ).scalar_one()
+    return Token(pk, token_id, principal.livemode, False, card, "unknown", now)
+
+
+def get_token(conn: Connection, *, principal: Principal, token_id: str) -> Token:
+    row = conn.execute(
+        sa.select(tokens, charges.c.status.label("charge_status"))
+        .outerjoin(charges, charges.c.token_pk == tokens.c.pk)
+        .where(
+            tokens.c.id == token_id,
+            tokens.c.account_pk == principal.account_pk,
+            tokens.c.livemode == principal.livemode,
+        )
+    ).first()
+    if row is None:
+        raise NotFound.for_object("token", token_id)
+    return Token(
+        row.pk,
+        row.id,
+        bool(row.livemode),
+        bool(row.used),
+        orjson.loads(row.card),
+        row.charge_status or "unknown",
+        from_micros(row.created_at),  # type: ignore[arg-type]
+    )
+
+
+def consume_token(
+    conn: Connection, *, principal: Principal, token_id: str
+) -> tuple[int, VaultedCard]:
+    """Mark the token used (once only) and return its card; `UsedToken`/`InvalidCardToken`."""
+    row = conn.execute(
+        tokens.update()
+        .where(
+            tokens.c.id == token_id,
+            tokens.c.account_pk == principal.account_pk,
+            tokens.c.livemode == principal.livemode,
+            tokens.c.used == sa.false(),
+        )
+        .values(used=True)
+        .returning(tokens.c.pk, tokens.c.card, tokens.c.processor_ref)
+    ).first()
+    if row is not None:
+        return row.pk, VaultedCard(orjson.loads(row.card), row.processor_ref)
+    exists = conn.execute(
+        sa.select(tokens.c.pk).where(
+            tokens.c.id == token_id,
+            tokens.c.account_pk == principal.account_pk,
+            tokens.c.livemode == principal.livemode,
+        )
+    ).first()
+    if exists is not None:
+        raise UsedToken(f"token {token_id} was already used")
+    raise InvalidCardToken(f"token {token_id} was not found")
