@@ -18,12 +18,10 @@ async def create_token(call: ApiCall) -> dict[str, Any]:
         )
     now = call.now()
     secret = await call.services.keyring.get("card-fingerprint")
-    digits, facts, code_given = service.validate_card(card_input, now=now, secret=secret)
-    processor_ref = processor.vault(digits)
-    del digits  # the number goes no further than the processor's vault
-    card = service.card_object(
-        card_input, facts, livemode=call.principal.livemode, now=now, code_given=code_given
-    )
+    valid = service.validate_card(card_input, now=now, secret=secret)
+    # The number goes no further than the processor's vault.
+    processor_ref = processor.vault(valid.digits)
+    card = service.card_object(card_input, valid, livemode=call.principal.livemode, now=now)
     token = await call.db.write(
         service.create_token,
         principal=call.principal,

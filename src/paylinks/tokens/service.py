@@ -41,7 +41,7 @@ class VaultedCard:
 
 
 def card_object(
-    card: CardInput, facts: cards.CardFacts, *, livemode: bool, now: datetime, code_given: bool
+    card: CardInput, valid: ValidCard, *, livemode: bool, now: datetime
 ) -> dict[str, Any]:
     """Omise's card object (omise-compat §4.4): brand, last digits, keyed fingerprint."""
     return {
@@ -55,27 +55,37 @@ def card_object(
         "country": (card.address.get("country") or "").lower() or None,
         "financing": "credit",
         "bank": None,
-        "brand": facts.brand,
-        "fingerprint": facts.fingerprint,
+        "brand": valid.facts.brand,
+        "fingerprint": valid.facts.fingerprint,
         "first_digits": None,
-        "last_digits": facts.last_digits,
+        "last_digits": valid.facts.last_digits,
         "name": card.name,
-        "expiration_month": card.expiration_month,
-        "expiration_year": card.expiration_year,
-        "security_code_check": code_given,
+        "expiration_month": valid.expiration_month,
+        "expiration_year": valid.expiration_year,
+        "security_code_check": valid.code_given,
         "tokenization_method": None,
         "created_at": format_time(now),
     }  # fmt: skip
 
 
-def validate_card(
-    card: CardInput, *, now: datetime, secret: bytes
-) -> tuple[str, cards.CardFacts, bool]:
-    """(digits, facts, security code given) for a valid card; `InvalidCard` otherwise."""
+@dataclass(frozen=True)
+class ValidCard:
+    digits: str  # for the processor's vault only; never stored
+    facts: cards.CardFacts
+    expiration_month: int
+    expiration_year: int  # four digits
+    code_given: bool
+
+    def __repr__(self) -> str:
+        return f"ValidCard(brand={self.facts.brand!r}, last_digits={self.facts.last_digits!r})"
+
+
+def validate_card(card: CardInput, *, now: datetime, secret: bytes) -> ValidCard:
+    """The checked card; `InvalidCard` (never echoing the number) otherwise."""
     digits, facts = cards.check_number(card.number, secret=secret)
-    cards.check_expiry(card.expiration_month, card.expiration_year, now=now)
+    month, year = cards.check_expiry(card.expiration_month, card.expiration_year, now=now)
     code_given = cards.check_security_code(card.security_code, brand=facts.brand)
-    return digits, facts, code_given
+    return ValidCard(digits, facts, month, year, code_given)
 
 
 def create_token(
