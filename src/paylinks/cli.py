@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -59,7 +60,7 @@ def serve(
 ) -> None:
     """Apply migrations (SQLite) and serve the API."""
     settings = _settings(database_url=database_url, public_url=public_url)
-    if public_url is None and "PAYLINKS_PUBLIC_URL" not in __import__("os").environ:
+    if public_url is None and "PAYLINKS_PUBLIC_URL" not in os.environ:
         settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
     try:
         windows = parse_policy(settings.rate_limits)
