@@ -166,3 +166,12 @@ def test_bad_list_parameters_are_rejected(
     response = client.get("/links", params=params, auth=auth(account.test.secret_key))
     assert response.status_code == 400
     assert response.json()["code"] == "bad_request" and fragment in response.json()["message"]
+
+
+def test_rfc3339_lowercase_separators_are_accepted(
+    client: TestClient, account: TestAccount
+) -> None:
+    key = account.test.secret_key
+    make_links(client, key, 1)
+    listing = page(client, key, **{"from": "2020-01-01t00:00:00z"})
+    assert listing["total"] == 1 and listing["from"] == "2020-01-01T00:00:00Z"

@@ -147,3 +147,16 @@ def test_bad_search_parameters(
     response = client.get("/search", params=params, auth=auth(account.test.secret_key))
     assert response.status_code == 400
     assert response.json()["code"] == code
+
+
+def test_json_boolean_filters_are_echoed_as_json_words(
+    client: TestClient, account: TestAccount
+) -> None:
+    response = client.request(
+        "GET",
+        "/search",
+        content=b'{"scope": "link", "filters": {"multiple": false}}',
+        headers={"content-type": "application/json"},
+        auth=auth(account.test.secret_key),
+    )
+    assert response.json()["filters"] == {"multiple": "false"}

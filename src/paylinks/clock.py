@@ -40,7 +40,9 @@ def format_time(moment: datetime | None) -> str | None:
     """Omise's wire form: UTC, whole seconds, `Z`."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    m = moment.astimezone(UTC)
+    # Not strftime("%Y"): it does not zero-pad years before 1000.
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -57,9 +59,9 @@ def parse_time(value: str, *, end_of_day: bool = False) -> datetime:
         day = date.fromisoformat(text)
         moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
         return moment + timedelta(days=1, microseconds=-1) if end_of_day else moment
-    if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
+    if not re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}", text):
         raise ValueError(value)
-    moment = datetime.fromisoformat(text.replace("z", "Z"))
+    moment = datetime.fromisoformat(text[:10] + "T" + text[11:].replace("z", "Z"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

@@ -63,11 +63,18 @@ def parse_search(params: Params) -> SearchQuery:
     return SearchQuery(
         scope=scope,
         query=params.string("query") or "",
-        filters={k: str(v) for k, v in filters.items() if v not in (None, "")},
+        filters={k: _filter_text(v) for k, v in filters.items() if v not in (None, "")},
         order=order,
         page=page,
         per_page=min(per_page, MAX_PER_PAGE),
     )
+
+
+def _filter_text(value: Any) -> str:
+    """A filter value as text; JSON booleans read as `true`/`false`, not Python's spelling."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _like(word: str) -> str:
@@ -136,7 +143,7 @@ def _created_condition(value: str) -> list[sa.ColumnElement[bool]]:
         if high is not None:
             out.append(links.c.created_at <= to_micros(parse_time(high, end_of_day=True)))
         return out
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InvalidFilter(
             f"filters[created] must be a date or a range like 2026-01-01..2026-01-31, got {value!r}"
         ) from None

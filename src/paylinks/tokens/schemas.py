@@ -36,6 +36,8 @@ def _text(card: dict[str, Any], name: str, *, limit: int = 255) -> str | None:
     if isinstance(value, (dict, list, bool)):
         raise InvalidCard(f"card[{name}] must be a string")
     text = str(value).strip()
+    if not text:
+        return None
     if len(text) > limit:
         raise InvalidCard(f"card[{name}] is too long")
     return text
