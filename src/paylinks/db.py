@@ -56,11 +56,12 @@ def is_sqlite_url(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _sqlite_engine(url: str, *, begin: str) -> Engine:
+def _sqlite_engine(url: str, *, begin: str, pooled: bool = True) -> Engine:
     sa_url = sa.make_url(url)
     if sa_url.database and sa_url.database != ":memory:":
         Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+    options: dict[str, Any] = {} if pooled else {"poolclass": sa.pool.NullPool}
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **options)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -74,7 +75,8 @@ def _sqlite_engine(url: str, *, begin: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql(begin)
+        # Straight to the driver: SQLAlchemy's execution path would cost more than BEGIN itself.
+        conn.connection.dbapi_connection.execute(begin)  # type: ignore[union-attr]
 
     return engine
 
@@ -83,7 +85,11 @@ def create_engines(url: str, *, pool_size: int) -> tuple[Engine, Engine]:
     """(write engine, read engine). On SQLite writers take the lock up front (BEGIN IMMEDIATE)."""
     url = normalise_url(url)
     if is_sqlite_url(url):
-        return _sqlite_engine(url, begin="BEGIN IMMEDIATE"), _sqlite_engine(url, begin="BEGIN")
+        # Readers keep one connection per thread for good (see Database._reader): no pool.
+        return (
+            _sqlite_engine(url, begin="BEGIN IMMEDIATE"),
+            _sqlite_engine(url, begin="BEGIN", pooled=False),
+        )
     engine = sa.create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, pool_recycle=1800
     )
@@ -101,6 +107,14 @@ class _Job:
     done: bool = field(default=False)
 
 
+class _ReaderSlot:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        self.conn.close()
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = normalise_url(url)
@@ -112,6 +126,7 @@ class Database:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._local = threading.local()
         if not self.is_sqlite:
             self._write_pool = ThreadPoolExecutor(pool_size, thread_name_prefix="paylinks-db-write")
 
@@ -132,6 +147,10 @@ class Database:
     # -- asynchronous use --------------------------------------------------------------------
 
     async def read(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        if self.is_sqlite:
+            # SQLite reads are microseconds and never wait for the writer (WAL): running them on
+            # the event loop costs less than a hop to a thread and back.
+            return self._run_read(fn, kwargs)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._read_pool, partial(self._run_read, fn, kwargs))
 
@@ -148,8 +167,21 @@ class Database:
         return result
 
     def _run_read(self, fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+        if self.is_sqlite:
+            conn = self._reader()
+            with conn.begin():
+                return fn(conn, **kwargs)
         with self.snapshot() as conn:
             return fn(conn, **kwargs)
+
+    def _reader(self) -> Connection:
+        """This thread's own long-lived SQLite read connection (no pool checkout per read);
+        it is closed when the thread ends."""
+        slot: _ReaderSlot | None = getattr(self._local, "slot", None)
+        if slot is None:
+            slot = _ReaderSlot(self.read_engine.connect())
+            self._local.slot = slot
+        return slot.conn
 
     def _run_write(self, fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
         with self.transaction() as conn:
@@ -232,6 +264,7 @@ class Database:
             self._writer.join(timeout=10)
             self._writer = None
         self._read_pool.shutdown(wait=True)
+        self._local = threading.local()  # drops this thread's reader (the others end with theirs)
         if self._write_pool is not None:
             self._write_pool.shutdown(wait=True)
         self.write_engine.dispose()

@@ -352,6 +352,11 @@ def link_stats(conn: Connection, *, principal: Principal, link_id: str) -> tuple
 
 
 EMBEDDED = 20
+_CHARGE_COUNTS = (
+    sa.select(charges.c.link_pk, sa.func.count())
+    .where(charges.c.link_pk.in_(sa.bindparam("pks", expanding=True)))
+    .group_by(charges.c.link_pk)
+)
 
 
 def embedded_charges(
@@ -361,13 +366,7 @@ def embedded_charges(
     a whole page of links."""
     if not link_pks:
         return {}
-    counts: dict[int, int] = dict(
-        conn.execute(
-            sa.select(charges.c.link_pk, sa.func.count())
-            .where(charges.c.link_pk.in_(link_pks))
-            .group_by(charges.c.link_pk)
-        ).all()
-    )
+    counts: dict[int, int] = dict(conn.execute(_CHARGE_COUNTS, {"pks": link_pks}).all())
     result: dict[int, tuple[list[Charge], int]] = {pk: ([], 0) for pk in link_pks}
     if not counts:
         return result
