@@ -57,11 +57,14 @@ def is_sqlite_url(url: str) -> bool:
 
 
 def _sqlite_engine(url: str, *, begin: str, pooled: bool = True) -> Engine:
+    """A SQLite engine; `hide_parameters` keeps values out of error messages and logs."""
     sa_url = sa.make_url(url)
     if sa_url.database and sa_url.database != ":memory:":
         Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {} if pooled else {"poolclass": sa.pool.NullPool}
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **options)
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False}, hide_parameters=True, **options
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -91,7 +94,11 @@ def create_engines(url: str, *, pool_size: int) -> tuple[Engine, Engine]:
             _sqlite_engine(url, begin="BEGIN", pooled=False),
         )
     engine = sa.create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        hide_parameters=True,  # values never reach error messages or logs
     )
     return engine, engine
 

@@ -24,7 +24,8 @@ BRANDS: tuple[tuple[str, tuple[tuple[str, str], ...], tuple[int, ...]], ...] = (
     ("MasterCard", (("51", "55"), ("2221", "2720")), (16,)),
     ("Visa", (("4", "4"),), (13, 16, 19)),
 )
-LATEST_TIMEZONE = timezone(timedelta(hours=14))  # expiry is judged where the month ends last
+# Expiry is judged where a month ends last (UTC-12), so that no one's card expires early.
+LATEST_TIMEZONE = timezone(timedelta(hours=-12))
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def check_number(number: str, *, secret: bytes) -> tuple[str, CardFacts]:
 
 def check_expiry(month: int, year: int, *, now: datetime) -> tuple[int, int]:
     """(month, four-digit year) if the card has not expired; a card is valid through the last
-    day of its month, judged in UTC+14 so that no one's card expires early."""
+    day of its month, judged in UTC-12 so that no one's card expires early."""
     if not 1 <= month <= 12:
         raise InvalidCard("expiration month must be between 1 and 12")
     if year < 100:

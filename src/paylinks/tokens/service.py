@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -114,7 +115,20 @@ def create_token(
     return Token(pk, token_id, principal.livemode, False, card, "unknown", now)
 
 
+TOKEN_ID = re.compile(r"^tokn_(?:test_)?[0-9a-z]{19}$")
+
+
+def check_token_id(token_id: str) -> str:
+    """The id if it looks like a token id. Anything else is refused without being echoed: a
+    card number sent where a token belongs must not come back in an error."""
+    if not TOKEN_ID.match(token_id):
+        raise InvalidCardToken("card must be a token id (tokn_…) created with POST /tokens")
+    return token_id
+
+
 def get_token(conn: Connection, *, principal: Principal, token_id: str) -> Token:
+    if not TOKEN_ID.match(token_id):
+        raise NotFound("token was not found")
     row = conn.execute(
         sa.select(tokens, charges.c.status.label("charge_status"))
         .outerjoin(charges, charges.c.token_pk == tokens.c.pk)
@@ -141,6 +155,7 @@ def consume_token(
     conn: Connection, *, principal: Principal, token_id: str
 ) -> tuple[int, VaultedCard]:
     """Mark the token used (once only) and return its card; `UsedToken`/`InvalidCardToken`."""
+    check_token_id(token_id)
     row = conn.execute(
         tokens.update()
         .where(
