@@ -1349,9 +1349,15 @@ def test_document_is_served_at_openapi_json(client: TestClient) -> None:
     assert client.head("/openapi.json").status_code == 200
 
 
+# The hosted payment page and its assets are HTML for people, not part of the API document.
+PAGE_PREFIXES = ("/pay/", "/static/")
+
+
 def test_routes_and_documented_paths_agree() -> None:
-    table = [route for route in routes() if isinstance(route, Route)]
-    assert len(table) == len(routes())
+    every = [route for route in routes() if isinstance(route, Route)]
+    assert len(every) == len(routes())
+    table = [route for route in every if not route.path.startswith(PAGE_PREFIXES)]
+    assert len(table) < len(every)  # the page routes exist, and are left out on purpose
     paths = {route.path for route in table}
     routed = set()
     for route in table:

@@ -29,6 +29,8 @@ from paylinks.api import (
 from paylinks.auth import Authenticator
 from paylinks.charges import routes as charges
 from paylinks.charges.processor import Processor, TestProcessor
+from paylinks.checkout import pages as checkout_pages
+from paylinks.checkout import routes as checkout
 from paylinks.clock import Clock, SystemClock
 from paylinks.config import Settings
 from paylinks.db import Database
@@ -93,6 +95,11 @@ def routes() -> list[BaseRoute]:
         *resource("/sources/{source_id}", GET=endpoint(sources.retrieve_source, auth="public")),
         Route("/sources/{source_id}/qr.{kind}", sources.source_qr, methods=["GET"]),
         *resource("/openapi.json", GET=openapi),
+        # The hosted payment page (`payment_uri`): HTML, no API key; the link id is the key.
+        *resource("/pay/{link_id}", GET=checkout.show_page, POST=checkout.pay_by_card),
+        *resource("/pay/{link_id}/promptpay", POST=checkout.pay_by_promptpay),
+        *resource("/pay/{link_id}/promptpay/{charge_id}", POST=checkout.complete_promptpay),
+        Route("/static/checkout/{name}", checkout_pages.static, methods=["GET"]),
     ]
 
 
@@ -131,10 +138,15 @@ def create_app(
     )
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(running: Starlette) -> AsyncIterator[None]:
         yield
-        if isinstance(services.limiter, RedisLimiter):
-            await services.limiter.close()
+        page_limits = getattr(running.state, "checkout_limits", None)
+        limiters = (
+            [services.limiter, *vars(page_limits).values()] if page_limits else [services.limiter]
+        )
+        for limiter in limiters:
+            if isinstance(limiter, RedisLimiter):
+                await limiter.close()
         if owns_db:
             db.close()
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from paylinks.ratelimit import parse_policy
+
 DEFAULT_DATA_DIR = Path("var")
 
 
@@ -31,11 +33,22 @@ class Settings(BaseSettings):
     # Keys card fingerprints and signs page tokens. Empty: a random secret is created once and
     # kept in the database, so every process of one installation shares it.
     secret: str = ""
+    # Payment attempts on the hosted page (card-testing defence), per client address and per
+    # link, written like `rate_limits`; `off` disables one. Refused attempts never reach the
+    # processor.
+    checkout_ip_limits: str = "10/minute"
+    checkout_link_limits: str = "30/minute"
 
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("checkout_ip_limits", "checkout_link_limits")
+    @classmethod
+    def _readable_policy(cls, value: str) -> str:
+        parse_policy(value)  # a typo fails at start-up, not on the first payment
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -190,9 +190,25 @@ def create_link(
     )
 
 
+# Hot statements are built once: constructing a select costs more than running it on SQLite.
+_GET_LINK = sa.select(links).where(
+    links.c.id == sa.bindparam("link_id"),
+    links.c.account_pk == sa.bindparam("account_pk"),
+    links.c.livemode == sa.bindparam("livemode"),
+)
+_COUNTER_TOTAL = sa.select(sa.func.coalesce(sa.func.sum(link_counters.c.count), 0)).where(
+    link_counters.c.account_pk == sa.bindparam("account_pk"),
+    link_counters.c.livemode == sa.bindparam("livemode"),
+)
+
+
+def _scope_params(principal: Principal) -> dict[str, Any]:
+    return {"account_pk": principal.account_pk, "livemode": principal.livemode}
+
+
 def get_link(conn: Connection, *, principal: Principal, link_id: str) -> Link:
     """The link, or `NotFound` — also when it belongs to another account or mode."""
-    row = conn.execute(sa.select(links).where(links.c.id == link_id, *_scoped(principal))).first()
+    row = conn.execute(_GET_LINK, {"link_id": link_id, **_scope_params(principal)}).first()
     if row is None:
         raise NotFound.for_object("link", link_id)
     return _from_row(row)
@@ -247,13 +263,7 @@ def _time_bounds(query: ListQuery) -> list[sa.ColumnElement[bool]]:
 
 def _total(conn: Connection, principal: Principal, query: ListQuery) -> int:
     if not query.filtered:
-        total = conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(link_counters.c.count), 0)).where(
-                link_counters.c.account_pk == principal.account_pk,
-                link_counters.c.livemode == principal.livemode,
-            )
-        ).scalar_one()
-        return int(total)
+        return int(conn.execute(_COUNTER_TOTAL, _scope_params(principal)).scalar_one())
     count = sa.select(sa.func.count()).select_from(links)
     return int(conn.execute(count.where(*_scoped(principal), *_time_bounds(query))).scalar_one())
 
@@ -304,3 +314,24 @@ def search_links(
         sa.select(links).where(*where).order_by(*order).limit(limit).offset(offset)
     ).all()
     return [_from_row(r) for r in rows], int(total)
+
+
+def find_checkout_link(conn: Connection, *, link_id: str) -> tuple[Link, Principal, str] | None:
+    """For the hosted payment page, which has no API key: the link by id alone, a secret-kind
+    principal of its account and mode (so the page pays through the same services as the API),
+    and the account's name. None when no link has this id."""
+    row = conn.execute(
+        sa.select(links, accounts.c.id.label("account_id"), accounts.c.name.label("account_name"))
+        .join(accounts, accounts.c.pk == links.c.account_pk)
+        .where(links.c.id == link_id)
+    ).first()
+    if row is None:
+        return None
+    link = _from_row(row)
+    principal = Principal(row.account_pk, row.account_id, link.livemode, "secret", key_hash="")
+    return link, principal, row.account_name
+
+
+def record_view(conn: Connection, *, link_pk: int) -> None:
+    """Count one view of the link's payment page (shown by the stats endpoint)."""
+    conn.execute(links.update().where(links.c.pk == link_pk).values(views=links.c.views + 1))

@@ -1,0 +1,228 @@
+"""What the payment page says, in English and Thai; and which words fit which failure.
+
+Messages may hold `{placeholders}`; templates escape the result, so merchant text filled in here
+stays text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paylinks.errors import ApiError, InvalidCard, TestModeLiveCard
+
+LOCALES = ("en", "th")
+DEFAULT_LOCALE = "en"
+
+EN = {
+    "other_locale": "th",
+    "other_language": "ภาษาไทย",
+    "secure_payment": "Secure payment",
+    "test_mode": "Test mode: no real money moves.",
+    "pay_to": "Payment to {merchant}",
+    "amount": "Amount",
+    "card_heading": "Pay by card",
+    "field_name": "Name on card",
+    "field_number": "Card number",
+    "field_expiry": "Expiry (MM/YY)",
+    "field_security_code": "Security code",
+    "field_security_code_hint": "3 or 4 digits on the card",
+    "field_email": "E-mail for the receipt (optional)",
+    "pay_button": "Pay {amount}",
+    "processing": "Processing…",
+    "card_safety": "Your card number and security code are never stored.",
+    "or": "or",
+    "promptpay_button": "Pay with PromptPay QR",
+    "promptpay_heading": "Scan to pay with PromptPay",
+    "promptpay_scan": "Open your banking app, scan this QR code and confirm {amount}.",
+    "promptpay_qr_alt": "PromptPay QR code for {amount}",
+    "promptpay_after": "{merchant} is told as soon as your bank confirms the payment.",
+    "promptpay_test_heading": "Test mode: choose how this payment ends",
+    "mark_as_paid": "Mark as paid",
+    "mark_as_failed": "Mark as failed",
+    "promptpay_failed": "The PromptPay payment was not completed. You can try again.",
+    "receipt_heading": "Payment successful",
+    "receipt_thanks": "Thank you. {merchant} has received your payment.",
+    "receipt_reference": "Payment reference",
+    "receipt_amount": "Amount paid",
+    "receipt_method": "Paid with",
+    "receipt_card": "{brand} ending in {last_digits}",
+    "receipt_email": "Receipt e-mail",
+    "receipt_keep": "Keep this reference in case you need to contact {merchant}.",
+    "errors_summary": "Please check the highlighted fields.",
+    "err_name_required": "Enter the name on the card.",
+    "err_number_required": "Enter the card number.",
+    "err_number_invalid": "This card number is not valid. Check the digits.",
+    "err_number_brand": "This type of card is not accepted.",
+    "err_number_test_mode": "This is a test page: real cards are not accepted. Use a test card.",
+    "err_expiry_required": "Enter the expiry date as MM/YY.",
+    "err_expiry_invalid": "Enter a valid expiry date as MM/YY.",
+    "err_expiry_past": "This card has expired.",
+    "err_security_code": "Enter the 3-digit security code (4 digits for American Express).",
+    "err_email_invalid": "Enter a valid e-mail address, or leave it empty.",
+    "err_card": "Check the card details and try again.",
+    "decline_insufficient_fund": (
+        "Your card was declined: insufficient funds or the credit limit has been reached. "
+        "Try another card."
+    ),
+    "decline_failed_processing": (
+        "The payment could not be processed. Try again or use another card."
+    ),
+    "decline_payment_rejected": "The card issuer rejected the payment. Try another card.",
+    "decline_invalid_account_number": "The card's account is not valid. Try another card.",
+    "decline_generic": "Your card was declined. Contact your bank or try another card.",
+    "used_title": "Already paid",
+    "used_body": "This payment link has already been paid. There is nothing more to pay.",
+    "deleted_title": "No longer available",
+    "deleted_body": (
+        "{merchant} has withdrawn this payment link. Contact them if you still need to pay."
+    ),
+    "expired_title": "This link has expired",
+    "expired_body": "This payment link has expired. Ask {merchant} for a new one.",
+    "limit_reached_title": "No longer taking payments",
+    "limit_reached_body": "This payment link has taken all the payments {merchant} allowed.",
+    "live_title": "Payments are not available yet",
+    "live_body": "This server cannot take live payments yet, so nothing can be paid here. "
+    "Contact {merchant} for another way to pay.",
+    "not_found_title": "Payment link not found",
+    "not_found_body": "Check that the address is complete, or ask the merchant for a new link.",
+    "forbidden_title": "This form could not be accepted",
+    "forbidden_body": "For your safety this form is only accepted from its own page. "
+    "Nothing was charged. Open the payment page again and retry.",
+    "stale_body": "The payment form was open for too long and has expired. Nothing was charged. "
+    "Open the payment page again and retry.",
+    "rate_title": "Too many attempts",
+    "rate_body": "There were too many payment attempts in a short time, so this one was not "
+    "tried and nothing was charged. Wait {seconds} seconds, then try again.",
+    "error_title": "Something went wrong",
+    "error_body": "We could not finish your request. If you were paying, check with the merchant "
+    "before you try again.",
+    "back": "Back to the payment page",
+}  # fmt: skip
+
+TH = {
+    "other_locale": "en",
+    "other_language": "English",
+    "secure_payment": "ชำระเงินอย่างปลอดภัย",
+    "test_mode": "โหมดทดสอบ: ไม่มีการเรียกเก็บเงินจริง",
+    "pay_to": "ชำระเงินให้ {merchant}",
+    "amount": "ยอดชำระ",
+    "card_heading": "ชำระด้วยบัตร",
+    "field_name": "ชื่อบนบัตร",
+    "field_number": "หมายเลขบัตร",
+    "field_expiry": "วันหมดอายุ (ดด/ปป)",
+    "field_security_code": "รหัสความปลอดภัย",
+    "field_security_code_hint": "ตัวเลข 3 หรือ 4 หลักบนบัตร",
+    "field_email": "อีเมลสำหรับรับใบเสร็จ (ไม่บังคับ)",
+    "pay_button": "ชำระ {amount}",
+    "processing": "กำลังดำเนินการ…",
+    "card_safety": "ระบบไม่จัดเก็บหมายเลขบัตรและรหัสความปลอดภัยของคุณ",
+    "or": "หรือ",
+    "promptpay_button": "ชำระด้วย QR พร้อมเพย์",
+    "promptpay_heading": "สแกนเพื่อชำระด้วยพร้อมเพย์",
+    "promptpay_scan": "เปิดแอปธนาคาร สแกน QR โค้ดนี้ แล้วยืนยันยอด {amount}",
+    "promptpay_qr_alt": "QR โค้ดพร้อมเพย์ ยอด {amount}",
+    "promptpay_after": "{merchant} จะได้รับแจ้งทันทีที่ธนาคารยืนยันการชำระเงิน",
+    "promptpay_test_heading": "โหมดทดสอบ: เลือกผลของการชำระเงินนี้",
+    "mark_as_paid": "ทำเครื่องหมายว่าชำระแล้ว",
+    "mark_as_failed": "ทำเครื่องหมายว่าไม่สำเร็จ",
+    "promptpay_failed": "การชำระด้วยพร้อมเพย์ไม่สำเร็จ คุณสามารถลองอีกครั้งได้",
+    "receipt_heading": "ชำระเงินสำเร็จ",
+    "receipt_thanks": "ขอบคุณ {merchant} ได้รับการชำระเงินของคุณแล้ว",
+    "receipt_reference": "หมายเลขอ้างอิง",
+    "receipt_amount": "ยอดที่ชำระ",
+    "receipt_method": "ชำระด้วย",
+    "receipt_card": "{brand} ลงท้ายด้วย {last_digits}",
+    "receipt_email": "อีเมลสำหรับใบเสร็จ",
+    "receipt_keep": "โปรดเก็บหมายเลขอ้างอิงนี้ไว้ หากต้องการติดต่อ {merchant}",
+    "errors_summary": "โปรดตรวจสอบช่องที่มีข้อผิดพลาด",
+    "err_name_required": "กรุณากรอกชื่อบนบัตร",
+    "err_number_required": "กรุณากรอกหมายเลขบัตร",
+    "err_number_invalid": "หมายเลขบัตรไม่ถูกต้อง โปรดตรวจสอบอีกครั้ง",
+    "err_number_brand": "ไม่รองรับบัตรประเภทนี้",
+    "err_number_test_mode": "หน้านี้อยู่ในโหมดทดสอบ ไม่รับบัตรจริง โปรดใช้บัตรทดสอบ",
+    "err_expiry_required": "กรุณากรอกวันหมดอายุในรูปแบบ ดด/ปป",
+    "err_expiry_invalid": "วันหมดอายุไม่ถูกต้อง กรุณากรอกในรูปแบบ ดด/ปป",
+    "err_expiry_past": "บัตรนี้หมดอายุแล้ว",
+    "err_security_code": "กรุณากรอกรหัสความปลอดภัย 3 หลัก (American Express 4 หลัก)",
+    "err_email_invalid": "อีเมลไม่ถูกต้อง กรุณาแก้ไขหรือเว้นว่างไว้",
+    "err_card": "โปรดตรวจสอบข้อมูลบัตรแล้วลองอีกครั้ง",
+    "decline_insufficient_fund": (
+        "บัตรของคุณถูกปฏิเสธ เนื่องจากยอดเงินไม่เพียงพอหรือเกินวงเงิน โปรดลองใช้บัตรอื่น"
+    ),
+    "decline_failed_processing": "ไม่สามารถดำเนินการชำระเงินได้ โปรดลองอีกครั้งหรือใช้บัตรอื่น",
+    "decline_payment_rejected": "ผู้ออกบัตรปฏิเสธการชำระเงิน โปรดลองใช้บัตรอื่น",
+    "decline_invalid_account_number": "บัญชีของบัตรนี้ไม่ถูกต้อง โปรดลองใช้บัตรอื่น",
+    "decline_generic": "บัตรของคุณถูกปฏิเสธ โปรดติดต่อธนาคารหรือลองใช้บัตรอื่น",
+    "used_title": "ชำระเงินแล้ว",
+    "used_body": "ลิงก์ชำระเงินนี้ได้รับการชำระแล้ว ไม่มียอดที่ต้องชำระเพิ่ม",
+    "deleted_title": "ลิงก์นี้ไม่สามารถใช้งานได้แล้ว",
+    "deleted_body": "{merchant} ได้ยกเลิกลิงก์ชำระเงินนี้แล้ว หากยังต้องชำระเงิน โปรดติดต่อผู้ขาย",
+    "expired_title": "ลิงก์นี้หมดอายุแล้ว",
+    "expired_body": "ลิงก์ชำระเงินนี้หมดอายุแล้ว โปรดขอลิงก์ใหม่จาก {merchant}",
+    "limit_reached_title": "ไม่รับชำระเงินเพิ่มแล้ว",
+    "limit_reached_body": "ลิงก์ชำระเงินนี้รับชำระครบตามจำนวนที่ {merchant} กำหนดแล้ว",
+    "live_title": "ยังไม่เปิดรับชำระเงิน",
+    "live_body": "เซิร์ฟเวอร์นี้ยังไม่รองรับการชำระเงินจริง จึงไม่สามารถชำระเงินที่นี่ได้ "
+    "โปรดติดต่อ {merchant} เพื่อชำระด้วยวิธีอื่น",
+    "not_found_title": "ไม่พบลิงก์ชำระเงิน",
+    "not_found_body": "โปรดตรวจสอบว่าที่อยู่ลิงก์ครบถ้วน หรือขอลิงก์ใหม่จากผู้ขาย",
+    "forbidden_title": "ไม่สามารถรับแบบฟอร์มนี้ได้",
+    "forbidden_body": "เพื่อความปลอดภัย แบบฟอร์มนี้รับได้จากหน้าของตัวเองเท่านั้น ยังไม่มีการเรียกเก็บเงิน "
+    "โปรดเปิดหน้าชำระเงินอีกครั้งแล้วลองใหม่",
+    "stale_body": "แบบฟอร์มชำระเงินเปิดไว้นานเกินไปจนหมดอายุ ยังไม่มีการเรียกเก็บเงิน "
+    "โปรดเปิดหน้าชำระเงินอีกครั้งแล้วลองใหม่",
+    "rate_title": "ทำรายการบ่อยเกินไป",
+    "rate_body": "มีการพยายามชำระเงินหลายครั้งในเวลาสั้น ๆ รายการนี้จึงยังไม่ถูกดำเนินการและไม่มีการเรียกเก็บเงิน "
+    "โปรดรอ {seconds} วินาทีแล้วลองอีกครั้ง",
+    "error_title": "เกิดข้อผิดพลาด",
+    "error_body": "ระบบไม่สามารถดำเนินการตามคำขอได้ หากคุณกำลังชำระเงิน โปรดตรวจสอบกับผู้ขายก่อนลองอีกครั้ง",
+    "back": "กลับไปหน้าชำระเงิน",
+}  # fmt: skip
+
+CATALOGUES = {"en": EN, "th": TH}
+
+# Omise: failure codes as the API reports them (FAILURE_MESSAGES); a lost or stolen card and a
+# failed fraud check read as a plain decline, so the page does not coach a card tester.
+DECLINES = {
+    "insufficient_fund": "decline_insufficient_fund",
+    "failed_processing": "decline_failed_processing",
+    "payment_rejected": "decline_payment_rejected",
+    "invalid_account_number": "decline_invalid_account_number",
+}
+
+# The start of each card-check message in tokens/cards.py, and the field and words it maps to.
+# Matching the text keeps the card rules in one place; an unknown message falls back to err_card.
+CARD_ERRORS = (
+    ("card number must contain only digits", "number", "err_number_invalid"),
+    ("card number must have between", "number", "err_number_invalid"),
+    ("card number is invalid", "number", "err_number_invalid"),
+    ("card brand is not supported", "number", "err_number_brand"),
+    ("expiration month", "expiry", "err_expiry_invalid"),
+    ("expiration year", "expiry", "err_expiry_invalid"),
+    ("card has expired", "expiry", "err_expiry_past"),
+    ("security code", "security_code", "err_security_code"),
+)
+
+
+@dataclass(frozen=True)
+class Messages:
+    """The catalogue of one locale; `t(key, **values)` fills placeholders."""
+
+    locale: str
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = CATALOGUES[self.locale].get(key) or EN[key]
+        return text.format(**values) if values else text
+
+    def decline(self, failure_code: str | None) -> str:
+        return self(DECLINES.get(failure_code or "", "decline_generic"))
+
+    def card_error(self, error: ApiError) -> tuple[str, str]:
+        """(field, message) for an error raised while checking or vaulting a card."""
+        if isinstance(error, TestModeLiveCard):
+            return "number", self("err_number_test_mode")
+        if isinstance(error, InvalidCard):
+            for start, field, key in CARD_ERRORS:
+                if error.message.startswith(start):
+                    return field, self(key)
+        return "number", self("err_card")

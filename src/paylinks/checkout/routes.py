@@ -1,0 +1,296 @@
+"""HTTP for the hosted payment page: parse the form, call the services, render a page.
+
+Every answer is an HTML page with the security headers, errors included. Card numbers and
+security codes are read from the form, handed to the card checks and the processor's vault, and
+dropped: they are never stored, logged or rendered back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from paylinks.api import Services
+from paylinks.charges.processor import Processor
+from paylinks.charges.service import Charge, LinkNotPayable, ensure_payable
+from paylinks.checkout import forms, pages, service
+from paylinks.checkout.forms import KEPT_FIELDS, FormErrors, read_card, read_email
+from paylinks.checkout.limits import attempt_limits, client_address
+from paylinks.checkout.messages import Messages
+from paylinks.checkout.service import CheckoutLink
+from paylinks.errors import InvalidCard, NotFound, TestModeLiveCard
+from paylinks.tokens import service as tokens_service
+
+STATE_STATUS = {"used": 200, "live": 200, "deleted": 410, "expired": 410, "limit_reached": 410}
+
+
+@dataclass
+class Visit:
+    """One request to the page: the link, the visitor's language, and the services."""
+
+    request: Request
+    services: Services
+    t: Messages
+    checkout: CheckoutLink
+
+    @property
+    def link_id(self) -> str:
+        return self.checkout.link.id
+
+    def now(self) -> datetime:
+        return self.services.clock.now()
+
+    @property
+    def processor(self) -> Processor:
+        """The link's mode's processor; only asked for once `_refused` has ruled out live mode."""
+        processor = self.services.processor_for(self.checkout.link.livemode)
+        assert processor is not None
+        return processor
+
+    def context(self, **values: Any) -> dict[str, Any]:
+        link = self.checkout.link
+        return {
+            "t": self.t,
+            "locale": self.t.locale,
+            "merchant": self.checkout.merchant,
+            "link": link,
+            "amount": pages.format_amount(link.amount, link.currency, self.t.locale),
+            "test_mode": not link.livemode,
+            "path": f"/pay/{link.id}",
+            "switch_url": None,
+            **values,
+        }
+
+
+def _not_found(t: Messages) -> Response:
+    return pages.notice(t, key="not_found", status=404)
+
+
+def _state(visit: Visit, reason: str) -> Response:
+    """The honest page for a link that cannot be paid now (or in live mode, at all yet)."""
+    body = visit.t(f"{reason}_body", merchant=visit.checkout.merchant)
+    shown = visit.request.method in ("GET", "HEAD")  # a language switch re-opens the page
+    context = visit.context(switch_url=f"/pay/{visit.link_id}" if shown else None)
+    return pages.notice(visit.t, key=reason, status=STATE_STATUS[reason], body=body, **context)
+
+
+def _unpayable(visit: Visit) -> Response | None:
+    try:
+        ensure_payable(visit.checkout.link, visit.now())
+    except LinkNotPayable as error:
+        return _state(visit, error.reason)
+    if visit.services.processor_for(visit.checkout.link.livemode) is None:
+        return _state(visit, "live")
+    return None
+
+
+async def _form(
+    visit: Visit,
+    *,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    alert: str | None = None,
+) -> Response:
+    """The payment form with fresh tokens: one per way to pay, as each names its own attempt."""
+    key = await visit.services.keyring.get("checkout-csrf")
+    now = visit.now()
+    kept = {name: (values or {}).get(name, "") for name in KEPT_FIELDS}
+    context = visit.context(
+        card_token=forms.issue_token(key, link_id=visit.link_id, now=now),
+        promptpay_token=forms.issue_token(key, link_id=visit.link_id, now=now),
+        promptpay=visit.checkout.link.currency == "thb",
+        values=kept,
+        errors=errors or {},
+        alert=alert,
+        switch_url=None if values is not None else f"/pay/{visit.link_id}",
+    )
+    return pages.render("pay.html", context, status=status)
+
+
+async def _outcome(visit: Visit, charge: Charge, values: dict[str, str]) -> Response:
+    """The page for a charge: a receipt, the form again after a failure, or the QR to scan."""
+    if charge.status == "successful":
+        paid = pages.format_amount(charge.amount, charge.currency, visit.t.locale)
+        return pages.render("receipt.html", visit.context(charge=charge, paid=paid))
+    if charge.status == "failed":
+        message = (
+            visit.t("promptpay_failed") if charge.source else visit.t.decline(charge.failure_code)
+        )
+        return await _form(visit, status=402, values=values, alert=message)
+    key = await visit.services.keyring.get("checkout-csrf")
+    token = forms.issue_token(key, link_id=visit.link_id, now=visit.now())
+    return pages.render("promptpay.html", visit.context(charge=charge, token=token))
+
+
+async def _visit(request: Request, *, count_view: bool = False) -> Visit | Response:
+    services: Services = request.app.state.services
+    t = Messages(pages.choose_locale(request))
+    find = service.view_link if count_view else service.find_link
+    run = services.db.write if count_view else services.db.read
+    checkout = await run(find, link_id=request.path_params["link_id"])
+    if checkout is None:
+        return _not_found(t)
+    return Visit(request, services, t, checkout)
+
+
+async def _posted(
+    request: Request, token_field: str
+) -> tuple[Visit, dict[str, str], str] | Response:
+    """(visit, form fields, nonce) for a form posted from this link's own page; else a 403 page
+    (or 404 for an unknown link)."""
+    visit = await _visit(request)
+    if isinstance(visit, Response):
+        return visit
+    back = f"/pay/{visit.link_id}"
+    public_url = visit.services.settings.public_url
+    fields = None
+    if not forms.is_cross_site(request, public_url=public_url):
+        fields = await forms.read_form(request)
+    if fields is None:
+        return pages.notice(visit.t, key="forbidden", status=403, back=back)
+    key = await visit.services.keyring.get("checkout-csrf")
+    verdict = forms.verify_token(
+        key, fields.get(token_field), link_id=visit.link_id, now=visit.now()
+    )
+    if verdict.nonce is None:
+        body = visit.t("stale_body") if verdict.problem == "stale" else None
+        return pages.notice(visit.t, key="forbidden", status=403, body=body, back=back)
+    return visit, fields, verdict.nonce
+
+
+async def _refused(visit: Visit) -> Response | None:
+    """The page for an attempt that must not go ahead (link not payable, too many attempts)."""
+    blocked = _unpayable(visit)
+    if blocked is not None:
+        return blocked
+    limits = attempt_limits(visit.request)
+    wait = await limits.retry_after(client=client_address(visit.request), link_id=visit.link_id)
+    if wait is None:
+        return None
+    body = visit.t("rate_body", seconds=wait)
+    return pages.notice(
+        visit.t,
+        key="rate",
+        status=429,
+        body=body,
+        back=f"/pay/{visit.link_id}",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+async def _attempt(
+    request: Request, token_field: str
+) -> tuple[Visit, dict[str, str], str] | Response:
+    """(visit, form fields, nonce) for a payment attempt that may go ahead; otherwise the page
+    to answer with: 403/404, the outcome of this form's earlier submission, the link's state,
+    or 429."""
+    posted = await _posted(request, token_field)
+    if isinstance(posted, Response):
+        return posted
+    visit, fields, nonce = posted
+    earlier = await visit.services.db.read(
+        service.find_attempt, checkout=visit.checkout, nonce=nonce
+    )
+    if earlier is not None:
+        return await _outcome(visit, earlier, fields)
+    return await _refused(visit) or posted
+
+
+@pages.html_page
+async def show_page(request: Request) -> Response:
+    visit = await _visit(request, count_view=request.method == "GET")
+    if isinstance(visit, Response):
+        return visit
+    return _unpayable(visit) or await _form(visit)
+
+
+@pages.html_page
+async def pay_by_card(request: Request) -> Response:
+    attempt = await _attempt(request, "card_token")
+    if isinstance(attempt, Response):
+        return attempt
+    visit, fields, nonce = attempt
+    services, checkout, now, processor = (
+        visit.services,
+        visit.checkout,
+        visit.now(),
+        visit.processor,
+    )
+    try:
+        card_input, email = read_card(fields, visit.t)
+        valid = tokens_service.validate_card(
+            card_input, now=now, secret=await services.keyring.get("card-fingerprint")
+        )
+        processor_ref = processor.vault(valid.digits)  # the number goes no further
+    except FormErrors as error:
+        return await _form(visit, status=422, values=fields, errors=error.errors)
+    except (InvalidCard, TestModeLiveCard) as error:
+        field, message = visit.t.card_error(error)
+        return await _form(visit, status=422, values=fields, errors={field: message})
+    card = tokens_service.card_object(card_input, valid, livemode=checkout.link.livemode, now=now)
+    try:
+        charge = await services.db.write(
+            service.pay_by_card,
+            checkout=checkout,
+            nonce=nonce,
+            card=card,
+            processor_ref=processor_ref,
+            email=email,
+            now=now,
+            processor=processor,
+        )
+    except LinkNotPayable as error:
+        return _state(visit, error.reason)
+    return await _outcome(visit, charge, fields)
+
+
+@pages.html_page
+async def pay_by_promptpay(request: Request) -> Response:
+    attempt = await _attempt(request, "promptpay_token")
+    if isinstance(attempt, Response):
+        return attempt
+    visit, fields, nonce = attempt
+    try:
+        email = read_email(fields, visit.t)
+        charge = await visit.services.db.write(
+            service.start_promptpay,
+            checkout=visit.checkout,
+            nonce=nonce,
+            email=email,
+            now=visit.now(),
+            processor=visit.processor,
+        )
+    except FormErrors as error:
+        return await _form(visit, status=422, values=fields, errors=error.errors)
+    except LinkNotPayable as error:
+        return _state(visit, error.reason)
+    return await _outcome(visit, charge, fields)
+
+
+@pages.html_page
+async def complete_promptpay(request: Request) -> Response:
+    """Test mode: the buttons that end a PromptPay payment as the customer's bank would."""
+    posted = await _posted(request, "token")
+    if isinstance(posted, Response):
+        return posted
+    visit, fields, _nonce = posted
+    if visit.checkout.link.livemode or fields.get("outcome") not in ("paid", "failed"):
+        return _not_found(visit.t)
+    try:
+        charge = await visit.services.db.write(
+            service.complete_promptpay,
+            checkout=visit.checkout,
+            charge_id=request.path_params["charge_id"],
+            paid=fields["outcome"] == "paid",
+            now=visit.now(),
+        )
+    except NotFound:
+        return _not_found(visit.t)
+    except LinkNotPayable as error:
+        return _state(visit, error.reason)
+    return await _outcome(visit, charge, {})

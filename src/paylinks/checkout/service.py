@@ -1,0 +1,162 @@
+"""What one page request does in one transaction, composed from the link, token, source and
+charge services. The payment rules stay in those services; this module adds only the page's
+idempotency: an attempt is named by its form nonce, kept in the charge's metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from paylinks.accounts.service import Principal
+from paylinks.charges import service as charges_service
+from paylinks.charges.processor import Processor
+from paylinks.charges.service import Charge, NewCharge
+from paylinks.errors import NotFound
+from paylinks.links import service as links_service
+from paylinks.links.service import Link
+from paylinks.models import charges, links
+from paylinks.sources import service as sources_service
+from paylinks.tokens import service as tokens_service
+
+# Reserved metadata key of charges made on the page: the form nonce that made them.
+# Omise: the real hosted page leaves metadata empty; ours shows this one key in the API.
+NONCE_KEY = "checkout_nonce"
+
+
+@dataclass(frozen=True)
+class CheckoutLink:
+    link: Link
+    principal: Principal  # the link's account and mode, as if its secret key had called
+    merchant: str
+
+
+def find_link(conn: Connection, *, link_id: str) -> CheckoutLink | None:
+    found = links_service.find_checkout_link(conn, link_id=link_id)
+    return None if found is None else CheckoutLink(*found)
+
+
+def view_link(conn: Connection, *, link_id: str) -> CheckoutLink | None:
+    """The link, counting one view of its page."""
+    checkout = find_link(conn, link_id=link_id)
+    if checkout is not None:
+        links_service.record_view(conn, link_pk=checkout.link.pk)
+    return checkout
+
+
+def find_attempt(conn: Connection, *, checkout: CheckoutLink, nonce: str) -> Charge | None:
+    """The charge an earlier submission of this form made on the link, if any."""
+    pattern = f'%"{NONCE_KEY}":"{nonce}"%'  # the nonce is hex: no LIKE wildcards in it
+    rows = conn.execute(
+        sa.select(charges.c.id, charges.c.metadata).where(
+            charges.c.link_pk == checkout.link.pk, charges.c.metadata.like(pattern)
+        )
+    ).all()
+    for row in rows:
+        if orjson.loads(row.metadata).get(NONCE_KEY) == nonce:
+            return charges_service.get_charge(conn, principal=checkout.principal, charge_id=row.id)
+    return None
+
+
+def _serialise_attempts(conn: Connection, checkout: CheckoutLink) -> None:
+    """Make concurrent submissions of one form take turns, so the second finds the first's
+    charge. SQLite's write transaction already holds the database lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(links.c.pk).where(links.c.pk == checkout.link.pk).with_for_update())
+
+
+def _new_charge(
+    checkout: CheckoutLink, nonce: str, email: str | None, **payment: str | None
+) -> NewCharge:
+    fields: dict[str, Any] = {"token_id": None, "source_id": None, **payment}
+    return NewCharge(
+        amount=None,
+        currency=None,
+        link_id=checkout.link.id,
+        description=None,
+        metadata={NONCE_KEY: nonce},
+        customer_email=email,
+        **fields,
+    )
+
+
+def pay_by_card(
+    conn: Connection,
+    *,
+    checkout: CheckoutLink,
+    nonce: str,
+    card: dict[str, Any],
+    processor_ref: str,
+    email: str | None,
+    now: datetime,
+    processor: Processor,
+) -> Charge:
+    """Token and charge for a card the processor has vaulted; or the charge this form already
+    made. Raises what `create_charge` raises (`LinkNotPayable`, ...), writing nothing then."""
+    _serialise_attempts(conn, checkout)
+    earlier = find_attempt(conn, checkout=checkout, nonce=nonce)
+    if earlier is not None:
+        return earlier
+    token = tokens_service.create_token(
+        conn, principal=checkout.principal, card=card, processor_ref=processor_ref, now=now
+    )
+    return charges_service.create_charge(
+        conn,
+        principal=checkout.principal,
+        new=_new_charge(checkout, nonce, email, token_id=token.id),
+        now=now,
+        processor=processor,
+    )
+
+
+def start_promptpay(
+    conn: Connection,
+    *,
+    checkout: CheckoutLink,
+    nonce: str,
+    email: str | None,
+    now: datetime,
+    processor: Processor,
+) -> Charge:
+    """A PromptPay source and its pending charge; or the charge this form already made."""
+    _serialise_attempts(conn, checkout)
+    earlier = find_attempt(conn, checkout=checkout, nonce=nonce)
+    if earlier is not None:
+        return earlier
+    link = checkout.link
+    source = sources_service.create_source(
+        conn,
+        principal=checkout.principal,
+        type="promptpay",
+        amount=link.amount,
+        currency=link.currency,
+        now=now,
+    )
+    return charges_service.create_charge(
+        conn,
+        principal=checkout.principal,
+        new=_new_charge(checkout, nonce, email, source_id=source.id),
+        now=now,
+        processor=processor,
+    )
+
+
+def complete_promptpay(
+    conn: Connection, *, checkout: CheckoutLink, charge_id: str, paid: bool, now: datetime
+) -> Charge:
+    """Test mode: end a pending charge of this link as paid or failed, as the API's
+    mark_as_paid / mark_as_failed do. A charge already ended is returned as it is."""
+    principal = checkout.principal
+    charge = charges_service.get_charge(conn, principal=principal, charge_id=charge_id)
+    if charge.link_id != checkout.link.id:
+        raise NotFound.for_object("charge", charge_id)
+    if charge.status != "pending":
+        return charge
+    if paid:
+        return charges_service.mark_as_paid(conn, principal=principal, charge_id=charge_id, now=now)
+    return charges_service.mark_as_failed(conn, principal=principal, charge_id=charge_id)

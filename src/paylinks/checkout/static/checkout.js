@@ -1,0 +1,173 @@
+/* The payment page's inline validation. The page works without it: the server checks every
+   field again and answers with the same messages. Card data never leaves the form except in
+   the form post itself. */
+(function () {
+  "use strict";
+
+  var form = document.getElementById("pay-form");
+  if (!form) {
+    return;
+  }
+  var messages = form.dataset;
+  var payButton = document.getElementById("pay-button");
+  var promptpayButton = document.getElementById("promptpay-button");
+  var payLabel = payButton.textContent;
+  var cardFields = ["name", "number", "expiry", "security_code"];
+
+  function digits(value) {
+    return value.replace(/[\s-]/g, "");
+  }
+
+  function luhnValid(number) {
+    var total = 0;
+    for (var i = 0; i < number.length; i++) {
+      var value = Number(number.charAt(number.length - 1 - i));
+      if (i % 2 === 1) {
+        value *= 2;
+        if (value > 9) {
+          value -= 9;
+        }
+      }
+      total += value;
+    }
+    return total % 10 === 0;
+  }
+
+  function expiryProblem(value) {
+    var text = value.trim();
+    if (!text) {
+      return messages.errExpiryRequired;
+    }
+    var match = /^(\d{1,2})\s*\/\s*(\d{2}|\d{4})$/.exec(text) || /^(\d{2})(\d{2})$/.exec(text);
+    if (!match) {
+      return messages.errExpiryInvalid;
+    }
+    var month = Number(match[1]);
+    var year = Number(match[2]);
+    if (year < 100) {
+      year += 2000;
+    }
+    if (month < 1 || month > 12) {
+      return messages.errExpiryInvalid;
+    }
+    // A card is valid through the last day of its month; the server has the final word.
+    var now = new Date();
+    if (year < now.getFullYear() || (year === now.getFullYear() && month < now.getMonth() + 1)) {
+      return messages.errExpiryPast;
+    }
+    return "";
+  }
+
+  var checks = {
+    name: function (value) {
+      return value.trim() ? "" : messages.errNameRequired;
+    },
+    number: function (value) {
+      var number = digits(value);
+      if (!number) {
+        return messages.errNumberRequired;
+      }
+      if (!/^\d{12,19}$/.test(number) || !luhnValid(number)) {
+        return messages.errNumberInvalid;
+      }
+      return "";
+    },
+    expiry: expiryProblem,
+    security_code: function (value) {
+      return /^\d{3,4}$/.test(value.trim()) ? "" : messages.errSecurityCode;
+    },
+    email: function (value) {
+      var text = value.trim();
+      return !text || /^[^@\s]+@[^@\s]+\.[^@\s]{2,}$/.test(text) ? "" : messages.errEmailInvalid;
+    }
+  };
+
+  function show(input, problem) {
+    var error = document.getElementById(input.id + "-error");
+    var field = input.closest(".field");
+    error.textContent = problem;
+    if (problem) {
+      input.setAttribute("aria-invalid", "true");
+      field.classList.add("invalid");
+    } else {
+      input.removeAttribute("aria-invalid");
+      field.classList.remove("invalid");
+    }
+  }
+
+  function check(name) {
+    var input = form.elements.namedItem(name);
+    var problem = checks[name](input.value);
+    show(input, problem);
+    return problem ? input : null;
+  }
+
+  function showSummary(text) {
+    var alert = document.getElementById("form-alert");
+    if (!alert) {
+      alert = document.createElement("div");
+      alert.id = "form-alert";
+      alert.className = "alert";
+      alert.setAttribute("role", "alert");
+      form.parentNode.insertBefore(alert, form);
+    }
+    alert.textContent = text;
+  }
+
+  Object.keys(checks).forEach(function (name) {
+    var input = form.elements.namedItem(name);
+    input.addEventListener("blur", function () {
+      if (input.value) {
+        check(name);
+      }
+    });
+    input.addEventListener("input", function () {
+      // Clear a message as soon as the field is fixed; new messages wait for blur or submit.
+      if (input.getAttribute("aria-invalid") === "true") {
+        check(name);
+      }
+    });
+  });
+
+  form.elements.namedItem("number").addEventListener("blur", function (event) {
+    var number = digits(event.target.value);
+    if (/^\d{12,19}$/.test(number)) {
+      event.target.value = number.replace(/(\d{4})(?=\d)/g, "$1 ");
+    }
+  });
+
+  form.noValidate = true; // this script shows the messages instead of the browser
+  form.addEventListener("submit", function (event) {
+    if (event.submitter && event.submitter === promptpayButton) {
+      // PromptPay needs no card: keep whatever was typed out of the post.
+      cardFields.forEach(function (name) {
+        form.elements.namedItem(name).disabled = true;
+      });
+      if (check("email")) {
+        event.preventDefault();
+        cardFields.forEach(function (name) {
+          form.elements.namedItem(name).disabled = false;
+        });
+      }
+      return;
+    }
+    var invalid = Object.keys(checks).map(check).filter(Boolean);
+    if (invalid.length) {
+      event.preventDefault();
+      showSummary(messages.errorsSummary);
+      invalid[0].focus();
+      return;
+    }
+    payButton.disabled = true;
+    payButton.textContent = messages.processing;
+  });
+
+  // Coming back from the next page (back button) must leave a usable form.
+  window.addEventListener("pageshow", function () {
+    payButton.disabled = false;
+    payButton.textContent = payLabel;
+    cardFields.forEach(function (name) {
+      form.elements.namedItem(name).disabled = false;
+    });
+  });
+})();

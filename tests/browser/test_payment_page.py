@@ -1,0 +1,139 @@
+"""The payment page in a real browser: paying, declines, finished links, PromptPay, a small
+phone screen, and hostile merchant text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from servers import LiveServer
+from visitor import Visitor
+
+HOSTILE_TITLE = "<script>alert(1)</script>"
+HOSTILE_DESCRIPTION = '"><img src=x onerror=alert(1)>'
+
+
+def make_link(api: httpx.Client, **fields: Any) -> dict[str, Any]:
+    body = {"amount": 100000, "currency": "thb", "title": "Invoice 2026-001", **fields}
+    response = api.post("/links", json=body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def fill_card(visitor: Visitor, number: str, name: str = "Somchai Jaidee") -> None:
+    page = visitor.page
+    page.get_by_label("Name on card").fill(name)
+    page.get_by_label("Card number").fill(number)
+    page.get_by_label("Expiry (MM/YY)").fill("12/35")
+    page.get_by_label("Security code").fill("123")
+    page.get_by_label("E-mail for the receipt (optional)").fill("somchai@example.com")
+
+
+def test_paying_by_card_shows_a_receipt(visitor: Visitor, api: httpx.Client) -> None:
+    link = make_link(api)
+    visitor.page.goto(link["payment_uri"])
+    assert visitor.page.locator(".summary-value").inner_text() == "฿1,000.00"
+    fill_card(visitor, "4242 4242 4242 4242")
+    visitor.page.get_by_role("button", name="Pay ฿1,000.00").click()
+    visitor.page.get_by_role("heading", name="Payment successful").wait_for()
+    visitor.screenshot("receipt")
+    charge_id = visitor.page.locator("#charge-id").inner_text()
+    assert "Visa ending in 4242" in visitor.page.content()
+    paid = api.get(f"/links/{link['id']}").json()
+    assert paid["used"] is True and paid["charges"]["data"][0]["id"] == charge_id
+    assert api.get(f"/charges/{charge_id}").json()["status"] == "successful"
+    assert visitor.console_errors == []
+
+
+def test_a_declined_card_says_why_and_the_link_stays_payable(
+    visitor: Visitor, api: httpx.Client
+) -> None:
+    link = make_link(api)
+    visitor.page.goto(link["payment_uri"])
+    fill_card(visitor, "4111 1111 1114 0011", name="Nok Sriwan")
+    visitor.page.get_by_role("button", name="Pay ฿1,000.00").click()
+    alert = visitor.page.get_by_role("alert")
+    alert.wait_for()
+    visitor.screenshot("declined")
+    assert "insufficient funds" in alert.inner_text()
+    assert visitor.page.get_by_label("Name on card").input_value() == "Nok Sriwan"
+    assert visitor.page.get_by_label("Card number").input_value() == ""
+    assert visitor.page.get_by_label("Security code").input_value() == ""
+    state = api.get(f"/links/{link['id']}").json()
+    assert state["used"] is False and state["active"] is True
+    assert state["charges"]["data"][0]["failure_code"] == "insufficient_fund"
+
+
+def test_a_paid_link_says_it_is_already_paid(
+    visitor: Visitor, api: httpx.Client, server: LiveServer
+) -> None:
+    link = make_link(api)
+    card = {"number": "4242424242424242", "name": "A", "expiration_month": 12,
+            "expiration_year": 2035, "security_code": "123"}  # fmt: skip
+    token = httpx.post(
+        f"{server.url}/tokens", auth=(server.public_key, ""), json={"card": card}
+    ).json()["id"]
+    assert api.post("/charges", json={"card": token, "link": link["id"]}).json()["paid"]
+    visitor.page.goto(link["payment_uri"])
+    visitor.page.get_by_role("heading", name="Already paid").wait_for()
+    assert visitor.page.get_by_label("Card number").count() == 0
+    visitor.screenshot("already-paid")
+
+
+def test_promptpay_payment_completed_with_the_test_button(
+    visitor: Visitor, api: httpx.Client
+) -> None:
+    link = make_link(api)
+    visitor.page.goto(f"{link['payment_uri']}?locale=th")
+    visitor.page.get_by_label("ชื่อบนบัตร").fill("typed, then changed my mind")
+    visitor.page.get_by_role("button", name="ชำระด้วย QR พร้อมเพย์").click()
+    qr = visitor.page.get_by_role("img", name="QR โค้ดพร้อมเพย์ ยอด ฿1,000.00")
+    qr.wait_for()
+    assert qr.evaluate("image => image.complete && image.naturalWidth > 0")
+    visitor.screenshot("promptpay-qr")
+    visitor.page.get_by_role("button", name="ทำเครื่องหมายว่าชำระแล้ว").click()
+    visitor.page.get_by_role("heading", name="ชำระเงินสำเร็จ").wait_for()
+    visitor.screenshot("promptpay-receipt")
+    paid = api.get(f"/links/{link['id']}").json()
+    assert paid["used"] is True and paid["charges"]["data"][0]["source"]["type"] == "promptpay"
+    assert visitor.console_errors == []
+
+
+def test_a_small_phone_needs_no_sideways_scrolling(phone: Visitor, api: httpx.Client) -> None:
+    long_word = "Supercalifragilistic" * 8
+    link = make_link(api, title=f"Workshop {long_word}", description="ค่าเข้าร่วมงาน " * 30)
+    page = phone.page
+    page.goto(link["payment_uri"])
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.get_by_role("button", name="Pay ฿1,000.00").click()  # empty: checked in the page
+    assert page.get_by_text("Enter the name on the card.").is_visible()
+    assert page.evaluate("document.activeElement.id") == "name"
+    assert page.url == link["payment_uri"]  # nothing was posted
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    order = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        focused = "document.activeElement"
+        order.append(page.evaluate(f"{focused}.id"))
+        # Keyboard focus must be visible: every control shows an outline ring.
+        assert page.evaluate(f"getComputedStyle({focused}).outlineStyle") != "none"
+    expected = ["number", "expiry", "security_code", "email", "pay-button", "promptpay-button"]
+    assert order == expected
+    phone.screenshot("phone-360")
+    page.goto(f"{link['payment_uri']}?locale=th")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    phone.screenshot("phone-360-th")
+    assert phone.console_errors == []
+
+
+def test_hostile_merchant_text_is_shown_as_text(visitor: Visitor, api: httpx.Client) -> None:
+    link = make_link(api, title=HOSTILE_TITLE, description=HOSTILE_DESCRIPTION)
+    visitor.page.goto(link["payment_uri"])
+    visitor.page.wait_for_load_state("load")
+    assert visitor.page.locator("h1").inner_text() == HOSTILE_TITLE
+    assert visitor.page.locator(".summary-description").inner_text() == HOSTILE_DESCRIPTION
+    assert visitor.page.locator("img").count() == 0
+    visitor.page.wait_for_timeout(200)
+    assert visitor.dialogs == []
+    visitor.screenshot("hostile-title")
