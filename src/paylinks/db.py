@@ -236,12 +236,17 @@ class Database:
                 if len(batch) == 1:
                     self._run_job(conn, batch[0], reraise=True)
                 else:
+                    # Savepoints straight through the driver: SQLAlchemy's nested transactions
+                    # cost more than the jobs they wrap.
+                    driver = conn.connection.dbapi_connection
+                    assert driver is not None
                     for job in batch:
-                        savepoint = conn.begin_nested()
+                        driver.execute("SAVEPOINT job")
                         if self._run_job(conn, job, reraise=False):
-                            savepoint.commit()
+                            driver.execute("RELEASE job")
                         else:
-                            savepoint.rollback()
+                            driver.execute("ROLLBACK TO job")
+                            driver.execute("RELEASE job")
         except BaseException as exc:  # the commit itself failed, or a single job raised
             if len(batch) == 1:
                 batch[0].error = batch[0].error or exc

@@ -121,19 +121,31 @@ def _lock_account(conn: Connection, principal: Principal) -> None:
         )
 
 
-def _bump_counter(conn: Connection, principal: Principal) -> None:
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(link_counters).values(
-        account_pk=principal.account_pk,
-        livemode=principal.livemode,
-        slot=random.randrange(COUNTER_SLOTS),  # noqa: S311 - spreads contention, not a secret
-        count=1,
-    )
-    stmt = stmt.on_conflict_do_update(
+def _counter_upsert(dialect_insert: Any) -> Any:
+    return dialect_insert(link_counters).on_conflict_do_update(
         index_elements=["account_pk", "livemode", "slot"],
         set_={"count": link_counters.c.count + 1},
     )
-    conn.execute(stmt)
+
+
+# Built once per dialect: a create is CPU-bound once group commit shares the fsync.
+_BUMP_COUNTER = {
+    "postgresql": _counter_upsert(postgresql.insert),
+    "sqlite": _counter_upsert(sqlite.insert),
+}
+_INSERT_LINK = links.insert().returning(links.c.pk)
+
+
+def _bump_counter(conn: Connection, principal: Principal) -> None:
+    conn.execute(
+        _BUMP_COUNTER[conn.dialect.name],
+        {
+            "account_pk": principal.account_pk,
+            "livemode": principal.livemode,
+            "slot": random.randrange(COUNTER_SLOTS),  # noqa: S311 - spreads contention only
+            "count": 1,
+        },
+    )
 
 
 def create_link(
@@ -167,7 +179,7 @@ def create_link(
         "usage_limit": new.usage_limit,
         "created_at": to_micros(now),
     }
-    pk = conn.execute(links.insert().values(**values).returning(links.c.pk)).scalar_one()
+    pk = conn.execute(_INSERT_LINK, values).scalar_one()
     _bump_counter(conn, principal)
     return Link(
         pk=pk,
