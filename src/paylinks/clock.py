@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -40,6 +41,12 @@ def format_time(moment: datetime | None) -> str | None:
     """Omise's wire form: UTC, whole seconds, `Z`."""
     if moment is None:
         return None
+    return _format(moment)
+
+
+@lru_cache(maxsize=4096)
+def _format(moment: datetime) -> str:
+    # Cached: a page of links formats the same few instants (now, the epoch) many times.
     m = moment.astimezone(UTC)
     # Not strftime("%Y"): it does not zero-pad years before 1000.
     return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"

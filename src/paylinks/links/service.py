@@ -67,25 +67,32 @@ class NewLink:
     usage_limit: int | None
 
 
+# Column positions of `select(links)`: reading a Row by index is several times cheaper than by
+# name, which matters on a page of twenty links.
+_COL = {column.name: i for i, column in enumerate(links.columns)}
+
+
 def _from_row(row: Row[Any]) -> Link:
+    v = row
+    c = _COL
     return Link(
-        pk=row.pk,
-        id=row.id,
-        livemode=bool(row.livemode),
-        amount=row.amount,
-        currency=row.currency,
-        title=row.title,
-        description=row.description,
-        multiple=bool(row.multiple),
-        metadata=orjson.loads(row.metadata),
-        used=bool(row.used),
-        used_at=from_micros(row.used_at),
-        deleted=bool(row.deleted),
-        deleted_at=from_micros(row.deleted_at),
-        expires_at=from_micros(row.expires_at),
-        usage_limit=row.usage_limit,
-        paid_count=row.paid_count,
-        created_at=from_micros(row.created_at),  # type: ignore[arg-type]
+        pk=v[c["pk"]],
+        id=v[c["id"]],
+        livemode=bool(v[c["livemode"]]),
+        amount=v[c["amount"]],
+        currency=v[c["currency"]],
+        title=v[c["title"]],
+        description=v[c["description"]],
+        multiple=bool(v[c["multiple"]]),
+        metadata=orjson.loads(v[c["metadata"]]),
+        used=bool(v[c["used"]]),
+        used_at=from_micros(v[c["used_at"]]),
+        deleted=bool(v[c["deleted"]]),
+        deleted_at=from_micros(v[c["deleted_at"]]),
+        expires_at=from_micros(v[c["expires_at"]]),
+        usage_limit=v[c["usage_limit"]],
+        paid_count=v[c["paid_count"]],
+        created_at=from_micros(v[c["created_at"]]),  # type: ignore[arg-type]
     )
 
 
@@ -264,42 +271,65 @@ def destroy_link(conn: Connection, *, principal: Principal, link_id: str, now: d
     return replace(link, deleted=True, deleted_at=now)
 
 
-def _time_bounds(query: ListQuery) -> list[sa.ColumnElement[bool]]:
-    bounds = []
-    if query.from_ is not None:
-        bounds.append(links.c.created_at >= to_micros(query.from_))
-    if query.to is not None:
-        bounds.append(links.c.created_at <= to_micros(query.to))
-    return bounds
+def _list_where(has_from: bool, has_to: bool) -> list[sa.ColumnElement[bool]]:
+    where = [
+        links.c.account_pk == sa.bindparam("account_pk"),
+        links.c.livemode == sa.bindparam("livemode"),
+    ]
+    if has_from:
+        where.append(links.c.created_at >= sa.bindparam("from_micros"))
+    if has_to:
+        where.append(links.c.created_at <= sa.bindparam("to_micros"))
+    return where
 
 
-def _total(conn: Connection, principal: Principal, query: ListQuery) -> int:
-    if not query.filtered:
-        return int(conn.execute(_COUNTER_TOTAL, _scope_params(principal)).scalar_one())
-    count = sa.select(sa.func.count()).select_from(links)
-    return int(conn.execute(count.where(*_scoped(principal), *_time_bounds(query))).scalar_one())
+def _list_statements(reverse: bool, has_from: bool, has_to: bool) -> tuple[Any, Any]:
+    order = (
+        (links.c.created_at.desc(), links.c.pk.desc())
+        if reverse
+        else (links.c.created_at.asc(), links.c.pk.asc())
+    )
+    where = _list_where(has_from, has_to)
+    page = (
+        sa.select(links)
+        .where(*where)
+        .order_by(*order)
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+    )
+    count = sa.select(sa.func.count()).select_from(links).where(*where)
+    return page, count
+
+
+# Every shape of list query (order x from x to), built once.
+_LIST = {
+    (r, f, t): _list_statements(r, f, t)
+    for r in (False, True)
+    for f in (False, True)
+    for t in (False, True)
+}
 
 
 def list_links(
     conn: Connection, *, principal: Principal, query: ListQuery
 ) -> tuple[list[Link], int]:
-    """One page of links and the number of all links matching `from`..`to` (inclusive).
+    """One page of links and the number of all links matching `from`..`to` (inclusive); an
+    unfiltered total comes from the counters, not a COUNT over every row.
 
     Ties on `created_at` are broken by insertion order, so pages never skip or repeat a link.
     """
-    order = (
-        (links.c.created_at.desc(), links.c.pk.desc())
-        if query.reverse
-        else (links.c.created_at.asc(), links.c.pk.asc())
-    )
-    rows = conn.execute(
-        sa.select(links)
-        .where(*_scoped(principal), *_time_bounds(query))
-        .order_by(*order)
-        .limit(query.limit)
-        .offset(query.offset)
-    ).all()
-    return [_from_row(r) for r in rows], _total(conn, principal, query)
+    page, count = _LIST[(query.reverse, query.from_ is not None, query.to is not None)]
+    params: dict[str, Any] = {
+        **_scope_params(principal),
+        "limit": query.limit,
+        "offset": query.offset,
+        "from_micros": to_micros(query.from_) if query.from_ else None,
+        "to_micros": to_micros(query.to) if query.to else None,
+    }
+    rows = conn.execute(page, params).all()
+    total_query = count if query.filtered else _COUNTER_TOTAL
+    total = conn.execute(total_query, params).scalar_one()
+    return [_from_row(r) for r in rows], int(total)
 
 
 def search_links(
