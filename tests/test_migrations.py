@@ -14,7 +14,7 @@ from paylinks.db import Database, normalise_url
 
 TABLES = {
     "accounts", "api_keys", "links", "link_counters", "alembic_version",
-    "instance_secrets", "tokens", "sources", "charges",
+    "instance_secrets", "tokens", "sources", "charges", "events",
 }  # fmt: skip
 
 

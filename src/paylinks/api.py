@@ -34,6 +34,7 @@ from paylinks.errors import (
     PayloadTooLarge,
     RateLimited,
 )
+from paylinks.events.service import Recorder
 from paylinks.instance import Keyring
 from paylinks.params import Params, merge
 from paylinks.ratelimit import Limiter, headers_for
@@ -52,6 +53,7 @@ class Services:
     limiter: Limiter | None
     keyring: Keyring
     test_processor: Processor
+    recorder: Recorder  # records an event in the transaction of every state change
 
     def processor_for(self, livemode: bool) -> Processor | None:
         """The card processor of a mode: the test processor, and none (yet) for live mode."""

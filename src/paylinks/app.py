@@ -34,6 +34,7 @@ from paylinks.checkout import routes as checkout
 from paylinks.clock import Clock, SystemClock
 from paylinks.config import Settings
 from paylinks.db import Database
+from paylinks.events.recording import EventRecorder
 from paylinks.instance import Keyring
 from paylinks.links import routes as links
 from paylinks.ratelimit import Limiter, MemoryLimiter, RedisLimiter, parse_policy
@@ -135,6 +136,7 @@ def create_app(
         limiter=limiter if limiter is not None else build_limiter(settings),
         keyring=Keyring(db, master=settings.secret),
         test_processor=processor or TestProcessor(),
+        recorder=EventRecorder(public_url=settings.public_url),
     )
 
     @contextlib.asynccontextmanager

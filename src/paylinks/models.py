@@ -160,3 +160,21 @@ charges = sa.Table(
         postgresql_where=sa.text("single_use_link AND status = 'successful'"),
     ),
 )
+
+# Every state change records an event in the same transaction as the change: the object as it
+# was at that moment, in its wire form. Webhook delivery rows will hang off these (the outbox).
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("pk", BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), nullable=False),
+    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("key", sa.String(60), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("charge_pk", sa.BigInteger, sa.ForeignKey("charges.pk"), nullable=True),
+    sa.Column("link_pk", sa.BigInteger, sa.ForeignKey("links.pk"), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_events_account_created", "account_pk", "livemode", "created_at", "pk"),
+    sa.Index("ix_events_charge", "charge_pk"),
+)

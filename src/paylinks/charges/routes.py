@@ -22,6 +22,7 @@ async def create_charge(call: ApiCall) -> dict[str, Any]:
         new=new,
         now=call.now(),
         processor=call.services.processor_for(call.principal.livemode),
+        record=call.services.recorder,
     )
     return render_charge(call, charge)
 
@@ -51,12 +52,17 @@ async def mark_as_paid(call: ApiCall) -> dict[str, Any]:
         principal=call.principal,
         charge_id=call.path_param("charge_id"),
         now=call.now(),
+        record=call.services.recorder,
     )
     return render_charge(call, charge)
 
 
 async def mark_as_failed(call: ApiCall) -> dict[str, Any]:
     charge = await call.db.write(
-        service.mark_as_failed, principal=call.principal, charge_id=call.path_param("charge_id")
+        service.mark_as_failed,
+        principal=call.principal,
+        charge_id=call.path_param("charge_id"),
+        now=call.now(),
+        record=call.services.recorder,
     )
     return render_charge(call, charge)

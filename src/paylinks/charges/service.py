@@ -27,6 +27,7 @@ from paylinks.errors import (
     MissingCard,
     NotFound,
 )
+from paylinks.events.service import Recorder
 from paylinks.ids import new_id
 from paylinks.links import service as links_service
 from paylinks.links.service import Link
@@ -152,6 +153,7 @@ def create_charge(
     new: NewCharge,
     now: datetime,
     processor: Processor | None,
+    record: Recorder,
 ) -> Charge:
     """Charge a token now, or start a pending charge for a source. A declined card is a charge
     with status failed (not an error); nothing is written when an error is raised."""
@@ -212,7 +214,19 @@ def create_charge(
             **values,
         )
     )
-    return get_charge(conn, principal=principal, charge_id=charge_id)
+    charge = get_charge(conn, principal=principal, charge_id=charge_id)
+    record(conn, key="charge.create", principal=principal, subject=charge, now=now)
+    if charge.status != "pending":
+        _record_outcome(conn, record, principal, charge, now)
+    return charge
+
+
+def _record_outcome(
+    conn: Connection, record: Recorder, principal: Principal, charge: Charge, now: datetime
+) -> None:
+    """The seed's keys: `charge.complete` when a charge succeeds, `charge.failed` when it fails."""
+    key = "charge.complete" if charge.status == "successful" else "charge.failed"
+    record(conn, key=key, principal=principal, subject=charge, now=now)
 
 
 def _select() -> sa.Select[Any]:
@@ -297,7 +311,7 @@ def _pending(conn: Connection, principal: Principal, charge_id: str, action: str
 
 
 def mark_as_paid(
-    conn: Connection, *, principal: Principal, charge_id: str, now: datetime
+    conn: Connection, *, principal: Principal, charge_id: str, now: datetime, record: Recorder
 ) -> Charge:
     """Complete a pending (PromptPay) charge as the customer's bank would (test mode)."""
     charge = _pending(conn, principal, charge_id, "mark_as_paid")
@@ -313,10 +327,14 @@ def mark_as_paid(
             transaction_id=new_id("trxn", livemode=principal.livemode),
         )
     )
-    return get_charge(conn, principal=principal, charge_id=charge_id)
+    paid = get_charge(conn, principal=principal, charge_id=charge_id)
+    _record_outcome(conn, record, principal, paid, now)
+    return paid
 
 
-def mark_as_failed(conn: Connection, *, principal: Principal, charge_id: str) -> Charge:
+def mark_as_failed(
+    conn: Connection, *, principal: Principal, charge_id: str, now: datetime, record: Recorder
+) -> Charge:
     """Fail a pending charge (test mode): the customer never paid."""
     charge = _pending(conn, principal, charge_id, "mark_as_failed")
     conn.execute(
@@ -326,7 +344,9 @@ def mark_as_failed(conn: Connection, *, principal: Principal, charge_id: str) ->
             status="failed", failure_code="payment_rejected", failure_message="payment rejected"
         )
     )
-    return get_charge(conn, principal=principal, charge_id=charge_id)
+    failed = get_charge(conn, principal=principal, charge_id=charge_id)
+    _record_outcome(conn, record, principal, failed, now)
+    return failed
 
 
 @dataclass(frozen=True)

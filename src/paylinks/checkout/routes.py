@@ -243,6 +243,7 @@ async def pay_by_card(request: Request) -> Response:
             email=email,
             now=now,
             processor=processor,
+            record=visit.services.recorder,
         )
     except LinkNotPayable as error:
         return _state(visit, error.reason)
@@ -264,6 +265,7 @@ async def pay_by_promptpay(request: Request) -> Response:
             email=email,
             now=visit.now(),
             processor=visit.processor,
+            record=visit.services.recorder,
         )
     except FormErrors as error:
         return await _form(visit, status=422, values=fields, errors=error.errors)
@@ -288,6 +290,7 @@ async def complete_promptpay(request: Request) -> Response:
             charge_id=request.path_params["charge_id"],
             paid=fields["outcome"] == "paid",
             now=visit.now(),
+            record=visit.services.recorder,
         )
     except NotFound:
         return _not_found(visit.t)

@@ -18,6 +18,7 @@ from paylinks.charges import service as charges_service
 from paylinks.charges.processor import Processor
 from paylinks.charges.service import Charge, NewCharge
 from paylinks.errors import NotFound
+from paylinks.events.service import Recorder
 from paylinks.links import service as links_service
 from paylinks.links.service import Link
 from paylinks.models import charges, links
@@ -95,6 +96,7 @@ def pay_by_card(
     email: str | None,
     now: datetime,
     processor: Processor,
+    record: Recorder,
 ) -> Charge:
     """Token and charge for a card the processor has vaulted; or the charge this form already
     made. Raises what `create_charge` raises (`LinkNotPayable`, ...), writing nothing then."""
@@ -111,6 +113,7 @@ def pay_by_card(
         new=_new_charge(checkout, nonce, email, token_id=token.id),
         now=now,
         processor=processor,
+        record=record,
     )
 
 
@@ -122,6 +125,7 @@ def start_promptpay(
     email: str | None,
     now: datetime,
     processor: Processor,
+    record: Recorder,
 ) -> Charge:
     """A PromptPay source and its pending charge; or the charge this form already made."""
     _serialise_attempts(conn, checkout)
@@ -143,11 +147,18 @@ def start_promptpay(
         new=_new_charge(checkout, nonce, email, source_id=source.id),
         now=now,
         processor=processor,
+        record=record,
     )
 
 
 def complete_promptpay(
-    conn: Connection, *, checkout: CheckoutLink, charge_id: str, paid: bool, now: datetime
+    conn: Connection,
+    *,
+    checkout: CheckoutLink,
+    charge_id: str,
+    paid: bool,
+    now: datetime,
+    record: Recorder,
 ) -> Charge:
     """Test mode: end a pending charge of this link as paid or failed, as the API's
     mark_as_paid / mark_as_failed do. A charge already ended is returned as it is."""
@@ -157,6 +168,5 @@ def complete_promptpay(
         raise NotFound.for_object("charge", charge_id)
     if charge.status != "pending":
         return charge
-    if paid:
-        return charges_service.mark_as_paid(conn, principal=principal, charge_id=charge_id, now=now)
-    return charges_service.mark_as_failed(conn, principal=principal, charge_id=charge_id)
+    complete = charges_service.mark_as_paid if paid else charges_service.mark_as_failed
+    return complete(conn, principal=principal, charge_id=charge_id, now=now, record=record)

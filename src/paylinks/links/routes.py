@@ -10,12 +10,12 @@ from paylinks.accounts.service import Principal
 from paylinks.api import ApiCall
 from paylinks.charges import service as charges_service
 from paylinks.charges.routes import render_charge
-from paylinks.charges.service import EMBEDDED, Charge
+from paylinks.charges.schemas import link_with_charges_to_wire
+from paylinks.charges.service import Charge
 from paylinks.links import schemas, service
 from paylinks.links.service import Link
 from paylinks.pagination import ListQuery, list_object, parse_list_query
 
-EMBEDDED_QUERY = ListQuery(EMBEDDED, 0, "chronological", None, None)
 Embedded = dict[int, tuple[list[Charge], int]]
 
 
@@ -38,17 +38,9 @@ def read_links(
 
 
 def render_link(call: ApiCall, link: Link, embedded: Embedded | None = None) -> dict[str, Any]:
-    now = call.now()
     found, total = (embedded or {}).get(link.pk, ([], 0))
-    charges = list_object(
-        data=[render_charge(call, c) for c in found],
-        total=total,
-        query=EMBEDDED_QUERY,
-        location=f"/links/{link.id}/charges",
-        now=now,
-    )
-    return schemas.link_to_wire(
-        link, public_url=call.services.settings.public_url, now=now, charges=charges
+    return link_with_charges_to_wire(
+        link, found, total, public_url=call.services.settings.public_url, now=call.now()
     )
 
 
@@ -67,6 +59,7 @@ async def create_link(call: ApiCall) -> dict[str, Any]:
         new=new,
         now=now,
         max_active=call.services.settings.max_active_links,
+        record=call.services.recorder,
     )
     return render_link(call, link)  # a new link has no charges
 
@@ -86,6 +79,8 @@ async def update_link(call: ApiCall) -> dict[str, Any]:
         link_id=call.path_param("link_id"),
         description=description,
         metadata=metadata,
+        now=call.now(),
+        record=call.services.recorder,
     )
     return await _render_fresh(call, link)
 
@@ -96,6 +91,7 @@ async def destroy_link(call: ApiCall) -> dict[str, Any]:
         principal=call.principal,
         link_id=call.path_param("link_id"),
         now=call.now(),
+        record=call.services.recorder,
     )
     return await _render_fresh(call, link)
 

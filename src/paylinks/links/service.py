@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Row
 from paylinks.accounts.service import Principal
 from paylinks.clock import from_micros, to_micros
 from paylinks.errors import BadRequest, LimitExceeded, NotFound
+from paylinks.events.service import Recorder
 from paylinks.ids import new_id
 from paylinks.models import accounts, link_counters, links
 from paylinks.pagination import ListQuery
@@ -156,7 +157,13 @@ def _bump_counter(conn: Connection, principal: Principal) -> None:
 
 
 def create_link(
-    conn: Connection, *, principal: Principal, new: NewLink, now: datetime, max_active: int
+    conn: Connection,
+    *,
+    principal: Principal,
+    new: NewLink,
+    now: datetime,
+    max_active: int,
+    record: Recorder,
 ) -> Link:
     """Insert a link; `LimitExceeded` when the account already has `max_active` active links."""
     if max_active > 0:
@@ -188,7 +195,7 @@ def create_link(
     }
     pk = conn.execute(_INSERT_LINK, values).scalar_one()
     _bump_counter(conn, principal)
-    return Link(
+    link = Link(
         pk=pk,
         id=link_id,
         livemode=principal.livemode,
@@ -207,6 +214,8 @@ def create_link(
         paid_count=0,
         created_at=now,
     )
+    record(conn, key="link.create", principal=principal, subject=link, now=now)
+    return link
 
 
 # Hot statements are built once: constructing a select costs more than running it on SQLite.
@@ -240,8 +249,11 @@ def update_link(
     link_id: str,
     description: str | None,
     metadata: dict[str, Any] | None,
+    now: datetime,
+    record: Recorder,
 ) -> Link:
-    """Change the description and/or replace the metadata; nothing else is updatable."""
+    """Change the description and/or replace the metadata; nothing else is updatable. An
+    update that changes nothing records no event."""
     link = get_link(conn, principal=principal, link_id=link_id)
     if link.deleted:
         raise BadRequest(f"link {link_id} has been deleted and cannot be changed")
@@ -253,14 +265,18 @@ def update_link(
     if not values:
         return link
     conn.execute(links.update().where(links.c.pk == link.pk).values(**values))
-    return replace(
+    updated = replace(
         link,
         description=link.description if description is None else description,
         metadata=link.metadata if metadata is None else metadata,
     )
+    record(conn, key="link.update", principal=principal, subject=updated, now=now)
+    return updated
 
 
-def destroy_link(conn: Connection, *, principal: Principal, link_id: str, now: datetime) -> Link:
+def destroy_link(
+    conn: Connection, *, principal: Principal, link_id: str, now: datetime, record: Recorder
+) -> Link:
     """Mark the link deleted: it stays readable and stops being payable. Repeats are no-ops."""
     link = get_link(conn, principal=principal, link_id=link_id)
     if link.deleted:
@@ -268,7 +284,9 @@ def destroy_link(conn: Connection, *, principal: Principal, link_id: str, now: d
     conn.execute(
         links.update().where(links.c.pk == link.pk).values(deleted=True, deleted_at=to_micros(now))
     )
-    return replace(link, deleted=True, deleted_at=now)
+    destroyed = replace(link, deleted=True, deleted_at=now)
+    record(conn, key="link.destroy", principal=principal, subject=destroyed, now=now)
+    return destroyed
 
 
 def _list_where(has_from: bool, has_to: bool) -> list[sa.ColumnElement[bool]]:

@@ -1,0 +1,44 @@
+"""The recorder every service is given: events hold the object's wire form, as the API shows it
+at that moment (a link with its embedded charges, a charge with its card or source)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from paylinks.accounts.service import Principal
+from paylinks.charges.schemas import charge_to_wire, link_with_charges_to_wire
+from paylinks.charges.service import Charge, embedded_charges
+from paylinks.events.service import record_event
+from paylinks.links.service import Link
+
+
+class EventRecorder:
+    def __init__(self, *, public_url: str) -> None:
+        self.public_url = public_url
+
+    def __call__(
+        self, conn: Connection, *, key: str, principal: Principal, subject: Any, now: datetime
+    ) -> None:
+        if isinstance(subject, Charge):
+            data = charge_to_wire(subject, public_url=self.public_url)
+            record_event(
+                conn, principal=principal, key=key, data=data, now=now, charge_pk=subject.pk
+            )
+        elif isinstance(subject, Link):
+            record_event(
+                conn,
+                principal=principal,
+                key=key,
+                data=self._link(conn, subject, now),
+                now=now,
+                link_pk=subject.pk,
+            )
+        else:
+            raise TypeError(f"no event form for {type(subject).__name__}")
+
+    def _link(self, conn: Connection, link: Link, now: datetime) -> dict[str, Any]:
+        found, total = embedded_charges(conn, link_pks=[link.pk]).get(link.pk, ([], 0))
+        return link_with_charges_to_wire(link, found, total, public_url=self.public_url, now=now)
