@@ -113,3 +113,31 @@ def test_hosted_page_payments_record_events(
     assert pay_on_page(client, invoice["id"]).status_code == 200
     keys = [k for k, _ in recorded(db, account)]
     assert keys[-2:] == ["charge.create", "charge.complete"]
+
+
+def test_events_api_lists_retrieves_and_scopes(
+    client: TestClient, account: TestAccount, other_account: TestAccount
+) -> None:
+    key = account.test.secret_key
+    charge = pay(client, account, link(client, account)["id"]).json()
+    listing = client.get("/events", auth=auth(key)).json()
+    assert listing["object"] == "list" and listing["location"] == "/events"
+    assert [e["key"] for e in listing["data"]] == [
+        "link.create",
+        "charge.create",
+        "charge.complete",
+    ]
+    assert listing["total"] == 3
+    newest = client.get(
+        "/events", params={"order": "reverse_chronological", "limit": 1}, auth=auth(key)
+    ).json()["data"][0]
+    assert newest["object"] == "event" and newest["key"] == "charge.complete"
+    assert newest["location"] == f"/events/{newest['id']}" and newest["webhook_deliveries"] == []
+    assert client.get(f"/events/{newest['id']}", auth=auth(key)).json() == newest
+    by_charge = client.get(f"/charges/{charge['id']}/events", auth=auth(key)).json()
+    assert [e["key"] for e in by_charge["data"]] == ["charge.create", "charge.complete"]
+    assert by_charge["location"] == f"/charges/{charge['id']}/events"
+    for stranger in (other_account.test.secret_key, account.live.secret_key):
+        assert client.get(f"/events/{newest['id']}", auth=auth(stranger)).status_code == 404
+        assert client.get("/events", auth=auth(stranger)).json()["total"] == 0
+        assert client.get(f"/charges/{charge['id']}/events", auth=auth(stranger)).status_code == 404

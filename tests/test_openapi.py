@@ -385,6 +385,14 @@ class Ctx:
         assert charge["status"] == "pending"
         return charge
 
+    def new_event(self) -> dict[str, Any]:
+        """The newest event: the `link.create` of a new link."""
+        made = self.new_link()
+        newest = self.call("listEvents", status=200, query={"order": "reverse_chronological"})
+        event: dict[str, Any] = newest.json()["data"][0]
+        assert event["key"] == "link.create" and event["data"]["id"] == made["id"]
+        return event
+
 
 Scenario = Callable[[Ctx], None]
 SCENARIOS: dict[tuple[str, int], list[Scenario]] = {}
@@ -959,6 +967,69 @@ def get_charges_of_others(ctx: Ctx) -> None:
     ctx.call("getCharge", status=404, charge_id="chrg_test_missing")
 
 
+# --- listEvents, getEvent, listChargeEvents
+
+
+@scenario("listEvents", 200)
+def list_events_every_way(ctx: Ctx) -> None:
+    charge = ctx.new_charge()
+    listing = ctx.call("listEvents", status=200, query={"limit": 100}).json()
+    keys = [e["key"] for e in listing["data"]]
+    assert keys[-3:] == ["link.create", "charge.create", "charge.complete"]
+    assert listing["data"][-1]["data"] == charge
+    body = {"limit": 1, "offset": 0, "from": "2020-01-01", "to": None, "order": None}
+    assert len(ctx.call("listEvents", status=200, json=body, slash=True).json()["data"]) == 1
+
+
+@scenario("listEvents", 400)
+def list_events_with_bad_parameters(ctx: Ctx) -> None:
+    for query in ({"limit": -1}, {"order": "newest"}, {"from": "soon"}):
+        ctx.call("listEvents", status=400, query=query)
+
+
+@scenario("getEvent", 200)
+def get_events(ctx: Ctx) -> None:
+    event = ctx.new_event()
+    assert ctx.call("getEvent", status=200, event_id=event["id"], slash=True).json() == event
+
+
+@scenario("getEvent", 400)
+def get_an_event_with_a_malformed_body(ctx: Ctx) -> None:
+    event = ctx.new_event()
+    headers = {"content-type": "application/json"}
+    ctx.call("getEvent", status=400, event_id=event["id"], content=b'"', headers=headers)
+
+
+@scenario("getEvent", 404)
+def get_events_of_others(ctx: Ctx) -> None:
+    event = ctx.new_event()
+    for key in (ctx.other_account.test.secret_key, ctx.account.live.secret_key):
+        ctx.call("getEvent", status=404, event_id=event["id"], key=key)
+    ctx.call("getEvent", status=404, event_id="evnt_test_missing")
+
+
+@scenario("listChargeEvents", 200)
+def list_a_charges_events(ctx: Ctx) -> None:
+    pending = ctx.pending_charge()
+    ctx.call("markChargeAsFailed", status=200, charge_id=pending["id"])
+    listing = ctx.call("listChargeEvents", status=200, charge_id=pending["id"], slash=True)
+    assert [e["key"] for e in listing.json()["data"]] == ["charge.create", "charge.failed"]
+
+
+@scenario("listChargeEvents", 400)
+def list_a_charges_events_with_bad_parameters(ctx: Ctx) -> None:
+    charge = ctx.new_charge()
+    ctx.call("listChargeEvents", status=400, charge_id=charge["id"], query={"limit": "all"})
+
+
+@scenario("listChargeEvents", 404)
+def list_events_of_others_charges(ctx: Ctx) -> None:
+    charge = ctx.new_charge()
+    key = ctx.other_account.test.secret_key
+    ctx.call("listChargeEvents", status=404, charge_id=charge["id"], key=key)
+    ctx.call("listChargeEvents", status=404, charge_id="chrg_test_missing")
+
+
 # --- markChargeAsPaid, markChargeAsFailed
 
 
@@ -1175,8 +1246,12 @@ def valid_request(ctx: Ctx, op: str) -> dict[str, Any]:
     tokens, sources and pending charges work once)."""
     if op == "createLink":
         return {"json": {"amount": 100000, "currency": "thb", "title": "Valid"}}
-    if op in ("listLinks", "listCharges"):
+    if op in ("listLinks", "listCharges", "listEvents"):
         return {"query": {"limit": 5}}
+    if op == "getEvent":
+        return {"event_id": ctx.new_event()["id"]}
+    if op == "listChargeEvents":
+        return {"charge_id": ctx.new_charge()["id"]}
     if op in ("getLink", "deleteLink", "listLinkCharges", "getLinkStats"):
         return {"link_id": ctx.new_link()["id"]}
     if op == "updateLink":

@@ -34,6 +34,7 @@ from paylinks.checkout import routes as checkout
 from paylinks.clock import Clock, SystemClock
 from paylinks.config import Settings
 from paylinks.db import Database
+from paylinks.events import routes as events
 from paylinks.events.recording import EventRecorder
 from paylinks.instance import Keyring
 from paylinks.links import routes as links
@@ -86,8 +87,11 @@ def routes() -> list[BaseRoute]:
             "/charges", GET=endpoint(charges.list_charges), POST=endpoint(charges.create_charge)
         ),
         *resource("/charges/{charge_id}", GET=endpoint(charges.retrieve_charge)),
+        *resource("/charges/{charge_id}/events", GET=endpoint(events.list_charge_events)),
         *resource("/charges/{charge_id}/mark_as_paid", POST=endpoint(charges.mark_as_paid)),
         *resource("/charges/{charge_id}/mark_as_failed", POST=endpoint(charges.mark_as_failed)),
+        *resource("/events", GET=endpoint(events.list_events)),
+        *resource("/events/{event_id}", GET=endpoint(events.retrieve_event)),
         # Omise: tokens live on the vault host; this process serves both (omise-compat §1).
         *resource("/tokens", POST=endpoint(tokens.create_token, auth="public")),
         *resource("/tokens/{token_id}", GET=endpoint(tokens.retrieve_token, auth="public")),

@@ -6,16 +6,20 @@ holds (the object's wire form) is the recorder's business, so services need no r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from paylinks.accounts.service import Principal
-from paylinks.clock import to_micros
+from paylinks.clock import from_micros, to_micros
+from paylinks.errors import NotFound
 from paylinks.ids import new_id
 from paylinks.models import events
+from paylinks.pagination import ListQuery
 
 LINK_KEYS = ("link.create", "link.update", "link.destroy")
 CHARGE_KEYS = ("charge.create", "charge.complete", "charge.failed")
@@ -56,7 +60,68 @@ def record_event(
     return event_id
 
 
-def no_events(
-    conn: Connection, *, key: str, principal: Principal, subject: Any, now: datetime
-) -> None:
-    """A recorder that records nothing: for tools that write rows outside the API's rules."""
+@dataclass(frozen=True)
+class Event:
+    pk: int
+    id: str
+    livemode: bool
+    key: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+_COLUMNS = (events.c.pk, events.c.id, events.c.livemode, events.c.key, events.c.data)
+
+
+def _from_row(row: Any) -> Event:
+    return Event(
+        row.pk,
+        row.id,
+        bool(row.livemode),
+        row.key,
+        orjson.loads(row.data),
+        from_micros(row.created_at),  # type: ignore[arg-type]
+    )
+
+
+def _scoped(principal: Principal) -> list[sa.ColumnElement[bool]]:
+    return [events.c.account_pk == principal.account_pk, events.c.livemode == principal.livemode]
+
+
+def get_event(conn: Connection, *, principal: Principal, event_id: str) -> Event:
+    row = conn.execute(
+        sa.select(*_COLUMNS, events.c.created_at).where(
+            events.c.id == event_id, *_scoped(principal)
+        )
+    ).first()
+    if row is None:
+        raise NotFound.for_object("event", event_id)
+    return _from_row(row)
+
+
+def list_events(
+    conn: Connection, *, principal: Principal, query: ListQuery, charge_pk: int | None = None
+) -> tuple[list[Event], int]:
+    """A page of events (of one charge, when given), oldest first by default, and how many
+    match in all."""
+    where = _scoped(principal)
+    if charge_pk is not None:
+        where.append(events.c.charge_pk == charge_pk)
+    if query.from_ is not None:
+        where.append(events.c.created_at >= to_micros(query.from_))
+    if query.to is not None:
+        where.append(events.c.created_at <= to_micros(query.to))
+    order = (
+        (events.c.created_at.desc(), events.c.pk.desc())
+        if query.reverse
+        else (events.c.created_at.asc(), events.c.pk.asc())
+    )
+    rows = conn.execute(
+        sa.select(*_COLUMNS, events.c.created_at)
+        .where(*where)
+        .order_by(*order)
+        .limit(query.limit)
+        .offset(query.offset)
+    ).all()
+    total = conn.execute(sa.select(sa.func.count()).select_from(events).where(*where)).scalar_one()
+    return [_from_row(r) for r in rows], int(total)
