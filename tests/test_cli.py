@@ -159,3 +159,29 @@ def test_first_start_prints_keys_and_a_curl_command_that_works(tmp_path: Path) -
         process.terminate()
         out, _ = process.communicate(timeout=15)
     assert "secret key" not in out
+
+
+def test_webhooks_commands_add_list_roll_and_remove(database_url: str) -> None:
+    account = json.loads(
+        paylinks("accounts", "create", "--name", "Hooks", "--json", "--database-url", database_url)
+    )
+    common = ["--account", account["id"], "--database-url", database_url]
+    added = json.loads(
+        paylinks("webhooks", "add", "--url", "http://127.0.0.1:3000/webhooks/omise",
+                 "--events", "charge.complete,charge.failed", "--json", *common)
+    )  # fmt: skip
+    assert added["id"].startswith("wbhk_test_") and added["secret"].startswith("whsec_")
+    assert added["events"] == ["charge.complete", "charge.failed"] and added["scheme"] == "seed"
+    listed = json.loads(paylinks("webhooks", "list", "--json", *common))
+    assert [e["id"] for e in listed["data"]] == [added["id"]]
+    assert "secret" not in listed["data"][0]
+    rolled = json.loads(paylinks("webhooks", "roll-secret", added["id"], "--json", *common))
+    assert rolled["secret"] != added["secret"]
+    assert "removed" in paylinks("webhooks", "remove", added["id"], *common)
+    assert (
+        json.loads(paylinks("webhooks", "list", "--json", *common))["data"][0]["enabled"] is False
+    )
+    # Live mode wants https and a public address.
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        paylinks("webhooks", "add", "--mode", "live", "--url", "http://127.0.0.1/x", *common)
+    assert "https" in refused.value.stderr

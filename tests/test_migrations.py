@@ -15,6 +15,7 @@ from paylinks.db import Database, normalise_url
 TABLES = {
     "accounts", "api_keys", "links", "link_counters", "alembic_version",
     "instance_secrets", "tokens", "sources", "charges", "events",
+    "webhook_endpoints", "webhook_deliveries", "webhook_attempts",
 }  # fmt: skip
 
 

@@ -15,6 +15,7 @@ def quiet_settings(**overrides: Any) -> Settings:
         "rate_limits": "off",
         "max_active_links": 0,
         "auth_cache_seconds": 0,
+        "deliver_webhooks": False,  # tests that deliver run the worker themselves
     }
     values.update(overrides)
     return Settings(**values)

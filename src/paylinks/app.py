@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -42,6 +43,7 @@ from paylinks.ratelimit import Limiter, MemoryLimiter, RedisLimiter, parse_polic
 from paylinks.search import routes as search
 from paylinks.sources import routes as sources
 from paylinks.tokens import routes as tokens
+from paylinks.webhooks.worker import Worker
 
 log = logging.getLogger("paylinks")
 
@@ -145,7 +147,18 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(running: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        worker = delivery = None
+        if settings.deliver_webhooks:
+            worker = Worker(
+                db, clock=services.clock, allow_private_live=settings.allow_private_webhooks
+            )
+            delivery = asyncio.create_task(worker.run_forever(stop))
         yield
+        stop.set()
+        if worker is not None and delivery is not None:
+            await delivery
+            await worker.close()
         page_limits = getattr(running.state, "checkout_limits", None)
         limiters = (
             [services.limiter, *vars(page_limits).values()] if page_limits else [services.limiter]

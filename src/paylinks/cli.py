@@ -230,3 +230,189 @@ def _open(database_url: str | None) -> Database:
     if is_sqlite_url(url):
         migrate.upgrade(db.write_engine)
     return db
+
+
+@main.command()
+@database_url_option
+def worker(database_url: str | None) -> None:
+    """Deliver webhooks (run any number of these beside `serve`, on any machine)."""
+    import asyncio
+    import logging
+    import signal
+
+    from paylinks.webhooks.worker import Worker
+
+    settings = _settings(database_url=database_url)
+    logging.basicConfig(level=settings.log_level.upper())
+    db = _open(database_url)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        delivery = Worker(db, allow_private_live=settings.allow_private_webhooks)
+        try:
+            await delivery.run_forever(stop)
+        finally:
+            await delivery.close()
+
+    click.echo("delivering webhooks; Ctrl-C stops")
+    try:
+        asyncio.run(run())
+    finally:
+        db.close()
+
+
+@main.group(name="webhooks")
+def webhooks_group() -> None:
+    """Webhook endpoints of an account (per mode)."""
+
+
+def _endpoint_json(endpoint: Any, *, with_secret: bool) -> dict[str, Any]:
+    payload = {
+        "object": "webhook_endpoint",
+        "id": endpoint.id,
+        "livemode": endpoint.livemode,
+        "url": endpoint.url,
+        "events": endpoint.events,
+        "enabled": endpoint.enabled,
+        "scheme": endpoint.scheme,
+        "created_at": format_time(endpoint.created_at),
+    }
+    if with_secret:
+        payload["secret"] = endpoint.secret
+    return payload
+
+
+def _principal(conn: Any, account_id: str, mode: str) -> accounts.Principal:
+    found = [a for a, _ in accounts.list_accounts(conn) if a.id == account_id]
+    if not found:
+        raise click.ClickException(f"account {account_id} was not found")
+    return accounts.Principal(found[0].pk, account_id, mode == "live", "secret", "")
+
+
+account_option = click.option("--account", "account_id", required=True, help="acct_… id")
+mode_option = click.option(
+    "--mode", type=click.Choice(["test", "live"]), default="test", show_default=True
+)
+
+
+@webhooks_group.command("add")
+@account_option
+@mode_option
+@click.option("--url", required=True)
+@click.option("--events", "keys", help="Comma-separated event keys (default: every event).")
+@click.option("--scheme", type=click.Choice(["seed", "omise"]), default="seed", show_default=True)
+@database_url_option
+@click.option("--json", "as_json", is_flag=True)
+def webhooks_add(
+    account_id: str, mode: str, url: str, keys: str | None, scheme: str,
+    database_url: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Add an endpoint; its signing secret is shown once."""
+    from paylinks.errors import ApiError
+    from paylinks.webhooks import addresses
+    from paylinks.webhooks import service as webhooks
+
+    settings = _settings(database_url=database_url)
+    live = mode == "live"
+    try:
+        addresses.check_url(url, allow_loopback=not live or settings.allow_private_webhooks,
+                            allow_http=not live)  # fmt: skip
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    db = _open(database_url)
+    try:
+        with db.transaction() as conn:
+            endpoint = webhooks.create_endpoint(
+                conn,
+                principal=_principal(conn, account_id, mode),
+                url=url,
+                keys=keys.split(",") if keys else None,
+                scheme=scheme,
+                now=SystemClock().now(),
+            )
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.close()
+    payload = _endpoint_json(endpoint, with_secret=True)
+    click.echo(
+        json.dumps(payload) if as_json else f"{endpoint.id}  {url}\n  secret {endpoint.secret}"
+    )
+
+
+@webhooks_group.command("list")
+@account_option
+@mode_option
+@database_url_option
+@click.option("--json", "as_json", is_flag=True)
+def webhooks_list(account_id: str, mode: str, database_url: str | None, as_json: bool) -> None:
+    """List an account's endpoints in one mode."""
+    from paylinks.webhooks import service as webhooks
+
+    db = _open(database_url)
+    with db.snapshot() as conn:
+        found = webhooks.list_endpoints(conn, principal=_principal(conn, account_id, mode))
+    db.close()
+    if as_json:
+        data = [_endpoint_json(e, with_secret=False) for e in found]
+        click.echo(json.dumps({"object": "list", "data": data, "total": len(data)}))
+        return
+    for e in found:
+        state = "enabled" if e.enabled else f"disabled ({e.disabled_reason})"
+        click.echo(f"{e.id}  {e.url}  {state}  events: {','.join(e.events or ['all'])}")
+
+
+@webhooks_group.command("remove")
+@account_option
+@mode_option
+@click.argument("endpoint_id")
+@database_url_option
+def webhooks_remove(account_id: str, mode: str, endpoint_id: str, database_url: str | None) -> None:
+    """Stop delivering to an endpoint."""
+    from paylinks.errors import ApiError
+    from paylinks.webhooks import service as webhooks
+
+    db = _open(database_url)
+    try:
+        with db.transaction() as conn:
+            webhooks.remove_endpoint(
+                conn, principal=_principal(conn, account_id, mode), endpoint_id=endpoint_id
+            )
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.close()
+    click.echo(f"{endpoint_id} removed")
+
+
+@webhooks_group.command("roll-secret")
+@account_option
+@mode_option
+@click.argument("endpoint_id")
+@database_url_option
+@click.option("--json", "as_json", is_flag=True)
+def webhooks_roll_secret(
+    account_id: str, mode: str, endpoint_id: str, database_url: str | None, as_json: bool
+) -> None:
+    """A new signing secret; the old one keeps signing beside it for 24 hours."""
+    from paylinks.errors import ApiError
+    from paylinks.webhooks import service as webhooks
+
+    db = _open(database_url)
+    try:
+        with db.transaction() as conn:
+            endpoint = webhooks.roll_secret(
+                conn,
+                principal=_principal(conn, account_id, mode),
+                endpoint_id=endpoint_id,
+                now=SystemClock().now(),
+            )
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.close()
+    payload = _endpoint_json(endpoint, with_secret=True)
+    click.echo(json.dumps(payload) if as_json else f"new secret {endpoint.secret}")

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     # Payment attempts on the hosted page (card-testing defence), per client address and per
     # link, written like `rate_limits`; `off` disables one. Refused attempts never reach the
     # processor.
+    # Run the webhook delivery worker inside `serve` (the embedded default); `paylinks worker`
+    # runs it on its own.
+    deliver_webhooks: bool = True
+    # Live-mode webhook URLs must reach public addresses; this lets them reach private ones
+    # (loopback, RFC 1918, …) on purpose. Test mode always may, so localhost needs no tunnel.
+    allow_private_webhooks: bool = False
     checkout_ip_limits: str = "10/minute"
     checkout_link_limits: str = "30/minute"
 

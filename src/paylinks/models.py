@@ -178,3 +178,56 @@ events = sa.Table(
     sa.Index("ix_events_account_created", "account_pk", "livemode", "created_at", "pk"),
     sa.Index("ix_events_charge", "charge_pk"),
 )
+
+# Where an account's events go, per mode. The secret signs deliveries; while it is being rolled,
+# the previous one keeps signing too until `previous_secret_until`.
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("pk", BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), nullable=False),
+    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("events", sa.Text, nullable=True),  # JSON list of keys; NULL = every event
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("scheme", sa.String(10), nullable=False),  # "seed" | "omise"
+    sa.Column("secret", sa.String(100), nullable=False),
+    sa.Column("previous_secret", sa.String(100), nullable=True),
+    sa.Column("previous_secret_until", sa.BigInteger, nullable=True),
+    sa.Column("disabled_reason", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_webhook_endpoints_account", "account_pk", "livemode"),
+)
+
+# The outbox: one row per (event, endpoint), written with the event; the worker claims due rows.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("pk", BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("event_pk", sa.BigInteger, sa.ForeignKey("events.pk"), nullable=False),
+    sa.Column("endpoint_pk", sa.BigInteger, sa.ForeignKey("webhook_endpoints.pk"), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=True),
+    sa.Column("locked_until", sa.BigInteger, nullable=True),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_event", "event_pk"),
+)
+
+# Every attempt, for the event's `webhook_deliveries` and the delivery log.
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("pk", BigId, primary_key=True, autoincrement=True),
+    sa.Column("delivery_pk", sa.BigInteger, sa.ForeignKey("webhook_deliveries.pk"), nullable=False),
+    sa.Column("attempted_at", sa.BigInteger, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("response_excerpt", sa.String(500), nullable=True),
+    sa.Column("error", sa.String(300), nullable=True),
+    sa.Index("ix_webhook_attempts_delivery", "delivery_pk"),
+)

@@ -1,5 +1,6 @@
 """The recorder every service is given: events hold the object's wire form, as the API shows it
-at that moment (a link with its embedded charges, a charge with its card or source)."""
+at that moment (a link with its embedded charges, a charge with its card or source), and each
+event gets one delivery row per webhook endpoint that wants it, in the same transaction."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from paylinks.charges.schemas import charge_to_wire, link_with_charges_to_wire
 from paylinks.charges.service import Charge, embedded_charges
 from paylinks.events.service import record_event
 from paylinks.links.service import Link
+from paylinks.webhooks.service import enqueue
 
 
 class EventRecorder:
@@ -24,11 +26,11 @@ class EventRecorder:
     ) -> None:
         if isinstance(subject, Charge):
             data = charge_to_wire(subject, public_url=self.public_url)
-            record_event(
+            event_pk = record_event(
                 conn, principal=principal, key=key, data=data, now=now, charge_pk=subject.pk
             )
         elif isinstance(subject, Link):
-            record_event(
+            event_pk = record_event(
                 conn,
                 principal=principal,
                 key=key,
@@ -38,6 +40,8 @@ class EventRecorder:
             )
         else:
             raise TypeError(f"no event form for {type(subject).__name__}")
+        # The outbox: delivery rows commit (or roll back) with the event and the change.
+        enqueue(conn, principal=principal, event_pk=event_pk, key=key, now=now)
 
     def _link(self, conn: Connection, link: Link, now: datetime) -> dict[str, Any]:
         found, total = embedded_charges(conn, link_pks=[link.pk]).get(link.pk, ([], 0))

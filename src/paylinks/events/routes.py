@@ -1,4 +1,4 @@
-"""HTTP for events: list, retrieve, and a charge's events."""
+"""HTTP for events: list, retrieve, and a charge's events (each with its delivery attempts)."""
 
 from __future__ import annotations
 
@@ -12,44 +12,47 @@ from paylinks.charges import service as charges_service
 from paylinks.events import schemas, service
 from paylinks.events.service import Event
 from paylinks.pagination import ListQuery, list_object, parse_list_query
+from paylinks.webhooks.service import deliveries_of
+
+Rendered = list[dict[str, Any]]
+
+
+def _render(conn: Connection, found: list[Event]) -> Rendered:
+    attempts = deliveries_of(conn, event_pks=[e.pk for e in found])
+    return [schemas.event_to_wire(e, attempts.get(e.pk, [])) for e in found]
+
+
+def read_events(
+    conn: Connection, *, principal: Principal, query: ListQuery, charge_id: str | None = None
+) -> tuple[Rendered, int]:
+    charge_pk = None
+    if charge_id is not None:
+        charge_pk = charges_service.get_charge(conn, principal=principal, charge_id=charge_id).pk
+    found, total = service.list_events(conn, principal=principal, query=query, charge_pk=charge_pk)
+    return _render(conn, found), total
+
+
+def read_event(conn: Connection, *, principal: Principal, event_id: str) -> dict[str, Any]:
+    return _render(conn, [service.get_event(conn, principal=principal, event_id=event_id)])[0]
 
 
 async def list_events(call: ApiCall) -> dict[str, Any]:
     query = parse_list_query(call.params)
-    found, total = await call.db.read(service.list_events, principal=call.principal, query=query)
-    return list_object(
-        data=[schemas.event_to_wire(e) for e in found],
-        total=total,
-        query=query,
-        location="/events",
-        now=call.now(),
-    )
+    data, total = await call.db.read(read_events, principal=call.principal, query=query)
+    return list_object(data=data, total=total, query=query, location="/events", now=call.now())
 
 
 async def retrieve_event(call: ApiCall) -> dict[str, Any]:
-    event = await call.db.read(
-        service.get_event, principal=call.principal, event_id=call.path_param("event_id")
+    return await call.db.read(
+        read_event, principal=call.principal, event_id=call.path_param("event_id")
     )
-    return schemas.event_to_wire(event)
-
-
-def read_charge_events(
-    conn: Connection, *, principal: Principal, charge_id: str, query: ListQuery
-) -> tuple[list[Event], int]:
-    charge = charges_service.get_charge(conn, principal=principal, charge_id=charge_id)
-    return service.list_events(conn, principal=principal, query=query, charge_pk=charge.pk)
 
 
 async def list_charge_events(call: ApiCall) -> dict[str, Any]:
     charge_id = call.path_param("charge_id")
     query = parse_list_query(call.params)
-    found, total = await call.db.read(
-        read_charge_events, principal=call.principal, charge_id=charge_id, query=query
+    data, total = await call.db.read(
+        read_events, principal=call.principal, query=query, charge_id=charge_id
     )
-    return list_object(
-        data=[schemas.event_to_wire(e) for e in found],
-        total=total,
-        query=query,
-        location=f"/charges/{charge_id}/events",
-        now=call.now(),
-    )
+    location = f"/charges/{charge_id}/events"
+    return list_object(data=data, total=total, query=query, location=location, now=call.now())

@@ -8,7 +8,7 @@ from paylinks.clock import format_time
 from paylinks.events.service import Event
 
 
-def event_to_wire(event: Event) -> dict[str, Any]:
+def event_to_wire(event: Event, deliveries: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "object": "event",
         "id": event.id,
@@ -17,6 +17,5 @@ def event_to_wire(event: Event) -> dict[str, Any]:
         "key": event.key,
         "created_at": format_time(event.created_at),
         "data": event.data,
-        # Every webhook delivery attempt will be listed here; none are made yet.
-        "webhook_deliveries": [],
+        "webhook_deliveries": deliveries,  # every attempt, oldest first
     }

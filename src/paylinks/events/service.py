@@ -42,11 +42,12 @@ def record_event(
     now: datetime,
     charge_pk: int | None = None,
     link_pk: int | None = None,
-) -> str:
-    """Insert one event; its id."""
+) -> int:
+    """Insert one event; its primary key."""
     event_id = new_id("evnt", livemode=principal.livemode)
-    conn.execute(
-        events.insert().values(
+    pk = conn.execute(
+        events.insert()
+        .values(
             id=event_id,
             account_pk=principal.account_pk,
             livemode=principal.livemode,
@@ -56,8 +57,9 @@ def record_event(
             link_pk=link_pk,
             created_at=to_micros(now),
         )
-    )
-    return event_id
+        .returning(events.c.pk)
+    ).scalar_one()
+    return int(pk)
 
 
 @dataclass(frozen=True)
