@@ -43,6 +43,7 @@ from paylinks.ratelimit import Limiter, MemoryLimiter, RedisLimiter, parse_polic
 from paylinks.search import routes as search
 from paylinks.sources import routes as sources
 from paylinks.tokens import routes as tokens
+from paylinks.webhooks import routes as webhooks
 from paylinks.webhooks.worker import Worker
 
 log = logging.getLogger("paylinks")
@@ -94,6 +95,21 @@ def routes() -> list[BaseRoute]:
         *resource("/charges/{charge_id}/mark_as_failed", POST=endpoint(charges.mark_as_failed)),
         *resource("/events", GET=endpoint(events.list_events)),
         *resource("/events/{event_id}", GET=endpoint(events.retrieve_event)),
+        *resource("/events/{event_id}/redeliver", POST=endpoint(events.redeliver_event)),
+        *resource(
+            "/webhook_endpoints",
+            GET=endpoint(webhooks.list_endpoints),
+            POST=endpoint(webhooks.create_endpoint),
+        ),
+        *resource(
+            "/webhook_endpoints/{endpoint_id}",
+            GET=endpoint(webhooks.retrieve_endpoint),
+            PATCH=endpoint(webhooks.update_endpoint),
+            DELETE=endpoint(webhooks.delete_endpoint),
+        ),
+        *resource(
+            "/webhook_endpoints/{endpoint_id}/roll_secret", POST=endpoint(webhooks.roll_secret)
+        ),
         # Omise: tokens live on the vault host; this process serves both (omise-compat §1).
         *resource("/tokens", POST=endpoint(tokens.create_token, auth="public")),
         *resource("/tokens/{token_id}", GET=endpoint(tokens.retrieve_token, auth="public")),

@@ -1,4 +1,5 @@
-"""The `paylinks` command: serve, accounts, db. Builds `Settings` once and passes them down."""
+"""The `paylinks` command: serve, accounts, db, worker; webhooks and the developer tools live
+in their own modules. Builds `Settings` once and passes them down."""
 
 from __future__ import annotations
 
@@ -11,18 +12,12 @@ import click
 
 from paylinks import migrate
 from paylinks.accounts import service as accounts
+from paylinks.cli_common import database_url_option, open_database, settings_from
 from paylinks.clock import SystemClock, format_time
 from paylinks.config import Settings
-from paylinks.db import Database, is_sqlite_url, normalise_url
+from paylinks.db import Database
 from paylinks.ratelimit import parse_policy
-
-
-def _settings(**overrides: Any) -> Settings:
-    given = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return Settings(**given)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
+from paylinks.webhooks.commands import webhooks_group
 
 
 def _account_json(account: accounts.Account, keys: dict[str, accounts.KeyPair]) -> dict[str, Any]:
@@ -36,11 +31,6 @@ def _account_json(account: accounts.Account, keys: dict[str, accounts.KeyPair]) 
             for mode, pair in keys.items()
         },
     }
-
-
-database_url_option = click.option(
-    "--database-url", help="SQLAlchemy-style URL (default: a SQLite file under the data directory)."
-)
 
 
 @click.group()
@@ -59,7 +49,7 @@ def serve(
     host: str, port: int, database_url: str | None, public_url: str | None, workers: int
 ) -> None:
     """Apply migrations (SQLite) and serve the API."""
-    settings = _settings(database_url=database_url, public_url=public_url)
+    settings = settings_from(database_url=database_url, public_url=public_url)
     if public_url is None and "PAYLINKS_PUBLIC_URL" not in os.environ:
         settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
     try:
@@ -118,7 +108,7 @@ def accounts_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def accounts_create(name: str, database_url: str | None, as_json: bool) -> None:
     """Create an account with test and live key pairs (secret keys are shown once)."""
-    db = _open(database_url)
+    db = open_database(database_url)
     with db.transaction() as conn:
         account, keys = accounts.create_account(conn, name=name, now=SystemClock().now())
     db.close()
@@ -136,7 +126,7 @@ def accounts_create(name: str, database_url: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def accounts_list(database_url: str | None, as_json: bool) -> None:
     """List accounts with their public keys."""
-    db = _open(database_url)
+    db = open_database(database_url)
     with db.snapshot() as conn:
         rows = accounts.list_accounts(conn)
     db.close()
@@ -176,7 +166,7 @@ def accounts_roll_keys(account_id: str, mode: str, database_url: str | None, as_
     """Revoke a mode's key pair and issue a new one (running servers notice within seconds)."""
     from paylinks.errors import NotFound
 
-    db = _open(database_url)
+    db = open_database(database_url)
     try:
         with db.transaction() as conn:
             pair = accounts.roll_keys(
@@ -201,7 +191,7 @@ def db_group() -> None:
 @database_url_option
 def db_upgrade(database_url: str | None) -> None:
     """Apply every pending migration (run before starting new server processes)."""
-    settings = _settings(database_url=database_url)
+    settings = settings_from(database_url=database_url)
     db = Database(settings.resolved_database_url)
     migrate.upgrade(db.write_engine)
     click.echo(f"schema at revision {migrate.current_revision(db.write_engine)}")
@@ -212,7 +202,7 @@ def db_upgrade(database_url: str | None) -> None:
 @database_url_option
 def db_current(database_url: str | None) -> None:
     """Print the schema revision and whether it is the newest."""
-    settings = _settings(database_url=database_url)
+    settings = settings_from(database_url=database_url)
     db = Database(settings.resolved_database_url)
     current = migrate.current_revision(db.write_engine)
     db.close()
@@ -220,16 +210,6 @@ def db_current(database_url: str | None) -> None:
     click.echo(f"{current or 'empty'} (newest: {head})")
     if current != head:
         sys.exit(1)
-
-
-def _open(database_url: str | None) -> Database:
-    """The configured database, migrated when it is the embedded SQLite file."""
-    settings = _settings(database_url=database_url)
-    url = normalise_url(settings.resolved_database_url)
-    db = Database(url)
-    if is_sqlite_url(url):
-        migrate.upgrade(db.write_engine)
-    return db
 
 
 @main.command()
@@ -242,9 +222,9 @@ def worker(database_url: str | None) -> None:
 
     from paylinks.webhooks.worker import Worker
 
-    settings = _settings(database_url=database_url)
+    settings = settings_from(database_url=database_url)
     logging.basicConfig(level=settings.log_level.upper())
-    db = _open(database_url)
+    db = open_database(database_url)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -264,155 +244,4 @@ def worker(database_url: str | None) -> None:
         db.close()
 
 
-@main.group(name="webhooks")
-def webhooks_group() -> None:
-    """Webhook endpoints of an account (per mode)."""
-
-
-def _endpoint_json(endpoint: Any, *, with_secret: bool) -> dict[str, Any]:
-    payload = {
-        "object": "webhook_endpoint",
-        "id": endpoint.id,
-        "livemode": endpoint.livemode,
-        "url": endpoint.url,
-        "events": endpoint.events,
-        "enabled": endpoint.enabled,
-        "scheme": endpoint.scheme,
-        "created_at": format_time(endpoint.created_at),
-    }
-    if with_secret:
-        payload["secret"] = endpoint.secret
-    return payload
-
-
-def _principal(conn: Any, account_id: str, mode: str) -> accounts.Principal:
-    found = [a for a, _ in accounts.list_accounts(conn) if a.id == account_id]
-    if not found:
-        raise click.ClickException(f"account {account_id} was not found")
-    return accounts.Principal(found[0].pk, account_id, mode == "live", "secret", "")
-
-
-account_option = click.option("--account", "account_id", required=True, help="acct_… id")
-mode_option = click.option(
-    "--mode", type=click.Choice(["test", "live"]), default="test", show_default=True
-)
-
-
-@webhooks_group.command("add")
-@account_option
-@mode_option
-@click.option("--url", required=True)
-@click.option("--events", "keys", help="Comma-separated event keys (default: every event).")
-@click.option("--scheme", type=click.Choice(["seed", "omise"]), default="seed", show_default=True)
-@database_url_option
-@click.option("--json", "as_json", is_flag=True)
-def webhooks_add(
-    account_id: str, mode: str, url: str, keys: str | None, scheme: str,
-    database_url: str | None, as_json: bool,
-) -> None:  # fmt: skip
-    """Add an endpoint; its signing secret is shown once."""
-    from paylinks.errors import ApiError
-    from paylinks.webhooks import addresses
-    from paylinks.webhooks import service as webhooks
-
-    settings = _settings(database_url=database_url)
-    live = mode == "live"
-    try:
-        addresses.check_url(url, allow_loopback=not live or settings.allow_private_webhooks,
-                            allow_http=not live)  # fmt: skip
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    db = _open(database_url)
-    try:
-        with db.transaction() as conn:
-            endpoint = webhooks.create_endpoint(
-                conn,
-                principal=_principal(conn, account_id, mode),
-                url=url,
-                keys=keys.split(",") if keys else None,
-                scheme=scheme,
-                now=SystemClock().now(),
-            )
-    except ApiError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        db.close()
-    payload = _endpoint_json(endpoint, with_secret=True)
-    click.echo(
-        json.dumps(payload) if as_json else f"{endpoint.id}  {url}\n  secret {endpoint.secret}"
-    )
-
-
-@webhooks_group.command("list")
-@account_option
-@mode_option
-@database_url_option
-@click.option("--json", "as_json", is_flag=True)
-def webhooks_list(account_id: str, mode: str, database_url: str | None, as_json: bool) -> None:
-    """List an account's endpoints in one mode."""
-    from paylinks.webhooks import service as webhooks
-
-    db = _open(database_url)
-    with db.snapshot() as conn:
-        found = webhooks.list_endpoints(conn, principal=_principal(conn, account_id, mode))
-    db.close()
-    if as_json:
-        data = [_endpoint_json(e, with_secret=False) for e in found]
-        click.echo(json.dumps({"object": "list", "data": data, "total": len(data)}))
-        return
-    for e in found:
-        state = "enabled" if e.enabled else f"disabled ({e.disabled_reason})"
-        click.echo(f"{e.id}  {e.url}  {state}  events: {','.join(e.events or ['all'])}")
-
-
-@webhooks_group.command("remove")
-@account_option
-@mode_option
-@click.argument("endpoint_id")
-@database_url_option
-def webhooks_remove(account_id: str, mode: str, endpoint_id: str, database_url: str | None) -> None:
-    """Stop delivering to an endpoint."""
-    from paylinks.errors import ApiError
-    from paylinks.webhooks import service as webhooks
-
-    db = _open(database_url)
-    try:
-        with db.transaction() as conn:
-            webhooks.remove_endpoint(
-                conn, principal=_principal(conn, account_id, mode), endpoint_id=endpoint_id
-            )
-    except ApiError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        db.close()
-    click.echo(f"{endpoint_id} removed")
-
-
-@webhooks_group.command("roll-secret")
-@account_option
-@mode_option
-@click.argument("endpoint_id")
-@database_url_option
-@click.option("--json", "as_json", is_flag=True)
-def webhooks_roll_secret(
-    account_id: str, mode: str, endpoint_id: str, database_url: str | None, as_json: bool
-) -> None:
-    """A new signing secret; the old one keeps signing beside it for 24 hours."""
-    from paylinks.errors import ApiError
-    from paylinks.webhooks import service as webhooks
-
-    db = _open(database_url)
-    try:
-        with db.transaction() as conn:
-            endpoint = webhooks.roll_secret(
-                conn,
-                principal=_principal(conn, account_id, mode),
-                endpoint_id=endpoint_id,
-                now=SystemClock().now(),
-            )
-    except ApiError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        db.close()
-    payload = _endpoint_json(endpoint, with_secret=True)
-    click.echo(json.dumps(payload) if as_json else f"new secret {endpoint.secret}")
+main.add_command(webhooks_group)

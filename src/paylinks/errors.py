@@ -98,6 +98,10 @@ class LiveModeUnavailable(BadRequest):
     code = "live_mode_unavailable"
 
 
+class InvalidUrl(BadRequest):
+    code = "invalid_url"
+
+
 class AuthenticationFailure(ApiError):
     status = 401
     code = "authentication_failure"

@@ -197,6 +197,9 @@ webhook_endpoints = sa.Table(
     sa.Column("previous_secret_until", sa.BigInteger, nullable=True),
     sa.Column("disabled_reason", sa.String(200), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # The first failed attempt since the last success; five days of it disable the endpoint.
+    sa.Column("failing_since", sa.BigInteger, nullable=True),
+    sa.Column("deleted_at", sa.BigInteger, nullable=True),
     sa.Index("ix_webhook_endpoints_account", "account_pk", "livemode"),
 )
 
@@ -208,7 +211,7 @@ webhook_deliveries = sa.Table(
     sa.Column("id", sa.String(40), nullable=False, unique=True),
     sa.Column("event_pk", sa.BigInteger, sa.ForeignKey("events.pk"), nullable=False),
     sa.Column("endpoint_pk", sa.BigInteger, sa.ForeignKey("webhook_endpoints.pk"), nullable=False),
-    sa.Column("status", sa.String(12), nullable=False),  # pending | delivered | failed
+    sa.Column("status", sa.String(12), nullable=False),  # pending|delivered|failed|cancelled
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", sa.BigInteger, nullable=True),
     sa.Column("locked_until", sa.BigInteger, nullable=True),

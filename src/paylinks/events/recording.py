@@ -14,7 +14,7 @@ from paylinks.charges.schemas import charge_to_wire, link_with_charges_to_wire
 from paylinks.charges.service import Charge, embedded_charges
 from paylinks.events.service import record_event
 from paylinks.links.service import Link
-from paylinks.webhooks.service import enqueue
+from paylinks.webhooks.outbox import enqueue
 
 
 class EventRecorder:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -12,7 +13,7 @@ from paylinks.charges import service as charges_service
 from paylinks.events import schemas, service
 from paylinks.events.service import Event
 from paylinks.pagination import ListQuery, list_object, parse_list_query
-from paylinks.webhooks.service import deliveries_of
+from paylinks.webhooks.outbox import deliveries_of, redeliver
 
 Rendered = list[dict[str, Any]]
 
@@ -56,3 +57,22 @@ async def list_charge_events(call: ApiCall) -> dict[str, Any]:
     )
     location = f"/charges/{charge_id}/events"
     return list_object(data=data, total=total, query=query, location=location, now=call.now())
+
+
+def _redeliver(
+    conn: Connection, *, principal: Principal, event_id: str, endpoint_id: str | None, now: datetime
+) -> dict[str, Any]:
+    redeliver(conn, principal=principal, event_id=event_id, endpoint_id=endpoint_id, now=now)
+    return read_event(conn, principal=principal, event_id=event_id)
+
+
+async def redeliver_event(call: ApiCall) -> dict[str, Any]:
+    """Queue the event again (to one endpoint, or to every endpoint that wants it); the event,
+    whose `webhook_deliveries` grow as the new attempts are made."""
+    return await call.db.write(
+        _redeliver,
+        principal=call.principal,
+        event_id=call.path_param("event_id"),
+        endpoint_id=call.params.string("endpoint"),
+        now=call.now(),
+    )

@@ -23,6 +23,9 @@ from paylinks.pagination import ListQuery
 
 LINK_KEYS = ("link.create", "link.update", "link.destroy")
 CHARGE_KEYS = ("charge.create", "charge.complete", "charge.failed")
+# Recorded when paylinks itself disables an endpoint (410 Gone, five days of failures).
+ENDPOINT_KEYS = ("webhook_endpoint.disable",)
+EVENT_KEYS = CHARGE_KEYS + LINK_KEYS + ENDPOINT_KEYS
 
 
 class Recorder(Protocol):

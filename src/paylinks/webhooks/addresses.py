@@ -50,22 +50,64 @@ def _allowed(address: str, *, allow_loopback: bool) -> bool:
     )
 
 
-def _getaddrinfo(host: str, port: int) -> list[str]:
+Resolver = Callable[[str, int], list[str]]
+
+
+def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
-def resolve_safely(
-    host: str,
-    port: int,
-    *,
-    allow_loopback: bool,
-    resolver: Callable[[str, int], list[str]] = _getaddrinfo,
-) -> list[str]:
-    """The host's addresses, if every one of them may be called; `UnsafeWebhookUrl` if not."""
+def literal_address(host: str) -> str | None:
+    """The host when it is an IP address in standard notation (no DNS needed), else None."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
+
+
+def resolve(host: str, port: int, *, resolver: Resolver = system_resolver) -> list[str]:
+    """The host's addresses; `UnsafeWebhookUrl` when it has none."""
+    literal = literal_address(host)
+    if literal is not None:
+        return [literal]
     try:
         found = resolver(host, port)
     except OSError as exc:
         raise UnsafeWebhookUrl(f"cannot resolve {host}: {exc}") from None
-    if not found or not all(_allowed(a, allow_loopback=allow_loopback) for a in found):
+    if not found:
+        raise UnsafeWebhookUrl(f"{host} has no address")
+    return found
+
+
+def resolve_safely(
+    host: str, port: int, *, allow_loopback: bool, resolver: Resolver = system_resolver
+) -> list[str]:
+    """The host's addresses, if every one of them may be called; `UnsafeWebhookUrl` if not."""
+    found = resolve(host, port, resolver=resolver)
+    if not all(_allowed(a, allow_loopback=allow_loopback) for a in found):
         raise UnsafeWebhookUrl(f"{host} resolves to an address webhooks may not reach")
     return found
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A request aimed at one checked address, still naming the host (Host header, TLS SNI and
+    certificate check), so that a second DNS answer cannot send it elsewhere (rebinding)."""
+
+    url: str
+    host_header: str
+    sni_hostname: str | None
+
+
+def pin(url: str, address: str) -> Pinned:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{address}]" if ":" in address else address
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    tls_name = host if parts.scheme == "https" and literal_address(host) is None else None
+    return Pinned(parts._replace(netloc=netloc).geturl(), parts.netloc, tls_name)
+
+
+def unpinned(url: str) -> Pinned:
+    return Pinned(url, urlsplit(url).netloc, None)

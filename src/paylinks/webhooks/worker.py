@@ -19,7 +19,8 @@ from paylinks.clock import Clock, SystemClock, to_micros
 from paylinks.db import Database
 from paylinks.models import webhook_deliveries
 from paylinks.webhooks import addresses, signing
-from paylinks.webhooks.service import Job, Outcome, claim_due, record_attempt
+from paylinks.webhooks.endpoints import Endpoint
+from paylinks.webhooks.outbox import Job, Outcome, claim_due, record_attempt
 
 log = logging.getLogger("paylinks.webhooks")
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)  # a 2xx within 10 s is success
@@ -47,6 +48,7 @@ class Worker:
         clock: Clock | None = None,
         client: httpx.AsyncClient | None = None,
         allow_private_live: bool = False,
+        resolver: addresses.Resolver = addresses.system_resolver,
         batch: int = 32,
         poll_seconds: float = 0.02,
     ) -> None:
@@ -54,6 +56,7 @@ class Worker:
         self.clock = clock or SystemClock()
         self.client = client or httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
         self.allow_private_live = allow_private_live
+        self.resolver = resolver
         self.batch = batch
         self.poll_seconds = poll_seconds
 
@@ -85,19 +88,31 @@ class Worker:
             job.event_id, job.endpoint.url, outcome.status_code, outcome.error or "ok", status,
         )  # fmt: skip
 
+    async def _aim(self, endpoint: Endpoint) -> addresses.Pinned:
+        """Check the endpoint's URL again; in live mode resolve it, require every address to be
+        public (DNS may have changed since creation) and pin the request to one of them."""
+        target = addresses.check_url(
+            endpoint.url, allow_loopback=not endpoint.livemode, allow_http=not endpoint.livemode
+        )
+        if endpoint.livemode and not self.allow_private_live:
+            found = await asyncio.to_thread(
+                addresses.resolve_safely,
+                target.host,
+                target.port,
+                allow_loopback=False,
+                resolver=self.resolver,
+            )
+            return addresses.pin(endpoint.url, found[0])
+        # Test mode (or private addresses allowed on purpose): nothing to guard against, and
+        # the client may try each address of a name (`localhost` is ::1 and 127.0.0.1).
+        return addresses.unpinned(endpoint.url)
+
     async def _send(self, job: Job) -> Outcome:
         endpoint = job.endpoint
         now = self.clock.now()
         started = time.monotonic()
         try:
-            target = addresses.check_url(
-                endpoint.url, allow_loopback=not endpoint.livemode, allow_http=not endpoint.livemode
-            )
-            if endpoint.livemode and not self.allow_private_live:
-                # Resolved again at every delivery: a name may point elsewhere since creation.
-                await asyncio.to_thread(
-                    addresses.resolve_safely, target.host, target.port, allow_loopback=False
-                )
+            pinned = await self._aim(endpoint)
         except ValueError as exc:
             return Outcome(None, 0, None, f"unsafe address: {exc}"[:300])
         headers = signing.signature_headers(
@@ -107,8 +122,14 @@ class Worker:
             message_id=job.event_id,
             timestamp=int(now.timestamp()),
         )
+        extensions = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else None
         try:
-            response = await self.client.post(endpoint.url, content=job.body, headers=headers)
+            response = await self.client.post(
+                pinned.url,
+                content=job.body,
+                headers={**headers, "Host": pinned.host_header},
+                extensions=extensions,
+            )
         except httpx.HTTPError as exc:
             latency = int((time.monotonic() - started) * 1000)
             return Outcome(None, latency, None, f"{type(exc).__name__}: {exc}"[:300])

@@ -1,5 +1,5 @@
-"""Webhook endpoints and the delivery outbox: which endpoints want an event, the delivery rows
-written with it, and the worker's claim / record / reschedule steps.
+"""The delivery outbox: the rows written with each event, redelivery, and the worker's claim /
+record / reschedule steps.
 
 Delivery is at least once: a row is written in the transaction of the change (a rolled-back
 change is never delivered), claimed with a lease (`locked_until`) so that several workers never
@@ -21,154 +21,40 @@ from sqlalchemy.engine import Connection
 
 from paylinks.accounts.service import Principal
 from paylinks.clock import format_time, from_micros, to_micros
-from paylinks.errors import BadRequest, NotFound
+from paylinks.errors import BadRequest
+from paylinks.events.service import get_event, record_event
 from paylinks.ids import new_id
 from paylinks.models import events, webhook_attempts, webhook_deliveries, webhook_endpoints
-from paylinks.webhooks import signing
-
-EVENT_KEYS = (
-    "charge.create",
-    "charge.complete",
-    "charge.failed",
-    "link.create",
-    "link.update",
-    "link.destroy",
+from paylinks.webhooks.endpoints import (
+    Endpoint,
+    disable,
+    from_row,
+    get_endpoint,
+    list_endpoints,
 )
+from paylinks.webhooks.schemas import endpoint_to_wire
+
 # Seconds after the first attempt, about three days in all (Standard Webhooks' example
 # schedule); each gets ±10 % jitter so that a recovering receiver is not hit all at once.
 RETRY_SCHEDULE = (60, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 LEASE = timedelta(seconds=60)
-ROLL_OVERLAP = timedelta(hours=24)
+# An endpoint whose every attempt failed for this long is disabled (Svix's rule). One success
+# restarts the clock, so an endpoint that flaps is never disabled.
+DISABLE_AFTER = timedelta(days=5)
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    pk: int
-    id: str
-    livemode: bool
-    url: str
-    events: list[str] | None
-    enabled: bool
-    scheme: str
-    secret: str
-    previous_secret: str | None
-    previous_secret_until: datetime | None
-    disabled_reason: str | None
-    created_at: datetime
-
-    def signing_secrets(self, now: datetime) -> list[str]:
-        """The current secret, then the previous one while its roll-over window lasts."""
-        if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
-            return [self.secret, self.previous_secret]
-        return [self.secret]
-
-
-def _endpoint(row: Any) -> Endpoint:
-    return Endpoint(
-        pk=row.pk,
-        id=row.id,
-        livemode=bool(row.livemode),
-        url=row.url,
-        events=orjson.loads(row.events) if row.events else None,
-        enabled=bool(row.enabled),
-        scheme=row.scheme,
-        secret=row.secret,
-        previous_secret=row.previous_secret,
-        previous_secret_until=from_micros(row.previous_secret_until),
-        disabled_reason=row.disabled_reason,
-        created_at=from_micros(row.created_at),  # type: ignore[arg-type]
-    )
-
-
-def _scoped(principal: Principal) -> list[sa.ColumnElement[bool]]:
-    return [
-        webhook_endpoints.c.account_pk == principal.account_pk,
-        webhook_endpoints.c.livemode == principal.livemode,
-    ]
-
-
-def check_event_keys(keys: list[str] | None) -> list[str] | None:
-    if keys is None:
-        return None
-    unknown = [k for k in keys if k not in EVENT_KEYS]
-    if unknown:
-        raise BadRequest(f"unknown event key {unknown[0]!r}; keys are {', '.join(EVENT_KEYS)}")
-    return sorted(set(keys))
-
-
-def create_endpoint(
-    conn: Connection,
-    *,
-    principal: Principal,
-    url: str,
-    keys: list[str] | None,
-    scheme: str,
-    now: datetime,
-) -> Endpoint:
-    """A new endpoint with a fresh signing secret (shown to the caller once)."""
-    if scheme not in ("seed", "omise"):
-        raise BadRequest("signature scheme must be seed or omise")
-    endpoint_id = new_id("wbhk", livemode=principal.livemode)
+def _insert_delivery(conn: Connection, *, event_pk: int, endpoint: Endpoint, now: datetime) -> None:
     conn.execute(
-        webhook_endpoints.insert().values(
-            id=endpoint_id,
-            account_pk=principal.account_pk,
-            livemode=principal.livemode,
-            url=url,
-            events=orjson.dumps(check_event_keys(keys)).decode() if keys is not None else None,
-            enabled=True,
-            scheme=scheme,
-            secret=signing.new_secret(),
+        webhook_deliveries.insert().values(
+            id=new_id("whdl", livemode=endpoint.livemode),
+            event_pk=event_pk,
+            endpoint_pk=endpoint.pk,
+            status="pending",
+            attempts=0,
+            next_attempt_at=to_micros(now),
             created_at=to_micros(now),
         )
     )
-    return get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
-
-
-def get_endpoint(conn: Connection, *, principal: Principal, endpoint_id: str) -> Endpoint:
-    row = conn.execute(
-        sa.select(webhook_endpoints).where(
-            webhook_endpoints.c.id == endpoint_id, *_scoped(principal)
-        )
-    ).first()
-    if row is None:
-        raise NotFound.for_object("webhook endpoint", endpoint_id)
-    return _endpoint(row)
-
-
-def list_endpoints(conn: Connection, *, principal: Principal) -> list[Endpoint]:
-    rows = conn.execute(
-        sa.select(webhook_endpoints).where(*_scoped(principal)).order_by(webhook_endpoints.c.pk)
-    ).all()
-    return [_endpoint(r) for r in rows]
-
-
-def remove_endpoint(conn: Connection, *, principal: Principal, endpoint_id: str) -> Endpoint:
-    """Disable the endpoint for good (its delivery log stays)."""
-    endpoint = get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
-    conn.execute(
-        webhook_endpoints.update()
-        .where(webhook_endpoints.c.pk == endpoint.pk)
-        .values(enabled=False, disabled_reason="removed")
-    )
-    return get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
-
-
-def roll_secret(
-    conn: Connection, *, principal: Principal, endpoint_id: str, now: datetime
-) -> Endpoint:
-    """A new secret; the old one keeps signing (beside the new) for 24 hours."""
-    endpoint = get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
-    conn.execute(
-        webhook_endpoints.update()
-        .where(webhook_endpoints.c.pk == endpoint.pk)
-        .values(
-            secret=signing.new_secret(),
-            previous_secret=endpoint.secret,
-            previous_secret_until=to_micros(now + ROLL_OVERLAP),
-        )
-    )
-    return get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
 
 
 def enqueue(
@@ -176,23 +62,70 @@ def enqueue(
 ) -> int:
     """One delivery row per enabled endpoint of the account and mode that wants `key`, in the
     caller's transaction; how many."""
-    count = 0
-    for endpoint in list_endpoints(conn, principal=principal):
-        if not endpoint.enabled or (endpoint.events is not None and key not in endpoint.events):
-            continue
-        conn.execute(
-            webhook_deliveries.insert().values(
-                id=new_id("whdl", livemode=principal.livemode),
-                event_pk=event_pk,
-                endpoint_pk=endpoint.pk,
-                status="pending",
-                attempts=0,
-                next_attempt_at=to_micros(now),
-                created_at=to_micros(now),
-            )
+    wanting = [e for e in list_endpoints(conn, principal=principal) if e.wants(key)]
+    for endpoint in wanting:
+        _insert_delivery(conn, event_pk=event_pk, endpoint=endpoint, now=now)
+    return len(wanting)
+
+
+def _targets(
+    conn: Connection, *, principal: Principal, key: str, endpoint_id: str | None
+) -> list[Endpoint]:
+    """Where a redelivery goes: the endpoint named (whatever its filter), else every enabled
+    endpoint that wants the key now."""
+    if endpoint_id is None:
+        return [e for e in list_endpoints(conn, principal=principal) if e.wants(key)]
+    endpoint = get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
+    if not endpoint.enabled:
+        raise BadRequest(f"webhook endpoint {endpoint_id} is disabled; enable it first")
+    return [endpoint]
+
+
+def redeliver(
+    conn: Connection,
+    *,
+    principal: Principal,
+    event_id: str,
+    endpoint_id: str | None,
+    now: datetime,
+) -> int:
+    """Send an event again as a new delivery (same `webhook-id`); other deliveries, and other
+    endpoints' state, are left as they are. How many deliveries were queued."""
+    event = get_event(conn, principal=principal, event_id=event_id)
+    targets = _targets(conn, principal=principal, key=event.key, endpoint_id=endpoint_id)
+    if not targets:
+        raise BadRequest(f"no enabled webhook endpoint receives {event.key} events")
+    for endpoint in targets:
+        _insert_delivery(conn, event_pk=event.pk, endpoint=endpoint, now=now)
+    return len(targets)
+
+
+def redeliver_range(
+    conn: Connection,
+    *,
+    principal: Principal,
+    start: datetime,
+    end: datetime,
+    endpoint_id: str | None,
+    now: datetime,
+) -> int:
+    """Redeliver every event created in [start, end]; how many deliveries were queued."""
+    rows = conn.execute(
+        sa.select(events.c.pk, events.c.key)
+        .where(
+            events.c.account_pk == principal.account_pk,
+            events.c.livemode == principal.livemode,
+            events.c.created_at >= to_micros(start),
+            events.c.created_at <= to_micros(end),
         )
-        count += 1
-    return count
+        .order_by(events.c.created_at, events.c.pk)
+    ).all()
+    queued = 0
+    for row in rows:
+        for endpoint in _targets(conn, principal=principal, key=row.key, endpoint_id=endpoint_id):
+            _insert_delivery(conn, event_pk=row.pk, endpoint=endpoint, now=now)
+            queued += 1
+    return queued
 
 
 @dataclass(frozen=True)
@@ -253,20 +186,33 @@ def claim_due(conn: Connection, *, now: datetime, limit: int) -> list[Job]:
     return [_job(row) for row in rows]
 
 
-def _job(row: Any) -> Job:
-    body = orjson.dumps(
+def event_body(
+    *, event_id: str, livemode: bool, key: str, created_at: datetime, data: bytes | str
+) -> bytes:
+    """The delivery body: the event object as `GET /events/:id` shows it, without the log of
+    deliveries, holding the object exactly as it was stored when the change committed."""
+    return orjson.dumps(
         {
             "object": "event",
-            "id": row.event_id,
-            "livemode": bool(row.event_livemode),
-            "location": f"/events/{row.event_id}",
-            "key": row.key,
-            "created_at": format_time(from_micros(row.event_created_at)),
-            # The event's object exactly as it was stored when the change committed.
-            "data": orjson.Fragment(row.data),
+            "id": event_id,
+            "livemode": livemode,
+            "location": f"/events/{event_id}",
+            "key": key,
+            "created_at": format_time(created_at),
+            "data": orjson.Fragment(data),
         }
     )
-    return Job(row.delivery_pk, row.delivery_id, row.attempts, row.event_id, body, _endpoint(row))
+
+
+def _job(row: Any) -> Job:
+    body = event_body(
+        event_id=row.event_id,
+        livemode=bool(row.event_livemode),
+        key=row.key,
+        created_at=from_micros(row.event_created_at),  # type: ignore[arg-type]
+        data=row.data,
+    )
+    return Job(row.delivery_pk, row.delivery_id, row.attempts, row.event_id, body, from_row(row))
 
 
 @dataclass(frozen=True)
@@ -293,7 +239,8 @@ def next_attempt(attempts_made: int, now: datetime, retry_after: float | None) -
 
 
 def record_attempt(conn: Connection, *, job: Job, outcome: Outcome, now: datetime) -> str:
-    """Log the attempt and move the delivery on; the delivery's new status."""
+    """Log the attempt, move the delivery on, and keep the endpoint's health; the delivery's new
+    status."""
     attempts = job.attempts + 1
     conn.execute(
         webhook_attempts.insert().values(
@@ -310,16 +257,11 @@ def record_attempt(conn: Connection, *, job: Job, outcome: Outcome, now: datetim
     else:
         when = next_attempt(attempts, now, outcome.retry_after)
         status = "pending" if when is not None else "failed"
-        if outcome.status_code == 410:  # the receiver says it is gone for good
-            status, when = "failed", None
-            conn.execute(
-                webhook_endpoints.update()
-                .where(webhook_endpoints.c.pk == job.endpoint.pk)
-                .values(enabled=False, disabled_reason="the receiver answered 410 Gone")
-            )
+    # Only a delivery still pending moves on: one cancelled while it was in flight (its
+    # endpoint disabled) stays cancelled.
     conn.execute(
         webhook_deliveries.update()
-        .where(webhook_deliveries.c.pk == job.delivery_pk)
+        .where(webhook_deliveries.c.pk == job.delivery_pk, webhook_deliveries.c.status == "pending")
         .values(
             status=status,
             attempts=attempts,
@@ -328,7 +270,48 @@ def record_attempt(conn: Connection, *, job: Job, outcome: Outcome, now: datetim
             locked_until=None,
         )
     )
+    _track_health(conn, endpoint=job.endpoint, outcome=outcome, now=now)
     return status
+
+
+def _track_health(conn: Connection, *, endpoint: Endpoint, outcome: Outcome, now: datetime) -> None:
+    """A success restarts the failure clock; a 410, or failing for `DISABLE_AFTER`, disables
+    the endpoint and records a `webhook_endpoint.disable` event."""
+    table = webhook_endpoints
+    if outcome.delivered:
+        conn.execute(
+            table.update()
+            .where(table.c.pk == endpoint.pk, table.c.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
+        return
+    conn.execute(
+        table.update()
+        .where(table.c.pk == endpoint.pk, table.c.failing_since.is_(None))
+        .values(failing_since=to_micros(now))
+    )
+    due: sa.ColumnElement[bool]
+    if outcome.status_code == 410:
+        reason = "the receiver answered 410 Gone"
+        due = table.c.enabled.is_(True)
+    else:
+        reason = f"every delivery failed for {DISABLE_AFTER.days} days"
+        due = sa.and_(
+            table.c.enabled.is_(True), table.c.failing_since <= to_micros(now - DISABLE_AFTER)
+        )
+    # Conditional, so that of several workers failing at once only one disables and records.
+    still_enabled = conn.execute(
+        sa.select(table.c.pk).where(table.c.pk == endpoint.pk, due)
+    ).first()
+    if still_enabled is None:
+        return
+    disable(conn, endpoint_pk=endpoint.pk, reason=reason)
+    fresh = from_row(conn.execute(sa.select(table).where(table.c.pk == endpoint.pk)).one())
+    key = "webhook_endpoint.disable"
+    event_pk = record_event(
+        conn, principal=fresh.owner, key=key, data=endpoint_to_wire(fresh), now=now
+    )
+    enqueue(conn, principal=fresh.owner, event_pk=event_pk, key=key, now=now)
 
 
 def deliveries_of(conn: Connection, *, event_pks: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -337,6 +320,7 @@ def deliveries_of(conn: Connection, *, event_pks: list[int]) -> dict[int, list[d
         sa.select(
             webhook_deliveries.c.event_pk,
             webhook_deliveries.c.id,
+            webhook_endpoints.c.id.label("endpoint_id"),
             webhook_endpoints.c.url,
             webhook_attempts.c.status_code,
             webhook_attempts.c.attempted_at,
@@ -354,6 +338,7 @@ def deliveries_of(conn: Connection, *, event_pks: list[int]) -> dict[int, list[d
             {
                 "object": "webhook_delivery",
                 "id": r.id,
+                "endpoint": r.endpoint_id,
                 "uri": r.url,
                 "status": r.status_code,
                 "error": r.error,

@@ -1,0 +1,258 @@
+"""Webhook endpoints: an account's receivers, per mode, each with its own signing secret, event
+filter and signature scheme. Deleting is soft (the delivery log keeps pointing at the row)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from paylinks.accounts.service import Principal
+from paylinks.clock import from_micros, to_micros
+from paylinks.errors import BadRequest, NotFound
+from paylinks.events.service import EVENT_KEYS
+from paylinks.ids import new_id
+from paylinks.models import webhook_deliveries, webhook_endpoints
+from paylinks.pagination import ListQuery
+from paylinks.webhooks import signing
+
+SCHEMES = ("seed", "omise")
+ROLL_OVERLAP = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    pk: int
+    id: str
+    account_pk: int
+    livemode: bool
+    url: str
+    events: list[str] | None  # None: every event
+    enabled: bool
+    scheme: str
+    secret: str
+    previous_secret: str | None
+    previous_secret_until: datetime | None
+    disabled_reason: str | None
+    failing_since: datetime | None
+    created_at: datetime
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The current secret, then the previous one while its roll-over window lasts."""
+        if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
+
+    def wants(self, key: str) -> bool:
+        return self.enabled and (self.events is None or key in self.events)
+
+    @property
+    def owner(self) -> Principal:
+        """The account and mode the endpoint belongs to, for work done on its behalf (the
+        worker has no caller): only the account's key and the mode matter there."""
+        return Principal(self.account_pk, "", self.livemode, "secret", "")
+
+
+def from_row(row: Any) -> Endpoint:
+    return Endpoint(
+        pk=row.pk,
+        id=row.id,
+        account_pk=row.account_pk,
+        livemode=bool(row.livemode),
+        url=row.url,
+        events=orjson.loads(row.events) if row.events else None,
+        enabled=bool(row.enabled),
+        scheme=row.scheme,
+        secret=row.secret,
+        previous_secret=row.previous_secret,
+        previous_secret_until=from_micros(row.previous_secret_until),
+        disabled_reason=row.disabled_reason,
+        failing_since=from_micros(row.failing_since),
+        created_at=from_micros(row.created_at),  # type: ignore[arg-type]
+    )
+
+
+def _scoped(principal: Principal) -> list[sa.ColumnElement[bool]]:
+    return [
+        webhook_endpoints.c.account_pk == principal.account_pk,
+        webhook_endpoints.c.livemode == principal.livemode,
+        webhook_endpoints.c.deleted_at.is_(None),
+    ]
+
+
+def check_event_keys(keys: list[str] | None) -> list[str] | None:
+    """The keys sorted and without repeats; None (every event) for None or `["*"]`."""
+    if keys is None or keys == ["*"]:
+        return None
+    if not keys:
+        raise BadRequest('events must list at least one event key (or "*" for every event)')
+    unknown = [k for k in keys if k not in EVENT_KEYS]
+    if unknown:
+        raise BadRequest(f"unknown event key {unknown[0]!r}; keys are {', '.join(EVENT_KEYS)}")
+    return sorted(set(keys))
+
+
+def _encode_keys(keys: list[str] | None) -> str | None:
+    checked = check_event_keys(keys)
+    return None if checked is None else orjson.dumps(checked).decode()
+
+
+def _check_scheme(scheme: str) -> str:
+    if scheme not in SCHEMES:
+        raise BadRequest(f"signature_scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
+    return scheme
+
+
+def create_endpoint(
+    conn: Connection,
+    *,
+    principal: Principal,
+    url: str,
+    keys: list[str] | None,
+    scheme: str,
+    now: datetime,
+) -> Endpoint:
+    """A new endpoint with a fresh signing secret (shown to the caller once). The URL must have
+    been checked by the caller (see `addresses`): that may need DNS, which is not done here."""
+    endpoint_id = new_id("wbhk", livemode=principal.livemode)
+    conn.execute(
+        webhook_endpoints.insert().values(
+            id=endpoint_id,
+            account_pk=principal.account_pk,
+            livemode=principal.livemode,
+            url=url,
+            events=_encode_keys(keys),
+            enabled=True,
+            scheme=_check_scheme(scheme),
+            secret=signing.new_secret(),
+            created_at=to_micros(now),
+        )
+    )
+    return get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
+
+
+def get_endpoint(conn: Connection, *, principal: Principal, endpoint_id: str) -> Endpoint:
+    row = conn.execute(
+        sa.select(webhook_endpoints).where(
+            webhook_endpoints.c.id == endpoint_id, *_scoped(principal)
+        )
+    ).first()
+    if row is None:
+        raise NotFound.for_object("webhook endpoint", endpoint_id)
+    return from_row(row)
+
+
+def list_endpoints(conn: Connection, *, principal: Principal) -> list[Endpoint]:
+    rows = conn.execute(
+        sa.select(webhook_endpoints).where(*_scoped(principal)).order_by(webhook_endpoints.c.pk)
+    ).all()
+    return [from_row(r) for r in rows]
+
+
+def page_endpoints(
+    conn: Connection, *, principal: Principal, query: ListQuery
+) -> tuple[list[Endpoint], int]:
+    """A page of endpoints, oldest first by default, and how many match in all."""
+    where = _scoped(principal)
+    if query.from_ is not None:
+        where.append(webhook_endpoints.c.created_at >= to_micros(query.from_))
+    if query.to is not None:
+        where.append(webhook_endpoints.c.created_at <= to_micros(query.to))
+    pk = webhook_endpoints.c.pk
+    rows = conn.execute(
+        sa.select(webhook_endpoints)
+        .where(*where)
+        .order_by(pk.desc() if query.reverse else pk.asc())
+        .limit(query.limit)
+        .offset(query.offset)
+    ).all()
+    total = conn.execute(
+        sa.select(sa.func.count()).select_from(webhook_endpoints).where(*where)
+    ).scalar_one()
+    return [from_row(r) for r in rows], int(total)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """A PATCH: each field None when not given. `keys` uses `["*"]` for every event."""
+
+    url: str | None = None
+    keys: list[str] | None = None
+    enabled: bool | None = None
+    scheme: str | None = None
+
+
+def update_endpoint(
+    conn: Connection, *, principal: Principal, endpoint_id: str, changes: Changes
+) -> Endpoint:
+    endpoint = get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
+    values: dict[str, Any] = {}
+    if changes.url is not None:
+        values["url"] = changes.url
+    if changes.keys is not None:
+        values["events"] = _encode_keys(changes.keys)
+    if changes.scheme is not None:
+        values["scheme"] = _check_scheme(changes.scheme)
+    if changes.enabled is True and not endpoint.enabled:
+        # A fresh start: the five-day failure clock begins again.
+        values.update(enabled=True, disabled_reason=None, failing_since=None)
+    if values:
+        conn.execute(
+            webhook_endpoints.update().where(webhook_endpoints.c.pk == endpoint.pk).values(values)
+        )
+    if changes.enabled is False and endpoint.enabled:
+        disable(conn, endpoint_pk=endpoint.pk, reason="disabled by the account")
+    return get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
+
+
+def disable(conn: Connection, *, endpoint_pk: int, reason: str) -> None:
+    """Stop delivering to an endpoint: its pending deliveries are cancelled, not kept for later
+    (redeliver them once it works again)."""
+    conn.execute(
+        webhook_endpoints.update()
+        .where(webhook_endpoints.c.pk == endpoint_pk)
+        .values(enabled=False, disabled_reason=reason)
+    )
+    conn.execute(
+        webhook_deliveries.update()
+        .where(
+            webhook_deliveries.c.endpoint_pk == endpoint_pk,
+            webhook_deliveries.c.status == "pending",
+        )
+        .values(status="cancelled", next_attempt_at=None, locked_until=None)
+    )
+
+
+def delete_endpoint(
+    conn: Connection, *, principal: Principal, endpoint_id: str, now: datetime
+) -> Endpoint:
+    """Delete for good: gone from the API; its delivery log stays with the events."""
+    endpoint = get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
+    disable(conn, endpoint_pk=endpoint.pk, reason="deleted")
+    conn.execute(
+        webhook_endpoints.update()
+        .where(webhook_endpoints.c.pk == endpoint.pk)
+        .values(deleted_at=to_micros(now))
+    )
+    return endpoint
+
+
+def roll_secret(
+    conn: Connection, *, principal: Principal, endpoint_id: str, now: datetime
+) -> Endpoint:
+    """A new secret; the old one keeps signing (beside the new) for 24 hours."""
+    endpoint = get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
+    conn.execute(
+        webhook_endpoints.update()
+        .where(webhook_endpoints.c.pk == endpoint.pk)
+        .values(
+            secret=signing.new_secret(),
+            previous_secret=endpoint.secret,
+            previous_secret_until=to_micros(now + ROLL_OVERLAP),
+        )
+    )
+    return get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)

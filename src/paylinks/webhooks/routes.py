@@ -1,0 +1,96 @@
+"""HTTP for webhook endpoints (our extension; Omise configures them in its dashboard)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from paylinks.api import ApiCall
+from paylinks.errors import InvalidUrl
+from paylinks.pagination import list_object, parse_list_query
+from paylinks.webhooks import addresses, endpoints, schemas
+
+
+async def check_url(call: ApiCall, url: str) -> None:
+    """Refuse a URL webhooks may not call: in live mode https only and, after DNS resolution,
+    public addresses only (unless the installation allows private ones on purpose)."""
+    live = call.principal.livemode
+    private_ok = not live or call.services.settings.allow_private_webhooks
+    try:
+        target = addresses.check_url(url, allow_loopback=private_ok, allow_http=not live)
+        if not private_ok:
+            await asyncio.to_thread(
+                addresses.resolve_safely, target.host, target.port, allow_loopback=False
+            )
+    except ValueError as exc:
+        raise InvalidUrl(str(exc)) from None
+
+
+async def create_endpoint(call: ApiCall) -> dict[str, Any]:
+    url, keys, scheme = schemas.parse_create(call.params)
+    await check_url(call, url)
+    endpoint = await call.db.write(
+        endpoints.create_endpoint,
+        principal=call.principal,
+        url=url,
+        keys=keys,
+        scheme=scheme,
+        now=call.now(),
+    )
+    return schemas.endpoint_to_wire(endpoint, with_secret=True)
+
+
+async def retrieve_endpoint(call: ApiCall) -> dict[str, Any]:
+    endpoint = await call.db.read(
+        endpoints.get_endpoint,
+        principal=call.principal,
+        endpoint_id=call.path_param("endpoint_id"),
+    )
+    return schemas.endpoint_to_wire(endpoint)
+
+
+async def list_endpoints(call: ApiCall) -> dict[str, Any]:
+    query = parse_list_query(call.params)
+    found, total = await call.db.read(
+        endpoints.page_endpoints, principal=call.principal, query=query
+    )
+    return list_object(
+        data=[schemas.endpoint_to_wire(e) for e in found],
+        total=total,
+        query=query,
+        location="/webhook_endpoints",
+        now=call.now(),
+    )
+
+
+async def update_endpoint(call: ApiCall) -> dict[str, Any]:
+    changes = schemas.parse_update(call.params)
+    if changes.url is not None:
+        await check_url(call, changes.url)
+    endpoint = await call.db.write(
+        endpoints.update_endpoint,
+        principal=call.principal,
+        endpoint_id=call.path_param("endpoint_id"),
+        changes=changes,
+    )
+    return schemas.endpoint_to_wire(endpoint)
+
+
+async def delete_endpoint(call: ApiCall) -> dict[str, Any]:
+    endpoint = await call.db.write(
+        endpoints.delete_endpoint,
+        principal=call.principal,
+        endpoint_id=call.path_param("endpoint_id"),
+        now=call.now(),
+    )
+    return schemas.deleted_to_wire(endpoint)
+
+
+async def roll_secret(call: ApiCall) -> dict[str, Any]:
+    endpoint = await call.db.write(
+        endpoints.roll_secret,
+        principal=call.principal,
+        endpoint_id=call.path_param("endpoint_id"),
+        now=call.now(),
+    )
+    return schemas.endpoint_to_wire(endpoint, with_secret=True)
