@@ -17,6 +17,7 @@ from tests_settings import quiet_settings
 from paylinks import migrate
 from paylinks.app import create_app
 from paylinks.db import Database, normalise_url
+from paylinks.models import webhook_deliveries
 
 __all__ = ["TestAccount", "auth", "make_account"]
 
@@ -131,3 +132,16 @@ def make_client(db: Database) -> Iterator[AppFactory]:
 @pytest.fixture
 def client(make_client: AppFactory) -> TestClient:
     return make_client()
+
+
+@pytest.fixture
+def empty_outbox(db: Database) -> None:
+    """Cancel every pending webhook delivery, so that a worker run by the test sends only what
+    the test queues. The database is shared by a session's tests (one session per xdist worker,
+    whose tests run one after another), and a worker claims whatever is due."""
+    with db.transaction() as conn:
+        conn.execute(
+            webhook_deliveries.update()
+            .where(webhook_deliveries.c.status == "pending")
+            .values(status="cancelled")
+        )

@@ -30,6 +30,9 @@ from paylinks.webhooks import outbox
 from paylinks.webhooks.worker import Worker
 
 
+pytestmark = pytest.mark.usefixtures("empty_outbox")
+
+
 def principal_of(account: TestAccount) -> Principal:
     return Principal(account.pk, account.id, False, "secret", "")
 

@@ -241,6 +241,15 @@ def next_attempt(attempts_made: int, now: datetime, retry_after: float | None) -
 def record_attempt(conn: Connection, *, job: Job, outcome: Outcome, now: datetime) -> str:
     """Log the attempt, move the delivery on, and keep the endpoint's health; the delivery's new
     status."""
+    touches_endpoint = not outcome.delivered or job.endpoint.failing_since is not None
+    if touches_endpoint:
+        # Lock order: the endpoint row, then delivery rows, as `endpoints.disable` does; two
+        # attempts failing at once would otherwise deadlock on PostgreSQL.
+        conn.execute(
+            sa.select(webhook_endpoints.c.pk)
+            .where(webhook_endpoints.c.pk == job.endpoint.pk)
+            .with_for_update()
+        )
     attempts = job.attempts + 1
     conn.execute(
         webhook_attempts.insert().values(
@@ -256,21 +265,24 @@ def record_attempt(conn: Connection, *, job: Job, outcome: Outcome, now: datetim
         status, when = "delivered", None
     else:
         when = next_attempt(attempts, now, outcome.retry_after)
-        status = "pending" if when is not None else "failed"
+        status = "pending" if when is not None and outcome.status_code != 410 else "failed"
     # Only a delivery still pending moves on: one cancelled while it was in flight (its
     # endpoint disabled) stays cancelled.
     conn.execute(
         webhook_deliveries.update()
-        .where(webhook_deliveries.c.pk == job.delivery_pk, webhook_deliveries.c.status == "pending")
+        .where(
+            webhook_deliveries.c.pk == job.delivery_pk, webhook_deliveries.c.status == "pending"
+        )
         .values(
             status=status,
             attempts=attempts,
             last_status=outcome.status_code,
-            next_attempt_at=to_micros(when) if when else None,
+            next_attempt_at=to_micros(when) if status == "pending" and when else None,
             locked_until=None,
         )
     )
-    _track_health(conn, endpoint=job.endpoint, outcome=outcome, now=now)
+    if touches_endpoint:
+        _track_health(conn, endpoint=job.endpoint, outcome=outcome, now=now)
     return status
 
 
