@@ -171,7 +171,10 @@ def test_webhooks_commands_add_list_roll_and_remove(database_url: str) -> None:
                  "--events", "charge.complete,charge.failed", "--json", *common)
     )  # fmt: skip
     assert added["id"].startswith("wbhk_test_") and added["secret"].startswith("whsec_")
-    assert added["events"] == ["charge.complete", "charge.failed"] and added["signature_scheme"] == "seed"
+    assert (
+        added["events"] == ["charge.complete", "charge.failed"]
+        and added["signature_scheme"] == "seed"
+    )
     listed = json.loads(paylinks("webhooks", "list", "--json", *common))
     assert [e["id"] for e in listed["data"]] == [added["id"]]
     assert "secret" not in listed["data"][0]
