@@ -1628,8 +1628,9 @@ def test_document_is_served_at_openapi_json(client: TestClient) -> None:
     assert client.head("/openapi.json").status_code == 200
 
 
-# The hosted payment page and its assets are HTML for people, not part of the API document.
-PAGE_PREFIXES = ("/pay/", "/static/")
+# The hosted payment page, the dashboard and their assets are HTML for people, not part of the
+# API document.
+PAGE_PREFIXES = ("/pay/", "/static/", "/dashboard")
 
 
 def test_routes_and_documented_paths_agree() -> None:

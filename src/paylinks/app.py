@@ -34,6 +34,7 @@ from paylinks.checkout import pages as checkout_pages
 from paylinks.checkout import routes as checkout
 from paylinks.clock import Clock, SystemClock
 from paylinks.config import Settings
+from paylinks.dashboard.routes import routes as dashboard_routes
 from paylinks.db import Database
 from paylinks.events import routes as events
 from paylinks.events.recording import EventRecorder
@@ -123,6 +124,8 @@ def routes() -> list[BaseRoute]:
         *resource("/pay/{link_id}/promptpay", POST=checkout.pay_by_promptpay),
         *resource("/pay/{link_id}/promptpay/{charge_id}", POST=checkout.complete_promptpay),
         Route("/static/checkout/{name}", checkout_pages.static, methods=["GET"]),
+        # The merchant dashboard: HTML pages with a session cookie, not the API.
+        *dashboard_routes(),
     ]
 
 

@@ -17,6 +17,7 @@ from paylinks.clock import SystemClock, format_time
 from paylinks.config import Settings
 from paylinks.db import Database
 from paylinks.ratelimit import parse_policy
+from paylinks.dashboard.commands import users_group
 from paylinks.webhooks.commands import webhooks_group
 
 
@@ -245,3 +246,4 @@ def worker(database_url: str | None) -> None:
 
 
 main.add_command(webhooks_group)
+main.add_command(users_group)

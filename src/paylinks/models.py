@@ -63,6 +63,11 @@ links = sa.Table(
     sa.Column("paid_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("views", sa.BigInteger, nullable=False, server_default="0"),
+    # "fixed", or "customer": the customer types the amount, within amount_min..amount_max, and
+    # `amount` is only the suggestion the page starts with (the dashboard creates these).
+    sa.Column("amount_type", sa.String(10), nullable=False, server_default="fixed"),
+    sa.Column("amount_min", sa.BigInteger, nullable=True),
+    sa.Column("amount_max", sa.BigInteger, nullable=True),
     sa.Index("ix_links_account_created", "account_pk", "livemode", "created_at", "pk"),
     # Links that may still count toward the active-link cap (expiry is checked on the few rows).
     sa.Index(
@@ -233,4 +238,45 @@ webhook_attempts = sa.Table(
     sa.Column("response_excerpt", sa.String(500), nullable=True),
     sa.Column("error", sa.String(300), nullable=True),
     sa.Index("ix_webhook_attempts_delivery", "delivery_pk"),
+)
+
+
+# The dashboard's people: each signs in to one account with an e-mail and a password (scrypt).
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("pk", BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),  # lower-cased
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# Dashboard sessions, kept server-side so that signing out (or expiry) ends them for good. The
+# cookie holds a random token; only its SHA-256 is stored.
+dashboard_sessions = sa.Table(
+    "dashboard_sessions",
+    metadata,
+    sa.Column("pk", BigId, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), nullable=False),
+    # NULL when signed in with a secret key: such a session stays in that key's mode.
+    sa.Column("user_pk", sa.BigInteger, sa.ForeignKey("users.pk"), nullable=True),
+    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+)
+
+# How the hosted payment page looks for an account's customers.
+account_branding = sa.Table(
+    "account_branding",
+    metadata,
+    sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), primary_key=True),
+    sa.Column("display_name", sa.String(100), nullable=True),
+    sa.Column("brand_color", sa.String(7), nullable=True),  # "#rrggbb"
+    sa.Column("support_email", sa.String(254), nullable=True),
+    sa.Column("logo", sa.LargeBinary, nullable=True),
+    sa.Column("logo_type", sa.String(40), nullable=True),  # image/png | image/jpeg | image/webp
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
 )

@@ -1,0 +1,1 @@
+"""The merchant dashboard at /dashboard: server-rendered pages on the same services as the API."""
