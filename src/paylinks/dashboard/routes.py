@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from paylinks.dashboard import access, home
+from paylinks.dashboard import access, branding, developers, home, link_form, links_pages
 from paylinks.dashboard.pages import Visit, page, static
 from paylinks.errors import NotFound
 
@@ -18,6 +18,10 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard/sign-out", page(access.sign_out), methods=["POST"]),
         Route("/dashboard/mode", page(access.switch_mode), methods=["POST"]),
         Route("/dashboard/static/{name}", static, methods=["GET"]),
+        *links_pages.routes(),
+        *link_form.routes(),
+        *branding.routes(),
+        *developers.routes(),
         # Last: any other dashboard path is an HTML 404 (after sign-in), never the API's JSON.
         Route("/dashboard/{rest:path}", page(missing), methods=["GET", "POST"]),
     ]
