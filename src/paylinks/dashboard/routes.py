@@ -18,8 +18,8 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard/sign-out", page(access.sign_out), methods=["POST"]),
         Route("/dashboard/mode", page(access.switch_mode), methods=["POST"]),
         Route("/dashboard/static/{name}", static, methods=["GET"]),
+        *link_form.routes(),  # before links_pages: /dashboard/links/new is not a link id
         *links_pages.routes(),
-        *link_form.routes(),
         *branding.routes(),
         *developers.routes(),
         # Last: any other dashboard path is an HTML 404 (after sign-in), never the API's JSON.
