@@ -16,7 +16,7 @@ TABLES = {
     "accounts", "api_keys", "links", "link_counters", "alembic_version",
     "instance_secrets", "tokens", "sources", "charges", "events",
     "webhook_endpoints", "webhook_deliveries", "webhook_attempts",
-    "users", "dashboard_sessions", "account_branding",
+    "users", "dashboard_sessions", "account_branding", "idempotency_keys",
 }  # fmt: skip
 
 

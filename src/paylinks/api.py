@@ -15,10 +15,12 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from paylinks import idempotency
 from paylinks.accounts.service import Principal
 from paylinks.auth import Authenticator
 from paylinks.charges.processor import Processor
@@ -35,11 +37,15 @@ from paylinks.errors import (
     RateLimited,
 )
 from paylinks.events.service import Recorder
+from paylinks.idempotency import GuardedDatabase
 from paylinks.instance import Keyring
 from paylinks.params import Params, merge
 from paylinks.ratelimit import Limiter, headers_for
 
 log = logging.getLogger("paylinks.api")
+
+
+Rebuilder = Callable[["ApiCall", str], Awaitable[dict[str, Any]]]
 
 
 @dataclass
@@ -54,6 +60,9 @@ class Services:
     keyring: Keyring
     test_processor: Processor
     recorder: Recorder  # records an event in the transaction of every state change
+    # Renders an object by id as the request that made it would have: for idempotent retries
+    # of requests that died after their change committed.
+    rebuild: Rebuilder | None = None
 
     def processor_for(self, livemode: bool) -> Processor | None:
         """The card processor of a mode: the test processor, and none (yet) for live mode."""
@@ -66,10 +75,12 @@ class ApiCall:
     params: Params
     principal: Principal
     services: Services
+    # Set for a request with an Idempotency-Key: its write also claims the key.
+    guarded: GuardedDatabase | None = None
 
     @property
-    def db(self) -> Database:
-        return self.services.db
+    def db(self) -> Database | GuardedDatabase:
+        return self.guarded or self.services.db
 
     def now(self) -> datetime:
         return self.services.clock.now()
@@ -151,8 +162,11 @@ def endpoint(handler: Handler, *, auth: str = "secret") -> Endpoint:
                     request.headers.get("content-type", ""),
                 )
             )
-            result = await handler(ApiCall(request, params, principal, services))
-            return json_response(result, 200, headers)
+            call = ApiCall(request, params, principal, services)
+            key = request.headers.get(idempotency.HEADER)
+            if key is not None and request.method in idempotency.METHODS:
+                return await _run_once(handler, call, key, headers)
+            return json_response(await handler(call), 200, headers)
         except ApiError as error:
             return error_response(error, headers)
         except Exception:
@@ -162,6 +176,53 @@ def endpoint(handler: Handler, *, auth: str = "secret") -> Endpoint:
     run.__name__ = handler.__name__
     run.__doc__ = handler.__doc__
     return run
+
+
+async def _run_once(handler: Handler, call: ApiCall, key: str, headers: dict[str, str]) -> Response:
+    """Run a request with an Idempotency-Key at most once (see `idempotency`)."""
+    services, request = call.services, call.request
+    once = idempotency.Request(
+        call.principal,
+        idempotency.check_key(key),
+        request.method,
+        request.url.path,
+        idempotency.request_hash(request.method, request.url.path, call.params.data),
+    )
+    found = await services.db.read(idempotency.find, request=once, now=services.clock.now())
+    if found is not None:
+        return await _answer_again(call, once, found, headers)
+    call.guarded = idempotency.GuardedDatabase(services.db, request=once, clock=services.clock)
+    try:
+        result = await handler(call)
+    except sa.exc.IntegrityError:
+        # Another request with this key committed first (its claim won the unique index).
+        found = await services.db.read(idempotency.find, request=once, now=services.clock.now())
+        if found is None:
+            raise
+        return await _answer_again(call, once, found, headers)
+    body = orjson.dumps(result)
+    if call.guarded.claimed:
+        await services.db.write(idempotency.store, request=once, status_code=200, response=body)
+    return Response(body, 200, headers, media_type="application/json")
+
+
+async def _answer_again(
+    call: ApiCall, once: idempotency.Request, found: idempotency.Record, headers: dict[str, str]
+) -> Response:
+    services = call.services
+    idempotency.judge(found, request=once, now=services.clock.now())
+    replayed = {**headers, "Idempotent-Replayed": "true"}
+    if found.response is not None:
+        return Response(
+            found.response, found.status_code or 200, replayed, media_type="application/json"
+        )
+    # The first request's change committed but its process died before the answer was stored:
+    # rebuild the answer from the object it made, and keep that.
+    if found.object_id is None or services.rebuild is None:
+        raise idempotency.KeyInUse("the first request with this key did not finish; use a new key")
+    body = orjson.dumps(await services.rebuild(call, found.object_id))
+    await services.db.write(idempotency.store, request=once, status_code=200, response=body)
+    return Response(body, 200, replayed, media_type="application/json")
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:

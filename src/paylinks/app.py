@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from paylinks import recovery
 from paylinks.accounts.service import find_principal
 from paylinks.api import (
     Endpoint,
@@ -162,6 +163,7 @@ def create_app(
         keyring=Keyring(db, master=settings.secret),
         test_processor=processor or TestProcessor(),
         recorder=EventRecorder(public_url=settings.public_url),
+        rebuild=recovery.rebuild,
     )
 
     @contextlib.asynccontextmanager

@@ -15,9 +15,9 @@ from paylinks.accounts import service as accounts
 from paylinks.cli_common import database_url_option, open_database, settings_from
 from paylinks.clock import SystemClock, format_time
 from paylinks.config import Settings
+from paylinks.dashboard.commands import users_group
 from paylinks.db import Database
 from paylinks.ratelimit import parse_policy
-from paylinks.dashboard.commands import users_group
 from paylinks.webhooks.commands import webhooks_group
 
 

@@ -280,3 +280,26 @@ account_branding = sa.Table(
     sa.Column("logo_type", sa.String(40), nullable=True),  # image/png | image/jpeg | image/webp
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
+
+# Idempotency keys (the `Idempotency-Key` header): the key row commits in the transaction of the
+# change it guards, so a key is either unused or bound to exactly one change; the response is
+# stored right after, and replayed for 24 hours.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("pk", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), nullable=False),
+    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("path", sa.String(300), nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    # The object the change made or changed: what a retry after a crash renders.
+    sa.Column("object_id", sa.String(60), nullable=True),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("response", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("account_pk", "livemode", "key", name="ux_idempotency_keys_scope"),
+    sa.Index("ix_idempotency_keys_expires", "expires_at"),
+)

@@ -270,9 +270,7 @@ def record_attempt(conn: Connection, *, job: Job, outcome: Outcome, now: datetim
     # endpoint disabled) stays cancelled.
     conn.execute(
         webhook_deliveries.update()
-        .where(
-            webhook_deliveries.c.pk == job.delivery_pk, webhook_deliveries.c.status == "pending"
-        )
+        .where(webhook_deliveries.c.pk == job.delivery_pk, webhook_deliveries.c.status == "pending")
         .values(
             status=status,
             attempts=attempts,

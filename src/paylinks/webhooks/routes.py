@@ -83,7 +83,7 @@ async def delete_endpoint(call: ApiCall) -> dict[str, Any]:
         endpoint_id=call.path_param("endpoint_id"),
         now=call.now(),
     )
-    return schemas.deleted_to_wire(endpoint)
+    return schemas.deleted_to_wire(endpoint.id, livemode=endpoint.livemode)
 
 
 async def roll_secret(call: ApiCall) -> dict[str, Any]:
@@ -94,3 +94,14 @@ async def roll_secret(call: ApiCall) -> dict[str, Any]:
         now=call.now(),
     )
     return schemas.endpoint_to_wire(endpoint, with_secret=True)
+
+
+async def rebuild_endpoint(call: ApiCall, endpoint_id: str) -> dict[str, Any]:
+    """The answer a request that changed this endpoint would have given (see `recovery`)."""
+    if call.request.method == "DELETE":
+        return schemas.deleted_to_wire(endpoint_id, livemode=call.principal.livemode)
+    endpoint = await call.services.db.read(
+        endpoints.get_endpoint, principal=call.principal, endpoint_id=endpoint_id
+    )
+    with_secret = call.request.method == "POST"  # create and roll_secret show it
+    return schemas.endpoint_to_wire(endpoint, with_secret=with_secret)

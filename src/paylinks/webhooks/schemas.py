@@ -35,14 +35,9 @@ def endpoint_to_wire(endpoint: Endpoint, *, with_secret: bool = False) -> dict[s
     return wire
 
 
-def deleted_to_wire(endpoint: Endpoint) -> dict[str, Any]:
+def deleted_to_wire(endpoint_id: str, *, livemode: bool) -> dict[str, Any]:
     # Omise: deletions answer with the id and `deleted: true` (as for customers).
-    return {
-        "object": "webhook_endpoint",
-        "id": endpoint.id,
-        "livemode": endpoint.livemode,
-        "deleted": True,
-    }
+    return {"object": "webhook_endpoint", "id": endpoint_id, "livemode": livemode, "deleted": True}
 
 
 def parse_keys(params: Params) -> list[str] | None:

@@ -1,0 +1,39 @@
+"""Rebuilding a response from the object a request made, by the object's id: for a retry with
+an Idempotency-Key whose first request died after its change committed (see `idempotency`).
+
+Each kind renders as its own retrieve endpoint does; a webhook endpoint as the request that
+changed it would have (with its secret after a create or a roll, as a deletion after DELETE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from starlette.requests import Request
+
+from paylinks.api import ApiCall, Handler
+from paylinks.charges import routes as charges
+from paylinks.events import routes as events
+from paylinks.links import routes as links
+from paylinks.sources import routes as sources
+from paylinks.tokens import routes as tokens
+from paylinks.webhooks import routes as webhooks
+
+RETRIEVERS: dict[str, tuple[Handler, str]] = {
+    "payl_": (links.retrieve_link, "link_id"),
+    "chrg_": (charges.retrieve_charge, "charge_id"),
+    "tokn_": (tokens.retrieve_token, "token_id"),
+    "src_": (sources.retrieve_source, "source_id"),
+    "evnt_": (events.retrieve_event, "event_id"),
+}
+
+
+async def rebuild(call: ApiCall, object_id: str) -> dict[str, Any]:
+    if object_id.startswith("wbhk_"):
+        return await webhooks.rebuild_endpoint(call, object_id)
+    for prefix, (retrieve, param) in RETRIEVERS.items():
+        if object_id.startswith(prefix):
+            scope = {**call.request.scope, "path_params": {param: object_id}}
+            return await retrieve(replace(call, request=Request(scope), guarded=None))
+    raise LookupError(f"no way to render {object_id}")

@@ -1,0 +1,227 @@
+"""Idempotency-Key: a POST, PATCH or DELETE happens at most once per (account, mode, key); the
+first response is replayed byte for byte for 24 hours; a request that died after its change
+committed is answered from the object it made."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from payments import VISA_OK, card, link
+from servers import live_server
+from starlette.testclient import TestClient
+from support import TestAccount, auth
+
+from paylinks import idempotency
+from paylinks.clock import FrozenClock
+
+LINK = {"amount": 100000, "currency": "thb", "title": "Idempotent"}
+
+
+def post(client: TestClient, key: str, path: str, body: Any, secret: str, **kw: Any) -> Any:
+    return client.post(path, auth=auth(secret), json=body, headers={"Idempotency-Key": key}, **kw)
+
+
+def total_links(client: TestClient, secret: str) -> int:
+    total: int = client.get("/links", auth=auth(secret), params={"limit": 0}).json()["total"]
+    return total
+
+
+def test_a_repeated_request_is_replayed_byte_for_byte(
+    client: TestClient, account: TestAccount
+) -> None:
+    secret = account.test.secret_key
+    first = post(client, "order-1", "/links", LINK, secret)
+    again = post(client, "order-1", "/links/", LINK, secret)  # the trailing-slash twin too
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert total_links(client, secret) == 1
+
+
+def test_the_same_key_for_another_request_is_refused(
+    client: TestClient, account: TestAccount
+) -> None:
+    secret = account.test.secret_key
+    post(client, "order-2", "/links", LINK, secret)
+    for path, body in (("/links", {**LINK, "amount": 200000}), ("/charges", {"amount": 1})):
+        refused = post(client, "order-2", path, body, secret)
+        assert refused.status_code == 422
+        assert refused.json()["object"] == "error"
+        assert refused.json()["code"] == "idempotency_key_reused"
+    assert total_links(client, secret) == 1
+
+
+def test_keys_are_scoped_to_account_and_mode(
+    client: TestClient, account: TestAccount, other_account: TestAccount
+) -> None:
+    ids = {
+        post(client, "shared-key", "/links", LINK, secret).json()["id"]
+        for secret in (account.test.secret_key, other_account.test.secret_key)
+    }
+    assert len(ids) == 2
+
+
+def test_failed_requests_are_not_stored(client: TestClient, account: TestAccount) -> None:
+    secret = account.test.secret_key
+    bad = post(client, "order-3", "/links", {**LINK, "title": None}, secret)
+    assert bad.status_code == 400
+    missing = client.patch(
+        "/links/payl_test_missing", auth=auth(secret), json={"description": "x"},
+        headers={"Idempotency-Key": "order-3"},
+    )  # fmt: skip
+    assert missing.status_code == 404
+    good = post(client, "order-3", "/links", LINK, secret)
+    assert good.status_code == 200 and "idempotent-replayed" not in good.headers
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "tab\there", "caf\u00e9"])
+def test_malformed_keys_are_refused(client: TestClient, account: TestAccount, key: str) -> None:
+    secret = account.test.secret_key
+    headers = [("Idempotency-Key", key.encode())]
+    response = client.post("/links", auth=auth(secret), json=LINK, headers=headers)
+    assert response.status_code == 400 and response.json()["code"] == "bad_request"
+    assert total_links(client, secret) == 0
+
+
+def test_a_key_expires_after_24_hours(make_client: Any, account: TestAccount) -> None:
+    clock = FrozenClock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    client = make_client(clock=clock)
+    secret = account.test.secret_key
+    first = post(client, "daily", "/links", LINK, secret).json()
+    clock.advance(24 * 3600 - 1)
+    assert post(client, "daily", "/links", LINK, secret).json()["id"] == first["id"]
+    clock.advance(2)
+    later = post(client, "daily", "/links", LINK, secret)
+    assert later.json()["id"] != first["id"] and "idempotent-replayed" not in later.headers
+
+
+def test_charges_tokens_and_updates_happen_once(client: TestClient, account: TestAccount) -> None:
+    secret, public = account.test.secret_key, account.test.public_key
+    invoice = link(client, account)
+    token = post(client, "tok-1", "/tokens", {"card": card(VISA_OK)}, public)
+    assert (
+        post(client, "tok-1", "/tokens", {"card": card(VISA_OK)}, public).content == token.content
+    )
+    body = {"card": token.json()["id"], "link": invoice["id"]}
+    charged = post(client, "pay-1", "/charges", body, secret)
+    replay = post(client, "pay-1", "/charges", body, secret)  # not "used_token": replayed
+    assert charged.status_code == replay.status_code == 200 and replay.content == charged.content
+    listed = client.get(f"/links/{invoice['id']}/charges", auth=auth(secret)).json()
+    assert listed["total"] == 1
+    change = {"description": "once"}
+    path = f"/links/{invoice['id']}"
+    patched = client.patch(path, auth=auth(secret), json=change, headers={"Idempotency-Key": "p"})
+    again = client.patch(path, auth=auth(secret), json=change, headers={"Idempotency-Key": "p"})
+    assert again.content == patched.content and again.headers["idempotent-replayed"] == "true"
+    events = client.get("/events", auth=auth(secret), params={"limit": 100}).json()["data"]
+    assert [e["key"] for e in events].count("link.update") == 1
+
+
+def test_requests_without_a_key_are_not_affected(client: TestClient, account: TestAccount) -> None:
+    secret = account.test.secret_key
+    for _ in range(2):
+        client.post("/links", auth=auth(secret), json=LINK)
+    assert total_links(client, secret) == 2
+
+
+def died_after_commit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next response is never stored, as if the process died right after its commit."""
+    real = idempotency.store
+    calls = {"n": 0}
+
+    def crash(conn: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("killed before the response was stored")
+        real(conn, **kwargs)
+
+    monkeypatch.setattr(idempotency, "store", crash)
+
+
+CASES = {
+    "link": ("/links", lambda ctx: LINK, "GET", "/links/{id}"),
+    "endpoint": (
+        "/webhook_endpoints",
+        lambda ctx: {"url": "http://127.0.0.1:9/hook"},
+        None,
+        None,
+    ),
+    "charge": (
+        "/charges",
+        lambda ctx: {"card": ctx["token"](), "amount": 5000, "currency": "usd"},
+        "GET",
+        "/charges/{id}",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_a_request_that_died_after_its_commit_is_answered_from_its_object(
+    make_client: Any, account: TestAccount, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    clock = FrozenClock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    client = make_client(clock=clock)
+    secret = account.test.secret_key
+
+    def new_token() -> str:
+        made = client.post("/tokens", auth=auth(account.test.public_key), json={"card": card()})
+        token_id: str = made.json()["id"]
+        return token_id
+
+    path, body_of, _method, retrieve = CASES[kind]
+    body = body_of({"token": new_token})
+    died_after_commit(monkeypatch)
+    crashed = post(client, f"crash-{kind}", path, body, secret)
+    assert crashed.status_code == 500
+    in_flight = post(client, f"crash-{kind}", path, body, secret)
+    assert in_flight.status_code == 409
+    assert in_flight.json()["code"] == "idempotency_key_in_use"
+    clock.advance(idempotency.IN_FLIGHT.total_seconds() + 1)
+    rebuilt = post(client, f"crash-{kind}", path, body, secret)
+    assert rebuilt.status_code == 200 and rebuilt.headers["idempotent-replayed"] == "true"
+    made = rebuilt.json()
+    if retrieve is not None:
+        current = client.get(retrieve.format(id=made["id"]), auth=auth(secret)).json()
+        assert made == current
+    else:
+        assert made["secret"].startswith("whsec_")  # the create's answer shows the secret
+    # From now on, that rebuilt answer is the stored one; and only one object exists.
+    assert post(client, f"crash-{kind}", path, body, secret).content == rebuilt.content
+    listing = "/webhook_endpoints" if kind == "endpoint" else path
+    assert client.get(listing, auth=auth(secret)).json()["total"] == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_concurrent_requests_with_one_key_make_one_object(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Any
+) -> None:
+    if backend == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        from servers import paylinks
+
+        paylinks("db", "upgrade", "--database-url", url)
+    else:
+        url = f"sqlite:///{tmp_path / 'once.db'}"
+    with live_server(url) as server:
+
+        def attempt(_: int) -> httpx.Response:
+            return httpx.post(
+                f"{server.url}/links", auth=(server.secret_key, ""), json=LINK,
+                headers={"Idempotency-Key": "rush"}, timeout=30,
+            )  # fmt: skip
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            answers = list(pool.map(attempt, range(40)))
+        statuses = {a.status_code for a in answers}
+        assert statuses <= {200, 409}, statuses
+        bodies = {a.content for a in answers if a.status_code == 200}
+        assert len(bodies) == 1
+        total = httpx.get(
+            f"{server.url}/links", auth=(server.secret_key, ""), params={"limit": 0}
+        ).json()["total"]
+    assert total == 1
