@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from payments import VISA_OK, card, link
 from servers import live_server
 from starlette.testclient import TestClient
@@ -17,6 +18,9 @@ from support import TestAccount, auth
 
 from paylinks import idempotency
 from paylinks.clock import FrozenClock
+from paylinks.db import Database
+from paylinks.housekeeping import sweep
+from paylinks.models import idempotency_keys
 
 LINK = {"amount": 100000, "currency": "thb", "title": "Idempotent"}
 
@@ -225,3 +229,26 @@ def test_concurrent_requests_with_one_key_make_one_object(
             f"{server.url}/links", auth=(server.secret_key, ""), params={"limit": 0}
         ).json()["total"]
     assert total == 1
+
+
+def test_housekeeping_forgets_expired_keys(
+    make_client: Any, account: TestAccount, db: Database
+) -> None:
+    clock = FrozenClock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    client = make_client(clock=clock)
+    post(client, "old", "/links", LINK, account.test.secret_key)
+    clock.advance(3600)
+    post(client, "new", "/links", LINK, account.test.secret_key)
+
+    def keys() -> set[str]:
+        with db.snapshot() as conn:
+            found = conn.execute(
+                sa.select(idempotency_keys.c.key).where(idempotency_keys.c.account_pk == account.pk)
+            )
+            return set(found.scalars())
+
+    assert keys() == {"old", "new"}
+    clock.advance(23 * 3600 + 1)  # "old" is 24 h and a second old
+    with db.transaction() as conn:
+        sweep(conn, now=clock.now())
+    assert keys() == {"new"}

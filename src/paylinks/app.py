@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from paylinks import recovery
+from paylinks import housekeeping, recovery
 from paylinks.accounts.service import find_principal
 from paylinks.api import (
     Endpoint,
@@ -169,6 +169,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(running: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        sweeper = asyncio.create_task(housekeeping.run_forever(db, services.clock, stop))
         worker = delivery = None
         if settings.deliver_webhooks:
             worker = Worker(
@@ -177,6 +178,7 @@ def create_app(
             delivery = asyncio.create_task(worker.run_forever(stop))
         yield
         stop.set()
+        await sweeper
         if worker is not None and delivery is not None:
             await delivery
             await worker.close()
