@@ -36,7 +36,7 @@ from starlette.testclient import TestClient
 from support import TestAccount, auth
 
 import paylinks
-from paylinks import api
+from paylinks import api, idempotency
 from paylinks.app import openapi_document, routes
 from paylinks.sources import service as sources_service
 
@@ -1540,6 +1540,46 @@ def _internal_error(op: str) -> Scenario:
 
     return unexpected_exception
 
+
+def _key_reused(op: str) -> Scenario:
+    def same_key_other_parameters(ctx: Ctx) -> None:
+        request = valid_request(ctx, op)
+        key = {"Idempotency-Key": f"reuse-{op}"}
+        first = ctx.call(op, status=200, headers=key, **request)
+        again = ctx.call(op, status=200, headers=key, **request)
+        assert again.content == first.content and again.headers["idempotent-replayed"] == "true"
+        other = {**request, "query": {**request.get("query", {}), "probe": "different"}}
+        refused = ctx.call(op, status=422, headers=key, **other)
+        assert error_code(refused) == "idempotency_key_reused"
+
+    return same_key_other_parameters
+
+
+def _key_in_use(op: str) -> Scenario:
+    def retried_while_the_first_has_not_answered(ctx: Ctx) -> None:
+        request = valid_request(ctx, op)
+        key = {"Idempotency-Key": f"busy-{op}"}
+
+        def dies(*_args: Any, **_kwargs: Any) -> None:
+            raise RuntimeError("killed after the commit, before the answer was stored")
+
+        ctx.monkeypatch.setattr(idempotency, "store", dies)
+        ctx.call(op, status=500, headers=key, check_request=False, **request)
+        busy = ctx.call(op, status=409, headers=key, **request)
+        assert error_code(busy) == "idempotency_key_in_use"
+
+    return retried_while_the_first_has_not_answered
+
+
+WRITES = [
+    op["operationId"]
+    for _path, method, op in operations()
+    if method in ("post", "patch", "delete") and op.get("security", DOC.get("security")) != []
+]
+
+for _op in WRITES:
+    scenario(_op, 409)(_key_in_use(_op))
+    scenario(_op, 422)(_key_reused(_op))
 
 for _op in SECURED:
     scenario(_op, 401)(_unauthorized(_op))
