@@ -29,7 +29,6 @@ from paylinks.webhooks import endpoints as webhooks
 from paylinks.webhooks import outbox
 from paylinks.webhooks.worker import Worker
 
-
 pytestmark = pytest.mark.usefixtures("empty_outbox")
 
 

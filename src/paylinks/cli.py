@@ -17,7 +17,9 @@ from paylinks.clock import SystemClock, format_time
 from paylinks.config import Settings
 from paylinks.dashboard.commands import users_group
 from paylinks.db import Database
+from paylinks.listen import listen
 from paylinks.ratelimit import parse_policy
+from paylinks.trigger import trigger
 from paylinks.webhooks.commands import webhooks_group
 
 
@@ -68,8 +70,10 @@ def serve(
         _prepare_database(db, settings)
     finally:
         db.close()
+    from paylinks import logs
     from paylinks.server import serve as run_server
 
+    logs.configure(level=settings.log_level, fmt=settings.log_format)
     run_server(settings, host=host, port=port, workers=workers)
 
 
@@ -218,13 +222,14 @@ def db_current(database_url: str | None) -> None:
 def worker(database_url: str | None) -> None:
     """Deliver webhooks (run any number of these beside `serve`, on any machine)."""
     import asyncio
-    import logging
     import signal
 
+    from paylinks import housekeeping, logs
+    from paylinks.clock import SystemClock
     from paylinks.webhooks.worker import Worker
 
     settings = settings_from(database_url=database_url)
-    logging.basicConfig(level=settings.log_level.upper())
+    logs.configure(level=settings.log_level, fmt=settings.log_format)
     db = open_database(database_url)
 
     async def run() -> None:
@@ -233,9 +238,11 @@ def worker(database_url: str | None) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         delivery = Worker(db, allow_private_live=settings.allow_private_webhooks)
+        sweeper = asyncio.create_task(housekeeping.run_forever(db, SystemClock(), stop))
         try:
             await delivery.run_forever(stop)
         finally:
+            await sweeper
             await delivery.close()
 
     click.echo("delivering webhooks; Ctrl-C stops")
@@ -247,3 +254,5 @@ def worker(database_url: str | None) -> None:
 
 main.add_command(webhooks_group)
 main.add_command(users_group)
+main.add_command(listen)
+main.add_command(trigger)

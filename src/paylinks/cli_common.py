@@ -3,7 +3,8 @@ database they name, and the account/mode options of per-account commands."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy.engine import Connection
@@ -12,6 +13,8 @@ from paylinks import migrate
 from paylinks.accounts import service as accounts
 from paylinks.config import Settings
 from paylinks.db import Database, is_sqlite_url, normalise_url
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 database_url_option = click.option(
     "--database-url", help="SQLAlchemy-style URL (default: a SQLite file under the data directory)."
@@ -48,3 +51,36 @@ def principal_for(conn: Connection, account_id: str, mode: str) -> accounts.Prin
     if not found:
         raise click.ClickException(f"account {account_id} was not found")
     return accounts.Principal(found[0].pk, account_id, mode == "live", "secret", "")
+
+
+# Commands that talk to a running server over the API (not to the database).
+
+
+def mode_of(secret_key: str) -> str:
+    """`test` or `live`, from the key's prefix (`skey_test_…` or `skey_…`)."""
+    if secret_key.startswith("skey_test_"):
+        return "test"
+    if secret_key.startswith("skey_"):
+        return "live"
+    raise click.BadParameter(
+        "must be a secret key (skey_test_… or skey_…)", param_hint="'--secret-key'"
+    )
+
+
+def api_options(command: F) -> F:
+    """--api-url and --secret-key, for commands that work through the API of a running server."""
+    command = click.option(
+        "--secret-key",
+        envvar="PAYLINKS_SECRET_KEY",
+        show_envvar=True,
+        required=True,
+        help="The account's secret key.",
+    )(command)
+    return click.option(
+        "--api-url",
+        envvar="PAYLINKS_API_URL",
+        show_envvar=True,
+        default="http://127.0.0.1:8000",
+        show_default=True,
+        help="The paylinks server.",
+    )(command)
