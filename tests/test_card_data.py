@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import sqlalchemy as sa
 from servers import BIN, create_account_keys, free_port, paylinks
@@ -625,6 +626,23 @@ def test_server_log_holds_no_card_data(scene: Scene) -> None:
     assert b"card_test_" not in log
     leaks = scene.secrets.leaks(log, "server log")
     assert not leaks, leaks[:10]
+
+
+def test_server_log_is_json_lines_with_request_ids(scene: Scene) -> None:
+    lines = [line for line in scene.server.log.read_bytes().splitlines() if line.strip()]
+    entries = [orjson.loads(line) for line in lines]  # every line is one JSON object
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
+    access = [e for e in entries if e["logger"] == "paylinks.access"]
+    assert access and all(e["request_id"] and e["status"] and e["method"] for e in access)
+    sent = {
+        line.split(b":", 1)[1].strip().decode()
+        for exchange in scene.exchanges
+        for line in exchange.headers.splitlines()
+        if line.lower().startswith(b"x-request-id:")
+    }
+    assert sent and sent <= {e["request_id"] for e in access}
+    errors = [e for e in entries if "unhandled error" in e["message"]]
+    assert errors and all(e.get("request_id") for e in errors)  # errors name their request
 
 
 def test_responses_show_the_last_four_digits_only(scene: Scene) -> None:

@@ -36,7 +36,7 @@ from starlette.testclient import TestClient
 from support import TestAccount, auth
 
 import paylinks
-from paylinks import api, idempotency
+from paylinks import api, health, idempotency
 from paylinks.app import openapi_document, routes
 from paylinks.sources import service as sources_service
 
@@ -1222,6 +1222,37 @@ def redeliver_what_is_not_there(ctx: Ctx) -> None:
     ctx.call("redeliverEvent", status=404, event_id="evnt_test_missing")
     body = {"endpoint": "wbhk_test_missing"}
     ctx.call("redeliverEvent", status=404, event_id=event["id"], json=body)
+
+
+# --- getHealth, getReadiness
+
+
+@scenario("getHealth", 200)
+def the_process_is_up(ctx: Ctx) -> None:
+    response = ctx.call("getHealth", status=200, key=None, slash=True)
+    assert response.headers["x-request-id"].startswith("req_")
+
+
+@scenario("getReadiness", 200)
+def ready_with_a_current_schema(ctx: Ctx) -> None:
+    given = {"X-Request-Id": "lb-probe-0001"}
+    response = ctx.call("getReadiness", status=200, key=None, headers=given)
+    assert response.json()["checks"] == {"database": "ok", "redis": "not used"}
+    assert response.headers["x-request-id"] == "lb-probe-0001"
+
+
+@scenario("getReadiness", 503)
+def not_ready_when_the_schema_is_behind(ctx: Ctx) -> None:
+    ctx.monkeypatch.setattr(health, "_head", lambda: "9999")
+    response = ctx.call("getReadiness", status=503, key=None)
+    assert response.json()["checks"]["database"].startswith("schema at")
+
+    async def broken(_services: Any) -> str:
+        raise OSError("connection refused")
+
+    ctx.monkeypatch.setattr(health, "_check_database", broken)
+    response = ctx.call("getReadiness", status=503, key=None)
+    assert response.json()["checks"]["database"] == "failed: OSError"
 
 
 # --- markChargeAsPaid, markChargeAsFailed

@@ -39,6 +39,7 @@ from paylinks.errors import (
 from paylinks.events.service import Recorder
 from paylinks.idempotency import GuardedDatabase
 from paylinks.instance import Keyring
+from paylinks.logs import redact
 from paylinks.params import Params, merge
 from paylinks.ratelimit import Limiter, headers_for
 
@@ -170,7 +171,7 @@ def endpoint(handler: Handler, *, auth: str = "secret") -> Endpoint:
         except ApiError as error:
             return error_response(error, headers)
         except Exception:
-            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            log.exception("unhandled error in %s %s", request.method, redact(request.url.path))
             return error_response(InternalError(), headers)
 
     run.__name__ = handler.__name__
@@ -241,5 +242,5 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    log.error("unhandled error in %s %s", request.method, redact(request.url.path), exc_info=exc)
     return error_response(InternalError())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from functools import cache
 from importlib import resources
@@ -14,11 +13,12 @@ from typing import Any
 import yaml
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from paylinks import housekeeping, recovery
+from paylinks import health, housekeeping, logs, recovery
 from paylinks.accounts.service import find_principal
 from paylinks.api import (
     Endpoint,
@@ -41,6 +41,7 @@ from paylinks.events import routes as events
 from paylinks.events.recording import EventRecorder
 from paylinks.instance import Keyring
 from paylinks.links import routes as links
+from paylinks.middleware import RequestIds
 from paylinks.ratelimit import Limiter, MemoryLimiter, RedisLimiter, parse_policy
 from paylinks.search import routes as search
 from paylinks.sources import routes as sources
@@ -120,6 +121,8 @@ def routes() -> list[BaseRoute]:
         *resource("/sources/{source_id}", GET=endpoint(sources.retrieve_source, auth="public")),
         Route("/sources/{source_id}/qr.{kind}", sources.source_qr, methods=["GET"]),
         *resource("/openapi.json", GET=openapi),
+        *resource("/healthz", GET=health.healthz),
+        *resource("/readyz", GET=health.readyz),
         # The hosted payment page (`payment_uri`): HTML, no API key; the link id is the key.
         *resource("/pay/{link_id}", GET=checkout.show_page, POST=checkout.pay_by_card),
         *resource("/pay/{link_id}/promptpay", POST=checkout.pay_by_promptpay),
@@ -195,6 +198,7 @@ def create_app(
     app = Starlette(
         routes=routes(),
         exception_handlers={HTTPException: http_exception, Exception: server_error},
+        middleware=[Middleware(RequestIds)],
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False
@@ -205,5 +209,5 @@ def create_app(
 def create_app_from_env() -> Starlette:
     """Entry point for server worker processes: settings come from `PAYLINKS_*` variables."""
     settings = Settings()
-    logging.basicConfig(level=os.environ.get("PAYLINKS_LOG_LEVEL", "info").upper())
+    logs.configure(level=settings.log_level, fmt=settings.log_format)
     return create_app(settings)

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # Largest request body accepted, in bytes (413 above it).
     max_body_bytes: int = Field(default=65536, ge=1024)
     log_level: str = "info"
+    # "json" (one object per line, with the request id: for log collectors) or "text".
+    log_format: str = "json"
     # Keys card fingerprints and signs page tokens. Empty: a random secret is created once and
     # kept in the database, so every process of one installation shares it.
     secret: str = ""

@@ -24,7 +24,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
         "host": host,
         "port": port,
         "log_level": settings.log_level,
-        "access_log": False,
+        "access_log": False,  # paylinks logs each request itself, with its request id
+        "log_config": None,  # keep the logging `logs.configure` set up
         "server_header": False,
         "timeout_graceful_shutdown": 10,
     }

@@ -32,6 +32,7 @@ from paylinks.clock import format_time
 from paylinks.dashboard import sessions
 from paylinks.dashboard.sessions import Session
 from paylinks.errors import NotFound
+from paylinks.logs import redact
 
 log = logging.getLogger("paylinks.dashboard")
 
@@ -203,7 +204,7 @@ def page(handler: Handler) -> Endpoint:
                 session=session,
             )  # fmt: skip
         except Exception:
-            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            log.exception("unhandled error in %s %s", request.method, redact(request.url.path))
             return notice("Something went wrong", "The error has been logged.", status=500)
 
     run.__name__ = handler.__name__
