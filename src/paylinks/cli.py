@@ -77,6 +77,18 @@ def serve(
     run_server(settings, host=host, port=port, workers=workers)
 
 
+def refuse_unsafe(settings: Settings, db: Database) -> None:
+    """In live mode, stop with every unsafe setting named (see `safety`)."""
+    if not settings.live_mode:
+        return
+    from paylinks import safety
+
+    found = safety.problems(settings, db)
+    if found:
+        listed = "\n".join(f"  - {problem}" for problem in found)
+        raise click.ClickException(f"PAYLINKS_LIVE_MODE is on, but:\n{listed}")
+
+
 def _prepare_database(db: Database, settings: Settings) -> None:
     if db.is_sqlite:
         migrate.upgrade(db.write_engine)
@@ -85,6 +97,7 @@ def _prepare_database(db: Database, settings: Settings) -> None:
             "the PostgreSQL schema is not at the current revision; run `paylinks db upgrade` "
             "first (migrations first, then processes)"
         )
+    refuse_unsafe(settings, db)
     with db.transaction() as conn:
         if accounts.count_accounts(conn):
             return
@@ -231,6 +244,11 @@ def worker(database_url: str | None) -> None:
     settings = settings_from(database_url=database_url)
     logs.configure(level=settings.log_level, fmt=settings.log_format)
     db = open_database(database_url)
+    try:
+        refuse_unsafe(settings, db)
+    except click.ClickException:
+        db.close()
+        raise
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=8, ge=1)
     # Largest request body accepted, in bytes (413 above it).
     max_body_bytes: int = Field(default=65536, ge=1024)
+    # This installation takes live payments: `serve` and `worker` refuse unsafe settings
+    # (see `safety`). Off for development and CI, where test keys are what matters.
+    live_mode: bool = False
     log_level: str = "info"
     # "json" (one object per line, with the request id: for log collectors) or "text".
     log_format: str = "json"
