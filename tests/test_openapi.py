@@ -201,6 +201,13 @@ def check_against(ptr: str, response: httpx.Response, where: str) -> Any:
     if media == "image/svg+xml":
         assert b"<svg" in response.content, f"{where}: not an SVG"
         return response.content
+    if media == "text/plain":  # the Prometheus exposition: HELP, TYPE and sample lines
+        lines = response.text.splitlines()
+        assert lines and all(
+            line.startswith("# ") or re.match(r"^[a-z_:][a-z0-9_:]*(\{[^}]*\})? \S+$", line)
+            for line in lines
+        ), f"{where}: not the Prometheus text format"
+        return response.content
     assert media == "application/json", f"{where}: no check written for {media}"
     body = response.json()
     errors = schema_errors(body, f"{ptr}/content/{escape(media)}/schema")
@@ -1253,6 +1260,31 @@ def not_ready_when_the_schema_is_behind(ctx: Ctx) -> None:
     ctx.monkeypatch.setattr(health, "_check_database", broken)
     response = ctx.call("getReadiness", status=503, key=None)
     assert response.json()["checks"]["database"] == "failed: OSError"
+
+
+@scenario("getMetrics", 200)
+def metrics_when_on(ctx: Ctx) -> None:
+    client = ctx.make_client(metrics=True)
+    ctx.new_charge()  # a charge in the database: counted at scrape time
+    ctx.call("listLinks", status=200, client=client)
+    text = ctx.call("getMetrics", status=200, client=client, key=None).text
+    assert 'paylinks_http_requests_total{method="GET",route="/links",status="200"}' in text
+    assert 'paylinks_charges{livemode="false",status="successful"}' in text
+    assert "paylinks_outbox_backlog" in text and "payl_test_" not in text  # templates, not ids
+
+
+@scenario("getMetrics", 401)
+def metrics_behind_a_token(ctx: Ctx) -> None:
+    client = ctx.make_client(metrics=True, metrics_token="scrape-me-please")
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        ctx.call("getMetrics", status=401, client=client, key=None, headers=headers)
+    right = {"Authorization": "Bearer scrape-me-please"}
+    ctx.call("getMetrics", status=200, client=client, key=None, headers=right, slash=True)
+
+
+@scenario("getMetrics", 404)
+def metrics_off_by_default(ctx: Ctx) -> None:
+    ctx.call("getMetrics", status=404, key=None)
 
 
 # --- markChargeAsPaid, markChargeAsFailed

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from paylinks import health, housekeeping, logs, recovery
+from paylinks import health, housekeeping, logs, metrics, recovery
 from paylinks.accounts.service import find_principal
 from paylinks.api import (
     Endpoint,
@@ -41,6 +41,7 @@ from paylinks.events import routes as events
 from paylinks.events.recording import EventRecorder
 from paylinks.instance import Keyring
 from paylinks.links import routes as links
+from paylinks.metrics import RequestMetrics
 from paylinks.middleware import RequestIds
 from paylinks.ratelimit import Limiter, MemoryLimiter, RedisLimiter, parse_policy
 from paylinks.search import routes as search
@@ -123,6 +124,7 @@ def routes() -> list[BaseRoute]:
         *resource("/openapi.json", GET=openapi),
         *resource("/healthz", GET=health.healthz),
         *resource("/readyz", GET=health.readyz),
+        *resource("/metrics", GET=metrics.metrics),
         # The hosted payment page (`payment_uri`): HTML, no API key; the link id is the key.
         *resource("/pay/{link_id}", GET=checkout.show_page, POST=checkout.pay_by_card),
         *resource("/pay/{link_id}/promptpay", POST=checkout.pay_by_promptpay),
@@ -195,14 +197,16 @@ def create_app(
         if owns_db:
             db.close()
 
+    request_metrics = RequestMetrics() if settings.metrics else None
     app = Starlette(
         routes=routes(),
         exception_handlers={HTTPException: http_exception, Exception: server_error},
-        middleware=[Middleware(RequestIds)],
+        middleware=[Middleware(RequestIds, metrics=request_metrics)],
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False
     app.state.services = services
+    app.state.request_metrics = request_metrics
     return app
 
 

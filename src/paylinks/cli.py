@@ -73,6 +73,12 @@ def serve(
     from paylinks import logs
     from paylinks.server import serve as run_server
 
+    if settings.metrics and workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker process writes its counters here; any of them answers /metrics for all.
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="paylinks-metrics-")
+
     logs.configure(level=settings.log_level, fmt=settings.log_format)
     run_server(settings, host=host, port=port, workers=workers)
 

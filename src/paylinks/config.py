@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=8, ge=1)
     # Largest request body accepted, in bytes (413 above it).
     max_body_bytes: int = Field(default=65536, ge=1024)
+    # Prometheus metrics at GET /metrics (off: 404); with a token, only for that bearer token.
+    metrics: bool = False
+    metrics_token: str = ""
     # This installation takes live payments: `serve` and `worker` refuse unsafe settings
     # (see `safety`). Off for development and CI, where test keys are what matters.
     live_mode: bool = False

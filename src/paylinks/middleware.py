@@ -13,14 +13,16 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paylinks.logs import REQUEST_ID, redact
+from paylinks.metrics import RequestMetrics
 
 log = logging.getLogger("paylinks.access")
 _SANE = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 
 
 class RequestIds:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,12 +46,19 @@ class RequestIds:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.monotonic() - started
+            if self.metrics is not None:
+                route = scope.get("route")  # set by the router: the template, not the ids
+                template = getattr(route, "path", "unmatched")
+                self.metrics.observe(
+                    route=template, method=scope["method"], status=status, seconds=elapsed
+                )
             path = redact(scope["path"])
             fields = {
                 "method": scope["method"],
                 "path": path,
                 "status": status,
-                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                "duration_ms": round(elapsed * 1000, 1),
             }
             log.info("%s %s %s", scope["method"], path, status, extra={"fields": fields})
             REQUEST_ID.reset(token)
