@@ -1308,8 +1308,8 @@ def complete_what_cannot_be_completed(ctx: Ctx) -> None:
     ctx.new_charge(link=invoice["id"])  # a card pays the single-use link first
     gone = ctx.call("markChargeAsPaid", status=400, charge_id=late["id"])
     assert error_code(gone) == "link_not_payable"
-    live = ctx.account.live.secret_key
-    ctx.call("markChargeAsPaid", status=400, charge_id=late["id"], key=live)
+    live = ctx.account.live.secret_key  # the test charge is not the live key's to see
+    ctx.call("markChargeAsPaid", status=404, charge_id=late["id"], key=live)
 
 
 @scenario("markChargeAsPaid", 404)
@@ -1335,8 +1335,8 @@ def fail_what_cannot_be_failed(ctx: Ctx) -> None:
     done = ctx.new_charge()
     refused = ctx.call("markChargeAsFailed", status=400, charge_id=done["id"])
     assert error_code(refused) == "invalid_charge"
-    live = ctx.account.live.secret_key
-    ctx.call("markChargeAsFailed", status=400, charge_id=ctx.pending_charge()["id"], key=live)
+    live = ctx.account.live.secret_key  # the test charge is not the live key's to see
+    ctx.call("markChargeAsFailed", status=404, charge_id=ctx.pending_charge()["id"], key=live)
 
 
 @scenario("markChargeAsFailed", 404)

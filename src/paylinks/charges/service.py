@@ -302,9 +302,10 @@ def list_charges(
 
 
 def _pending(conn: Connection, principal: Principal, charge_id: str, action: str) -> Charge:
+    # Found first: another mode's (or account's) charge is a 404, like any other route.
+    charge = get_charge(conn, principal=principal, charge_id=charge_id)
     if principal.livemode:
         raise BadRequest(f"{action} is available in test mode only")
-    charge = get_charge(conn, principal=principal, charge_id=charge_id)
     if charge.status != "pending":
         raise InvalidCharge(f"charge {charge_id} is {charge.status}, not pending")
     return charge

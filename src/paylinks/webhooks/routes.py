@@ -66,6 +66,12 @@ async def list_endpoints(call: ApiCall) -> dict[str, Any]:
 async def update_endpoint(call: ApiCall) -> dict[str, Any]:
     changes = schemas.parse_update(call.params)
     if changes.url is not None:
+        # Another account's (or mode's) endpoint is a 404 before any word about the URL.
+        await call.db.read(
+            endpoints.get_endpoint,
+            principal=call.principal,
+            endpoint_id=call.path_param("endpoint_id"),
+        )
         await check_url(call, changes.url)
     endpoint = await call.db.write(
         endpoints.update_endpoint,
