@@ -1,0 +1,170 @@
+"""Fuzzing. Schemathesis generates requests for every operation of /openapi.json (fixed seed,
+bounded examples) and checks the answers against the document; Hypothesis throws odd JSON and
+form bodies at the parsers. Never a 5xx, never an answer the document does not describe."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from starlette.testclient import TestClient
+from support import TestAccount, auth
+
+from paylinks.app import openapi_document
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+QUICK = settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,  # the same examples on every run: a failure reproduces
+    suppress_health_check=list(HealthCheck),
+)
+
+
+OPERATIONS = sorted(
+    op["operationId"]
+    for item in openapi_document()["paths"].values()
+    for method, op in item.items()
+    if method in ("get", "post", "patch", "delete")
+)
+
+
+@pytest.mark.parametrize("operation_id", OPERATIONS)
+def test_generated_requests_get_documented_answers(
+    client: TestClient, account: TestAccount, operation_id: str
+) -> None:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
+    operation = schema.find_operation_by_id(operation_id)
+    # The secret key of an account with no objects: generated ids find nothing, generated
+    # bodies are judged by validation alone.
+    headers = {"Authorization": _basic(account.test.secret_key)}
+
+    @QUICK
+    @given(case=operation.as_strategy())
+    def generated(case: Any) -> None:
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    generated()
+
+
+def _basic(key: str) -> str:
+    return "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+
+
+# --- parsers ------------------------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40)
+    | st.sampled_from(["1e3", "-0", "00100", "100000.0", "0x10", "１２３", "\u202e", "9" * 400]),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+FIELDS = [
+    *("amount", "currency", "title", "description", "multiple", "metadata", "usage_limit"),
+    *("expires_at", "card", "link", "source", "limit", "offset", "order", "from", "to"),
+]
+BODIES = st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES, max_size=6)
+PATHS = ["/links", "/charges", "/tokens", "/sources", "/webhook_endpoints", "/search"]
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
+                suppress_health_check=list(HealthCheck))  # fmt: skip
+
+
+def _answer_is_sane(response: Any) -> None:
+    assert response.status_code < 500, response.text
+    body = response.json()
+    assert body["object"] in ("error", "link", "charge", "token", "source", "list",
+                              "webhook_endpoint", "search")  # fmt: skip
+    if body["object"] == "error":
+        assert set(body) == {"object", "location", "code", "message"}
+
+
+@FUZZ
+@given(path=st.sampled_from(PATHS), body=BODIES)
+def test_odd_json_bodies_never_break_the_server(
+    client: TestClient, account: TestAccount, path: str, body: dict[str, Any]
+) -> None:
+    method = "GET" if path == "/search" else "POST"
+    key = account.test.public_key if path in ("/tokens", "/sources") else account.test.secret_key
+    content = json.dumps(body, allow_nan=False)
+    response = client.request(
+        method, path, auth=auth(key), content=content, headers={"content-type": "application/json"}
+    )
+    _answer_is_sane(response)
+
+
+FORM_KEYS = st.sampled_from(FIELDS).flatmap(
+    lambda name: st.sampled_from(
+        [
+            name,
+            f"{name}[]",
+            f"{name}[x]",
+            f"{name}[0]",
+            f"{name}[a][b]",
+            f"{name}[",
+            f"{name}]]",
+            f"{name}[][]",
+        ]
+    )
+)
+FORM_VALUES = st.text(max_size=30) | st.sampled_from(["1e3", "-0", "00100", "true", "", "%00"])
+
+
+@FUZZ
+@given(
+    path=st.sampled_from(PATHS),
+    pairs=st.lists(st.tuples(FORM_KEYS, FORM_VALUES), max_size=8),
+)
+def test_odd_form_bodies_never_break_the_server(
+    client: TestClient, account: TestAccount, path: str, pairs: list[tuple[str, str]]
+) -> None:
+    body = "&".join(f"{quote(k, safe='[]')}={quote(v)}" for k, v in pairs)
+    key = account.test.public_key if path in ("/tokens", "/sources") else account.test.secret_key
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    method = "GET" if path == "/search" else "POST"
+    _answer_is_sane(client.request(method, path, auth=auth(key), content=body, headers=headers))
+
+
+@FUZZ
+@given(raw=st.binary(max_size=200), kind=st.sampled_from(["application/json", "text/plain", ""]))
+def test_raw_bytes_never_break_the_server(
+    client: TestClient, account: TestAccount, raw: bytes, kind: str
+) -> None:
+    headers = {"content-type": kind} if kind else {}
+    response = client.post(
+        "/links", auth=auth(account.test.secret_key), content=raw, headers=headers
+    )
+    _answer_is_sane(response)
+
+
+@pytest.mark.parametrize(
+    "amount", ["1e3", "-0", "00100", "100000.0", "1_000", " 100000 ", "+100000"]
+)
+def test_odd_amount_spellings(client: TestClient, account: TestAccount, amount: str) -> None:
+    body = {"amount": amount, "currency": "thb", "title": "Odd"}
+    response = client.post("/links", auth=auth(account.test.secret_key), json=body)
+    _answer_is_sane(response)
+    if response.status_code == 200:  # taken only when it is plainly an integer
+        assert response.json()["amount"] == int(amount.strip())
