@@ -168,3 +168,28 @@ def test_odd_amount_spellings(client: TestClient, account: TestAccount, amount: 
     _answer_is_sane(response)
     if response.status_code == 200:  # taken only when it is plainly an integer
         assert response.json()["amount"] == int(amount.strip())
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/links", {"amount": 100000, "currency": "thb", "title": "a\x00b"}),
+        (
+            "POST",
+            "/links",
+            {"amount": 100000, "currency": "thb", "title": "t", "description": "\x00"},
+        ),
+        ("GET", "/search", {"scope": "link", "query": "\x00"}),
+        ("GET", "/links/payl_test_%00", None),
+        ("PATCH", "/links/%00", {"description": "x"}),
+        ("GET", "/charges/chrg%00", None),
+        ("POST", "/webhook_endpoints", {"url": "http://127.0.0.1:9/\x00"}),
+    ],
+)
+def test_nul_characters_are_refused_not_stored(
+    client: TestClient, account: TestAccount, method: str, path: str, body: Any
+) -> None:
+    """PostgreSQL cannot store NUL in text: refuse it as bad input, never a 500."""
+    response = client.request(method, path, auth=auth(account.test.secret_key), json=body)
+    assert response.status_code in (400, 404), response.text
+    assert response.json()["object"] == "error"

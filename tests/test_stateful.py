@@ -24,6 +24,8 @@ from support import TestAccount, auth, make_account
 
 from paylinks.db import Database
 
+# Text as people type it; NUL is refused by the API (see test_fuzz) and is not a model concern.
+TEXT = st.text(alphabet=st.characters(exclude_characters="\x00"), min_size=1, max_size=20)
 IMMUTABLE = ("amount", "currency", "title", "multiple", "created_at", "payment_uri")
 
 
@@ -56,7 +58,7 @@ class Links(RuleBasedStateMachine):
         target=links,
         amount=st.integers(min_value=2000, max_value=10_000_000),
         multiple=st.booleans(),
-        title=st.text(min_size=1, max_size=20).filter(str.strip),
+        title=TEXT.filter(str.strip),
     )
     def create(self, amount: int, multiple: bool, title: str) -> str:
         body = {"amount": amount, "currency": "thb", "title": title, "multiple": multiple}
@@ -88,7 +90,7 @@ class Links(RuleBasedStateMachine):
         else:
             entry.failures += 1
 
-    @rule(link_id=links, text=st.text(min_size=1, max_size=30).filter(str.strip))
+    @rule(link_id=links, text=TEXT.filter(str.strip))
     def update(self, link_id: str, text: str) -> None:
         entry = self.model[link_id]
         response = self.client.patch(

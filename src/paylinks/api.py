@@ -87,7 +87,10 @@ class ApiCall:
         return self.services.clock.now()
 
     def path_param(self, name: str) -> str:
-        return str(self.request.path_params[name])
+        value = str(self.request.path_params[name])
+        if "\x00" in value:  # no id holds one (and PostgreSQL could not compare it)
+            raise NotFound(f"no object has the id {value!r}")
+        return value
 
 
 Handler = Callable[[ApiCall], Awaitable[dict[str, Any]]]

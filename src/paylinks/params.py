@@ -135,6 +135,8 @@ class Params:
         if isinstance(value, (bool, dict, list)):
             raise error(f"{name} must be a string")
         text = str(value)
+        if "\x00" in text:  # PostgreSQL cannot store it, and no field needs it
+            raise error(f"{name} must not contain NUL characters")
         if required and not text.strip():
             raise error(f"{name} is required")
         if max_length is not None and len(text) > max_length:
