@@ -145,3 +145,40 @@ def empty_outbox(db: Database) -> None:
             .where(webhook_deliveries.c.status == "pending")
             .values(status="cancelled")
         )
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """A Redis for shared rate limits: skipped when unreachable, a failure under --require-redis."""
+    import redis
+
+    url = os.environ.get("PAYLINKS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError as exc:
+        if request.config.getoption("--require-redis"):
+            pytest.fail(f"Redis is required in CI and unreachable at {url}: {exc}")
+        pytest.skip(f"Redis unreachable at {url}")
+    return url
+
+
+@pytest.fixture(scope="module")
+def own_postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A PostgreSQL database of the module's own, migrated: for tests that run servers and
+    workers over whole tables (the session's database is shared by other tests)."""
+    request.getfixturevalue("postgres_url")  # skips, or fails under --require-postgres
+    admin_url = normalise_url(os.environ["PAYLINKS_TEST_POSTGRES_URL"])
+    name = f"paylinks_own_{_worker()}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    migrate.upgrade(db.write_engine)
+    db.close()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

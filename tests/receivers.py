@@ -24,6 +24,13 @@ class Receiver:
     script: list[int | tuple[int, dict[str, str]]] = field(default_factory=list)
 
 
+class _Server(ThreadingHTTPServer):
+    # Workers post a batch (32) at once, two workers twice that: the default backlog of 5 would
+    # reset connections as a real receiver never should.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 @contextmanager
 def receiver() -> Iterator[Receiver]:
     state = Receiver(url="")
@@ -49,7 +56,7 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *_args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/omise"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import uuid
 from typing import Any
@@ -129,20 +128,6 @@ def test_unknown_keys_are_limited_per_client_address(make_client: Any) -> None:
     client: TestClient = make_client(rate_limits="3/minute")
     codes = [client.get("/links", auth=auth(f"skey_test_guess{i}")).status_code for i in range(5)]
     assert codes == [401, 401, 401, 429, 429]
-
-
-@pytest.fixture
-def redis_url(request: pytest.FixtureRequest) -> str:
-    import redis
-
-    url = os.environ.get("PAYLINKS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.RedisError as exc:
-        if request.config.getoption("--require-redis"):
-            pytest.fail(f"Redis is required in CI and unreachable at {url}: {exc}")
-        pytest.skip(f"Redis unreachable at {url}")
-    return url
 
 
 def test_redis_limiter_is_shared_between_processes(redis_url: str) -> None:
