@@ -123,6 +123,33 @@ def cpu_seconds(stat_path: str) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def serving_cpu_seconds(pid: int) -> float:
+    """CPU of the server: the process, its descendants (uvicorn workers) and PostgreSQL's
+    processes (their work for the server is part of serving; idle, they cost nothing)."""
+    parents: dict[int, int] = {}
+    postgres: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            raw = (entry / "stat").read_text()
+            name = raw[raw.index("(") + 1 : raw.rindex(")")]
+            parents[int(entry.name)] = int(raw.rsplit(")", 1)[1].split()[1])
+            if name == "postgres":
+                postgres.append(int(entry.name))
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, ppid in parents.items() if ppid == parent]
+        tree.update(children)
+        frontier += children
+    total = 0.0
+    for member in tree | set(postgres):
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(f"/proc/{member}/stat")
+    return total
+
+
 def thread_cpu_seconds(pid: int) -> dict[str, float]:
     """CPU of each thread of a process, by thread id (the process total is their sum)."""
     found = {}
@@ -158,6 +185,7 @@ def run_wrk(
     body: str = "",
     content_type: str = "",
     auth: str = "",
+    tokens_file: str = "",
 ) -> Measurement:
     env = {
         **os.environ,
@@ -165,6 +193,8 @@ def run_wrk(
         "BENCH_BODY": body,
         "BENCH_CONTENT_TYPE": content_type,
         "BENCH_AUTH": auth,
+        "BENCH_TOKENS_FILE": tokens_file,
+        "BENCH_THREADS": str(min(threads, connections)),
     }
     cmd = [
         wrk,
@@ -175,14 +205,14 @@ def run_wrk(
         f"--script={LUA}",
         url,
     ]
-    server_before = cpu_seconds(f"/proc/{server_pid}/stat")
+    server_before = serving_cpu_seconds(server_pid)
     threads_before = thread_cpu_seconds(server_pid)
     wrk_before = children_cpu_seconds()
     busy_before = system_busy_seconds()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     busy = system_busy_seconds() - busy_before
     wrk_cpu = children_cpu_seconds() - wrk_before
-    server_cpu = cpu_seconds(f"/proc/{server_pid}/stat") - server_before
+    server_cpu = serving_cpu_seconds(server_pid) - server_before
     threads_after = thread_cpu_seconds(server_pid)
     per_thread = sorted(
         (threads_after[t] - threads_before.get(t, 0.0) for t in threads_after), reverse=True

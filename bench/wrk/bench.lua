@@ -23,6 +23,36 @@ if auth ~= nil and auth ~= "" then
   wrk.headers["Authorization"] = auth
 end
 
+-- BENCH_TOKENS_FILE: one card token per line; each request then sends BENCH_BODY with "{token}"
+-- replaced by the next unused token (tokens are single use), the threads taking turns.
+local tokens_file = os.getenv("BENCH_TOKENS_FILE")
+local thread_count = 0
+
+setup = function(thread)
+  thread:set("index", thread_count)
+  thread_count = thread_count + 1
+end
+
+if tokens_file ~= nil and tokens_file ~= "" then
+  local tokens = {}
+  local next_token = 1
+  init = function(args)
+    local stride = tonumber(os.getenv("BENCH_THREADS") or "1")
+    local n = 0
+    for line in io.lines(tokens_file) do
+      if n % stride == index then
+        table.insert(tokens, line)
+      end
+      n = n + 1
+    end
+  end
+  request = function()
+    local token = tokens[next_token] or "tokn_test_exhausted"
+    next_token = next_token + 1
+    return wrk.format(nil, nil, nil, (string.gsub(body, "{token}", token)))
+  end
+end
+
 done = function(summary, latency, requests)
   local errors = summary.errors
   io.write(string.format(

@@ -18,9 +18,9 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
-    """Run the API until interrupted; with `workers` > 1, that many processes share the port."""
-    common = {
+def uvicorn_options(settings: Settings, *, host: str, port: int) -> dict[str, object]:
+    """How paylinks runs uvicorn (the benchmark's baseline is served with the same options)."""
+    return {
         "host": host,
         "port": port,
         "log_level": settings.log_level,
@@ -29,6 +29,11 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None
         "server_header": False,
         "timeout_graceful_shutdown": 10,
     }
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
+    """Run the API until interrupted; with `workers` > 1, that many processes share the port."""
+    common = uvicorn_options(settings, host=host, port=port)
     if workers > 1:
         os.environ.update(settings_to_env(settings))
         uvicorn.run(
