@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -13,7 +14,14 @@ import httpx
 import pytest
 from servers import LiveServer, free_port, live_server
 
-from paylinks.client import Client, PaylinksConnectionError, PaylinksError
+from paylinks.client import (
+    NO_RETRIES,
+    AsyncClient,
+    Client,
+    PaylinksConnectionError,
+    PaylinksError,
+    RetryPolicy,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -152,11 +160,12 @@ def test_closed_port_is_a_connection_error() -> None:
 
 
 def mocked(handler: Any, **options: Any) -> Client:
+    """A client on a scripted transport; no retries unless the test asks, and no real sleeps."""
     return Client(
         "http://paylinks.test/api/",
         "skey_test_k",
         transport=httpx.MockTransport(handler),
-        **options,
+        **{"retries": NO_RETRIES, "sleep": lambda _s: None, **options},
     )
 
 
@@ -230,3 +239,113 @@ def test_a_timeout_is_a_connection_error() -> None:
 
     with mocked(handler) as api, pytest.raises(PaylinksConnectionError, match="in time"):
         api.list_events()
+
+
+# -- retries, idempotency keys, pages -------------------------------------------------------------
+
+
+def error_answer(status: int, code: str, **headers: str) -> httpx.Response:
+    body = {"object": "error", "location": "x", "code": code, "message": code}
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def test_writes_are_retried_with_one_idempotency_key_and_retry_after_is_honoured() -> None:
+    seen: list[httpx.Request] = []
+    script = [
+        error_answer(429, "too_many_requests", **{"Retry-After": "7"}),
+        httpx.ConnectError("refused"),
+        error_answer(503, "internal_error"),
+        httpx.Response(200, json={"object": "link", "id": "payl_test_1"}),
+    ]
+    waits: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        answer = script.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    api = mocked(handler, retries=RetryPolicy(attempts=5), sleep=waits.append)
+    assert api.create_link(amount=1, currency="thb", title="t")["id"] == "payl_test_1"
+    keys = {r.headers["idempotency-key"] for r in seen}
+    assert len(seen) == 4 and len(keys) == 1 and keys.pop().startswith("pl-")
+    assert waits[0] == 7 and all(0 <= w <= 8 for w in waits[1:])
+
+
+def test_final_answers_are_not_retried_and_reads_carry_no_key() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return error_answer(404, "not_found")
+
+    api = mocked(handler, retries=RetryPolicy(attempts=5))
+    with pytest.raises(PaylinksError) as caught:
+        api.retrieve_link("payl_test_x")
+    assert caught.value.code == "not_found" and len(seen) == 1
+    assert "idempotency-key" not in seen[0].headers
+
+
+def test_retries_give_up_after_the_attempts() -> None:
+    count = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        count["n"] += 1
+        return error_answer(500, "internal_error")
+
+    with pytest.raises(PaylinksError) as caught:
+        mocked(handler, retries=RetryPolicy(attempts=3)).list_links()
+    assert caught.value.status == 500 and count["n"] == 3
+
+
+def test_a_given_key_is_sent_as_is() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"object": "charge", "id": "chrg_test_1"})
+
+    mocked(handler).create_charge(amount=1, currency="thb", card="t", idempotency_key="row-7")
+    assert seen[0].headers["idempotency-key"] == "row-7"
+
+
+def test_iterators_page_through_more_than_a_hundred(api: Client) -> None:
+    marker = f"pages-{datetime.now(UTC).timestamp()}"
+    made = {new_link(api, description=marker)["id"] for _ in range(130)}
+    found = [link["id"] for link in api.links(order="reverse_chronological")]
+    assert made <= set(found) and len(found) == len(set(found))
+
+
+def test_the_async_client_makes_the_same_calls(server: LiveServer) -> None:
+    import asyncio
+
+    async def scenario() -> tuple[dict[str, Any], list[str]]:
+        async with AsyncClient(server.url, server.secret_key) as api:
+            made = await api.create_link(amount=50000, currency="thb", title="Async mug")
+            got = await api.retrieve_link(made["id"])
+            ids = [link["id"] async for link in api.links(order="reverse_chronological")]
+            with pytest.raises(PaylinksError) as caught:
+                await api.retrieve_link("payl_test_missing")
+            assert caught.value.code == "not_found"
+            return got, ids
+
+    got, ids = asyncio.run(scenario())
+    assert got["title"] == "Async mug" and got["id"] in ids
+
+
+def test_the_server_rate_limit_is_waited_out(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'limited.db'}"
+    with live_server(url, env={"PAYLINKS_RATE_LIMITS": "5/2seconds"}) as limited:
+        waits: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            time.sleep(seconds)
+
+        with Client(limited.url, limited.secret_key, sleep=sleep) as api:
+            made = [new_link(api)["id"] for _ in range(12)]
+        assert len(set(made)) == 12 and waits  # some were refused with 429, then retried
+        assert api.rate_limit is not None and api.rate_limit.limit == 5
+        with Client(limited.url, limited.secret_key) as check:
+            assert check.list_links(limit=0)["total"] == 12  # no duplicates from the retries

@@ -14,12 +14,14 @@ class PaylinksError(Exception):
         status: int | None,
         code: str,
         location: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
         self.location = location
+        self.retry_after = retry_after  # seconds, when the server said (429, 503)
 
     def __str__(self) -> str:
         where = f" (HTTP {self.status})" if self.status is not None else ""

@@ -3,6 +3,7 @@ synchronous and an asynchronous client can share it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,7 +27,9 @@ def decode(response: httpx.Response) -> dict[str, Any]:
             code="invalid_response",
         )
     if isinstance(body, dict) and body.get("object") == "error":
-        raise _api_error(response.status_code, body)
+        error = _api_error(response.status_code, body)
+        error.retry_after = retry_after(response.headers.get("retry-after", ""))
+        raise error
     # A proxy's error page, or a redirect (never followed: it would drop the credentials).
     raise PaylinksError(
         f"{request.method} {request.url} answered {response.status_code} without an error "
@@ -44,6 +47,34 @@ def _api_error(status: int, body: dict[str, Any]) -> PaylinksError:
         code=str(body.get("code", "unknown_error")),
         location=location if isinstance(location, str) else None,
     )
+
+
+def retry_after(value: str) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:  # an HTTP date: not sent by paylinks
+        return None
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The binding window as the last answer reported it (`X-RateLimit-*`)."""
+
+    limit: int
+    remaining: int
+    reset: float  # Unix seconds when the window has room again
+
+
+def rate_limit(response: httpx.Response) -> RateLimit | None:
+    headers = response.headers
+    try:
+        return RateLimit(
+            int(headers["x-ratelimit-limit"]),
+            int(headers["x-ratelimit-remaining"]),
+            float(headers["x-ratelimit-reset"]),
+        )
+    except (KeyError, ValueError):
+        return None
 
 
 def _json(response: httpx.Response) -> Any:

@@ -1,23 +1,38 @@
-"""The synchronous client: one method per API call, each returning the object the API answered
-(a parsed JSON dict) or raising a `PaylinksError`. It keeps no state beyond the connection pool."""
+"""The synchronous client: every call of `Methods`, each returning the object the API answered
+(a parsed JSON dict) or raising a `PaylinksError`, retried as `RetryPolicy` says."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
 from paylinks import __version__
-from paylinks.client.errors import PaylinksConnectionError
-from paylinks.client.responses import decode
+from paylinks.client.calls import Call, Methods
+from paylinks.client.errors import PaylinksConnectionError, PaylinksError
+from paylinks.client.responses import RateLimit, decode, rate_limit
+from paylinks.client.retries import RetryPolicy
 
-Time = datetime | str
+PAGE = 100  # the API's largest page
 
 
-class Client:
+def connection_error(api_url: str, call: Call, exc: httpx.HTTPError) -> PaylinksConnectionError:
+    if isinstance(exc, httpx.TimeoutException):
+        return PaylinksConnectionError(
+            f"no answer from the paylinks API at {api_url} in time "
+            f"({call.method} {call.path}: {type(exc).__name__})"
+        )
+    return PaylinksConnectionError(
+        f"cannot reach the paylinks API at {api_url} "
+        f"({call.method} {call.path}: {type(exc).__name__}: {exc})"
+    )
+
+
+class Client(Methods[dict[str, Any]]):
     """A connection pool to one paylinks server, authenticated with one account's keys (HTTP
     Basic, the key as user name and an empty password, as Omise does). Use it as a context
     manager, or call `close()`:
@@ -33,9 +48,14 @@ class Client:
         *,
         public_key: str | None = None,
         timeout: float = 30,
+        retries: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        self.retries = retries or RetryPolicy()
+        self.rate_limit: RateLimit | None = None  # as the last answer reported it
+        self._sleep = sleep
         # Tokens accept either key; the public one is what a browser would use, so prefer it.
         self._token_auth = httpx.BasicAuth(public_key or secret_key, "")
         self._http = httpx.Client(
@@ -62,99 +82,57 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: dict[str, Any] | None = None,
-        params: dict[str, Any] | None = None,
-        auth: httpx.Auth | None = None,
-    ) -> dict[str, Any]:
-        """Send one request (a JSON body when `json` is given); the object answered. Raises
-        `PaylinksError` for an error answer, `PaylinksConnectionError` when there is none."""
+    def _send(self, call: Call) -> dict[str, Any]:
+        # One key for every attempt of this call: that is what makes retrying a write safe.
+        key = call.idempotency_key or (f"pl-{uuid.uuid4()}" if call.is_write else None)
+        attempt = 1
+        while True:
+            try:
+                return self._once(call, key)
+            except PaylinksError as error:
+                wait = self.retries.wait(error, attempt)
+                if wait is None:
+                    raise
+            self._sleep(wait)
+            attempt += 1
+
+    def _once(self, call: Call, key: str | None) -> dict[str, Any]:
         try:
             response = self._http.request(
-                method,
-                path,
-                json=json,
-                params=params,
-                auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+                call.method,
+                call.path,
+                json=call.json if call.json is not None or call.is_write else None,
+                params=call.params,
+                headers={"Idempotency-Key": key} if key else None,
+                auth=self._token_auth if call.public else httpx.USE_CLIENT_DEFAULT,
             )
-        except httpx.TimeoutException as exc:
-            raise PaylinksConnectionError(
-                f"no answer from the paylinks API at {self.api_url} in time "
-                f"({method} {path}: {type(exc).__name__})"
-            ) from exc
-        except httpx.RequestError as exc:
-            raise PaylinksConnectionError(
-                f"cannot reach the paylinks API at {self.api_url} "
-                f"({method} {path}: {type(exc).__name__}: {exc})"
-            ) from exc
+        except httpx.HTTPError as exc:
+            raise connection_error(self.api_url, call, exc) from exc
+        self.rate_limit = rate_limit(response) or self.rate_limit
         return decode(response)
 
-    # -- links ------------------------------------------------------------------------------
+    def request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Any call by hand (`json=`, `params=`, `idempotency_key=`), with the same retries."""
+        return self._send(Call(method, path, **kwargs))
 
-    def create_link(self, **fields: Any) -> dict[str, Any]:
-        return self.request("POST", "/links", json=fields)
+    def iterate(self, list_call: Callable[..., dict[str, Any]], **params: Any) -> Iterator[Any]:
+        """Every item of a list call, page after page, oldest first unless `order` says:
 
-    def retrieve_link(self, link_id: str) -> dict[str, Any]:
-        return self.request("GET", _path("/links", link_id))
+        for link in api.iterate(api.list_links): ...
+        """
+        offset = 0
+        while True:
+            page = list_call(**{"limit": PAGE, **params, "offset": offset})
+            yield from page["data"]
+            offset += len(page["data"])
+            if not page["data"] or offset >= page["total"]:
+                return
 
-    def update_link(self, link_id: str, **fields: Any) -> dict[str, Any]:
-        return self.request("PATCH", _path("/links", link_id), json=fields)
+    def links(self, **params: Any) -> Iterator[dict[str, Any]]:
+        return self.iterate(self.list_links, **params)
 
-    def destroy_link(self, link_id: str) -> dict[str, Any]:
-        return self.request("DELETE", _path("/links", link_id))
+    def charges(self, **params: Any) -> Iterator[dict[str, Any]]:
+        return self.iterate(self.list_charges, **params)
 
-    # -- tokens and charges -----------------------------------------------------------------
-
-    def create_token(self, card: dict[str, Any]) -> dict[str, Any]:
-        return self.request("POST", "/tokens", json={"card": card}, auth=self._token_auth)
-
-    def create_charge(self, **fields: Any) -> dict[str, Any]:
-        return self.request("POST", "/charges", json=fields)
-
-    def retrieve_charge(self, charge_id: str) -> dict[str, Any]:
-        return self.request("GET", _path("/charges", charge_id))
-
-    # -- events -----------------------------------------------------------------------------
-
-    def list_events(
-        self,
-        *,
-        limit: int | None = None,
-        offset: int | None = None,
-        order: str | None = None,
-        from_: Time | None = None,
-        to: Time | None = None,
-    ) -> dict[str, Any]:
-        """A list object of events; `from_` and `to` bound `created_at` (both inclusive)."""
-        params = {"limit": limit, "offset": offset, "order": order, "from": from_, "to": to}
-        return self.request("GET", "/events", params=_query(params))
-
-    def charge_events(self, charge_id: str) -> dict[str, Any]:
-        return self.request("GET", _path("/charges", charge_id) + "/events")
-
-
-def _path(collection: str, object_id: str) -> str:
-    # Quoted, so that an id taken from elsewhere can never name another path ("../x", "a?b").
-    if not object_id:
-        raise ValueError(f"an object id is needed after {collection}/")
-    return f"{collection}/{quote(object_id, safe='')}"
-
-
-def _query(params: dict[str, Any]) -> dict[str, str | int]:
-    query: dict[str, str | int] = {}
-    for name, value in params.items():
-        if isinstance(value, datetime):
-            query[name] = _iso_time(value)
-        elif value is not None:
-            query[name] = value
-    return query
-
-
-def _iso_time(moment: datetime) -> str:
-    """The API's time form: UTC, whole seconds (truncated), `Z`; a naive time is UTC."""
-    m = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
+    def events(self, **params: Any) -> Iterator[dict[str, Any]]:
+        return self.iterate(self.list_events, **params)
