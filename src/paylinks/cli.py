@@ -19,6 +19,7 @@ from paylinks.dashboard.commands import users_group
 from paylinks.db import Database
 from paylinks.listen import listen
 from paylinks.ratelimit import parse_policy
+from paylinks.remote.commands import charges_group, links_group
 from paylinks.trigger import trigger
 from paylinks.webhooks.commands import webhooks_group
 
@@ -280,3 +281,5 @@ main.add_command(webhooks_group)
 main.add_command(users_group)
 main.add_command(listen)
 main.add_command(trigger)
+main.add_command(links_group)
+main.add_command(charges_group)
