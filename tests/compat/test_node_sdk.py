@@ -1,6 +1,6 @@
 """The official Node SDK (npm `omise` 1.1.0, unmodified, default hosts) against a live server.
 
-`node/links.js` runs the seed's Node examples through the `node/omise-local.js` preload (which
+`node/links.js` runs the seed's Node examples through the `contrib/node/omise-local.js` preload (which
 sends the SDK's port-80 connections to the server's port, omise-compat §1.2) and prints what the
 SDK returned; these tests check that against the server over plain HTTP.
 
@@ -23,6 +23,8 @@ import pytest
 from servers import LiveServer, create_account_keys
 
 NODE_DIR = Path(__file__).parent / "node"
+# The preload we ship for Node users (docs/compatibility.md): tested here as they would use it.
+PRELOAD = Path(__file__).parents[2] / "contrib" / "node" / "omise-local.js"
 MISSING_ID = "payl_test_" + "0" * 19
 
 
@@ -57,7 +59,7 @@ def node_run(node: str, server: LiveServer) -> dict[str, Any]:
         PAYLINKS_PUBLIC_KEY=keys["public_key"],
     )
     result = subprocess.run(
-        [node, "-r", "./omise-local.js", "links.js"],
+        [node, "-r", str(PRELOAD), "links.js"],
         cwd=NODE_DIR,
         env=env,
         capture_output=True,

@@ -3,7 +3,7 @@
 // its DEFAULT hosts against a live paylinks server. Run by tests/compat/test_node_sdk.py:
 //
 //   OMISE_SCHEME=http PAYLINKS_PORT=… PAYLINKS_SECRET_KEY=skey_test_… PAYLINKS_PUBLIC_KEY=pkey_test_… \
-//     node -r ./omise-local.js links.js
+//     node -r ../../../contrib/node/omise-local.js links.js
 //
 // Prints one JSON document of what the SDK returned; the Python test checks it against the server.
 // Expects a fresh account: list totals and orders are exact.

@@ -1,7 +1,7 @@
 'use strict';
 // Send the official omise-node SDK to a local paylinks server, without changing the code that uses it.
 //
-//   OMISE_SCHEME=http PAYLINKS_PORT=8000 node -r ./omise-local.js app.js
+//   OMISE_SCHEME=http PAYLINKS_PORT=8000 node -r /path/to/paylinks/contrib/node/omise-local.js app.js
 //
 // omise-node 1.1.0 cannot use a custom port: it passes its `host` to http.request and never a
 // `port` (omise-compat §1.2). It does pass `agent: undefined` when no `http_proxy` is set, so
