@@ -1,8 +1,8 @@
 """The official Node SDK (npm `omise` 1.1.0, unmodified, default hosts) against a live server.
 
-`node/links.js` runs the seed's Node examples through the `contrib/node/omise-local.js` preload (which
-sends the SDK's port-80 connections to the server's port, omise-compat §1.2) and prints what the
-SDK returned; these tests check that against the server over plain HTTP.
+`node/links.js` runs the seed's Node examples through the `contrib/node/omise-local.js` preload
+(which sends the SDK's port-80 connections to the server's port, omise-compat §1.2) and prints
+what the SDK returned; these tests check that against the server over plain HTTP.
 
 `node_modules` comes from `make pytest` (`npm ci` in tests/compat/node). Without `node` on PATH
 the tests are skipped on a workstation and fail in CI (`CI` set).
