@@ -47,7 +47,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP) $(NODE_STAMP) $(CHROMIUM_STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --dist loadscope $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
