@@ -178,7 +178,10 @@ def create_app(
         worker = delivery = None
         if settings.deliver_webhooks:
             worker = Worker(
-                db, clock=services.clock, allow_private_live=settings.allow_private_webhooks
+                db,
+                clock=services.clock,
+                allow_private_live=settings.allow_private_webhooks,
+                lease_seconds=settings.webhook_lease_seconds,
             )
             delivery = asyncio.create_task(worker.run_forever(stop))
         yield

@@ -262,7 +262,11 @@ def worker(database_url: str | None) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        delivery = Worker(db, allow_private_live=settings.allow_private_webhooks)
+        delivery = Worker(
+            db,
+            allow_private_live=settings.allow_private_webhooks,
+            lease_seconds=settings.webhook_lease_seconds,
+        )
         sweeper = asyncio.create_task(housekeeping.run_forever(db, SystemClock(), stop))
         try:
             await delivery.run_forever(stop)

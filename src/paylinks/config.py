@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Run the webhook delivery worker inside `serve` (the embedded default); `paylinks worker`
     # runs it on its own.
     deliver_webhooks: bool = True
+    # How long a worker's claim on a delivery holds; a killed worker's deliveries are sent
+    # again after it. Longer than an attempt can take (10 s).
+    webhook_lease_seconds: float = Field(default=60.0, ge=1)
     # Live-mode webhook URLs must reach public addresses; this lets them reach private ones
     # (loopback, RFC 1918, …) on purpose. Test mode always may, so localhost needs no tunnel.
     allow_private_webhooks: bool = False

@@ -37,6 +37,8 @@ from paylinks.webhooks.schemas import endpoint_to_wire
 # Seconds after the first attempt, about three days in all (Standard Webhooks' example
 # schedule); each gets ±10 % jitter so that a recovering receiver is not hit all at once.
 RETRY_SCHEDULE = (60, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+# How long a claim holds: longer than any attempt takes (10 s timeout and the record), so that
+# only a worker that died gives its deliveries back.
 LEASE = timedelta(seconds=60)
 # An endpoint whose every attempt failed for this long is disabled (Svix's rule). One success
 # restarts the clock, so an endpoint that flaps is never disabled.
@@ -140,7 +142,9 @@ class Job:
     endpoint: Endpoint
 
 
-def claim_due(conn: Connection, *, now: datetime, limit: int) -> list[Job]:
+def claim_due(
+    conn: Connection, *, now: datetime, limit: int, lease: timedelta = LEASE
+) -> list[Job]:
     """Lease up to `limit` due deliveries to this worker. On PostgreSQL, rows another worker is
     claiming are skipped (SKIP LOCKED); on SQLite the write lock serialises claims."""
     micros = to_micros(now)
@@ -165,7 +169,7 @@ def claim_due(conn: Connection, *, now: datetime, limit: int) -> list[Job]:
     conn.execute(
         webhook_deliveries.update()
         .where(webhook_deliveries.c.pk.in_(pks))
-        .values(locked_until=to_micros(now + LEASE))
+        .values(locked_until=to_micros(now + lease))
     )
     rows = conn.execute(
         sa.select(

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from paylinks.db import Database
 from paylinks.models import webhook_deliveries
 from paylinks.webhooks import addresses, signing
 from paylinks.webhooks.endpoints import Endpoint
-from paylinks.webhooks.outbox import Job, Outcome, claim_due, record_attempt
+from paylinks.webhooks.outbox import LEASE, Job, Outcome, claim_due, record_attempt
 
 log = logging.getLogger("paylinks.webhooks")
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)  # a 2xx within 10 s is success
@@ -51,6 +51,7 @@ class Worker:
         resolver: addresses.Resolver = addresses.system_resolver,
         batch: int = 32,
         poll_seconds: float = 0.02,
+        lease_seconds: float = LEASE.total_seconds(),
     ) -> None:
         self.db = db
         self.clock = clock or SystemClock()
@@ -59,13 +60,14 @@ class Worker:
         self.resolver = resolver
         self.batch = batch
         self.poll_seconds = poll_seconds
+        self.lease = timedelta(seconds=lease_seconds)
 
     async def run_once(self) -> int:
         """One round: claim what is due, send it all concurrently, record each; how many."""
         now = self.clock.now()
         if not await self.db.read(_anything_due, now=now):
             return 0
-        jobs = await self.db.write(claim_due, now=now, limit=self.batch)
+        jobs = await self.db.write(claim_due, now=now, limit=self.batch, lease=self.lease)
         await asyncio.gather(*(self._deliver(job) for job in jobs))
         return len(jobs)
 
