@@ -1,9 +1,227 @@
-"""Webhook endpoints, their delivery logs, the events browser, and API keys."""
+"""Webhook endpoints, their delivery logs, the events browser, and API keys.
+
+A new or rolled secret is shown once, in the answer to the POST that made it (never in a URL or
+a later page); the page carries `Cache-Control: no-store` like every dashboard page."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import asyncio
+import json
+from typing import Any
+
+from sqlalchemy.engine import Connection
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from paylinks.accounts import service as accounts
+from paylinks.accounts.service import Principal
+from paylinks.dashboard import delivery_log
+from paylinks.dashboard.pages import Visit, page, redirect
+from paylinks.errors import ApiError, BadRequest
+from paylinks.events import service as events_service
+from paylinks.events.service import EVENT_KEYS
+from paylinks.pagination import ListQuery
+from paylinks.webhooks import addresses, endpoints, outbox
+from paylinks.webhooks.endpoints import Changes
+
+PER_PAGE = 25
 
 
 def routes() -> list[BaseRoute]:
-    return []
+    return [
+        Route("/dashboard/developers", page(endpoints_page), methods=["GET"]),
+        Route("/dashboard/developers/endpoints", page(add_endpoint), methods=["POST"]),
+        Route(
+            "/dashboard/developers/endpoints/{endpoint_id}", page(endpoint_page), methods=["GET"]
+        ),
+        Route(
+            "/dashboard/developers/endpoints/{endpoint_id}", page(change_endpoint), methods=["POST"]
+        ),
+        Route("/dashboard/developers/endpoints/{endpoint_id}/roll", page(roll), methods=["POST"]),
+        Route(
+            "/dashboard/developers/endpoints/{endpoint_id}/delete", page(remove), methods=["POST"]
+        ),
+        Route("/dashboard/developers/events", page(events_page), methods=["GET"]),
+        Route("/dashboard/developers/events/{event_id}", page(event_page), methods=["GET"]),
+        Route(
+            "/dashboard/developers/events/{event_id}/redeliver", page(redeliver), methods=["POST"]
+        ),
+        Route("/dashboard/developers/keys", page(keys_page), methods=["GET"]),
+        Route("/dashboard/developers/keys/roll", page(roll_keys), methods=["POST"]),
+    ]
+
+
+# -- endpoints ----------------------------------------------------------------------------------
+
+
+async def endpoints_page(visit: Visit, *, error: str | None = None, status: int = 200) -> Response:
+    found = await visit.services.db.read(endpoints.list_endpoints, principal=visit.principal)
+    return visit.render(
+        "developers.html", status=status, title="Developers", endpoints=found,
+        keys=EVENT_KEYS, error=error,
+    )  # fmt: skip
+
+
+async def _checked_url(visit: Visit, url: str) -> None:
+    """The API's URL rules (see webhooks.routes.check_url): https and public addresses in live
+    mode, unless the installation allows private ones."""
+    live = visit.principal.livemode
+    private_ok = not live or visit.services.settings.allow_private_webhooks
+    target = addresses.check_url(url, allow_loopback=private_ok, allow_http=not live)
+    if not private_ok:
+        await asyncio.to_thread(
+            addresses.resolve_safely, target.host, target.port, allow_loopback=False
+        )
+
+
+def _chosen_keys(visit: Visit) -> list[str] | None:
+    assert visit.form is not None
+    chosen = [k for k in visit.form.getlist("events") if isinstance(k, str)]
+    return chosen or None  # none ticked: every event
+
+
+async def add_endpoint(visit: Visit) -> Response:
+    url = visit.field("url").strip()
+    try:
+        await _checked_url(visit, url)
+        made = await visit.services.db.write(
+            endpoints.create_endpoint,
+            principal=visit.principal,
+            url=url,
+            keys=_chosen_keys(visit),
+            scheme=visit.field("scheme") or "seed",
+            now=visit.now(),
+        )
+    except (ValueError, ApiError) as problem:
+        message = problem.message if isinstance(problem, ApiError) else str(problem)
+        return await endpoints_page(visit, error=message, status=400)
+    return visit.render(
+        "secret_once.html", title="Endpoint added", endpoint=made, secret=made.secret
+    )
+
+
+async def endpoint_page(visit: Visit, *, error: str | None = None, status: int = 200) -> Response:
+    endpoint = await visit.services.db.read(
+        endpoints.get_endpoint,
+        principal=visit.principal,
+        endpoint_id=visit.path_param("endpoint_id"),
+    )
+    offset = _offset(visit)
+    attempts, total = await visit.services.db.read(
+        delivery_log.attempts_of, endpoint_pk=endpoint.pk, limit=PER_PAGE, offset=offset
+    )
+    return visit.render(
+        "endpoint_page.html", status=status, title=endpoint.url, endpoint=endpoint,
+        attempts=attempts, total=total, offset=offset, per_page=PER_PAGE, keys=EVENT_KEYS,
+        error=error,
+    )  # fmt: skip
+
+
+def _offset(visit: Visit) -> int:
+    raw = visit.request.query_params.get("offset", "0")
+    return int(raw) if raw.isdigit() else 0
+
+
+async def change_endpoint(visit: Visit) -> Response:
+    changes = Changes(
+        keys=_chosen_keys(visit) or ["*"],
+        enabled=visit.field("enabled") == "on",
+        scheme=visit.field("scheme") or None,
+    )
+    try:
+        await visit.services.db.write(
+            endpoints.update_endpoint, principal=visit.principal,
+            endpoint_id=visit.path_param("endpoint_id"), changes=changes,
+        )  # fmt: skip
+    except BadRequest as problem:
+        return await endpoint_page(visit, error=problem.message, status=400)
+    return redirect(f"/dashboard/developers/endpoints/{visit.path_param('endpoint_id')}")
+
+
+async def roll(visit: Visit) -> Response:
+    endpoint = await visit.services.db.write(
+        endpoints.roll_secret, principal=visit.principal,
+        endpoint_id=visit.path_param("endpoint_id"), now=visit.now(),
+    )  # fmt: skip
+    return visit.render(
+        "secret_once.html", title="Secret rolled", endpoint=endpoint, secret=endpoint.secret
+    )
+
+
+async def remove(visit: Visit) -> Response:
+    await visit.services.db.write(
+        endpoints.delete_endpoint, principal=visit.principal,
+        endpoint_id=visit.path_param("endpoint_id"), now=visit.now(),
+    )  # fmt: skip
+    return redirect("/dashboard/developers")
+
+
+# -- events -------------------------------------------------------------------------------------
+
+
+def _events(conn: Connection, *, principal: Principal, offset: int, key: str) -> tuple[Any, int]:
+    query = ListQuery(PER_PAGE, offset, "reverse_chronological", None, None)
+    return events_service.list_events(conn, principal=principal, query=query, key=key or None)
+
+
+async def events_page(visit: Visit) -> Response:
+    key = visit.request.query_params.get("key", "")
+    offset = _offset(visit)
+    found, total = await visit.services.db.read(
+        _events, principal=visit.principal, offset=offset, key=key
+    )
+    return visit.render(
+        "events_list.html", title="Events", events=found, total=total, offset=offset,
+        per_page=PER_PAGE, key=key, keys=EVENT_KEYS,
+    )  # fmt: skip
+
+
+async def event_page(visit: Visit, *, notice: str | None = None) -> Response:
+    event = await visit.services.db.read(
+        events_service.get_event, principal=visit.principal, event_id=visit.path_param("event_id")
+    )
+    tries = await visit.services.db.read(delivery_log.attempts_of_event, event_pk=event.pk)
+    found = await visit.services.db.read(endpoints.list_endpoints, principal=visit.principal)
+    return visit.render(
+        "event_page.html", title=event.key, event=event, attempts=tries, endpoints=found,
+        payload=json.dumps(event.data, ensure_ascii=False, indent=2), notice=notice,
+    )  # fmt: skip
+
+
+async def redeliver(visit: Visit) -> Response:
+    try:
+        queued = await visit.services.db.write(
+            outbox.redeliver, principal=visit.principal, event_id=visit.path_param("event_id"),
+            endpoint_id=visit.field("endpoint") or None, now=visit.now(),
+        )  # fmt: skip
+    except BadRequest as problem:
+        return await event_page(visit, notice=problem.message)
+    back = visit.field("back")
+    if back.startswith("/dashboard/developers/"):
+        return redirect(back)
+    return await event_page(
+        visit, notice=f"Queued {queued} new deliver{'y' if queued == 1 else 'ies'}."
+    )
+
+
+# -- keys -----------------------------------------------------------------------------------------
+
+
+def _public_keys(conn: Connection, *, account_pk: int) -> dict[str, str]:
+    return next((keys for a, keys in accounts.list_accounts(conn) if a.pk == account_pk), {})
+
+
+async def keys_page(visit: Visit) -> Response:
+    keys = await visit.services.db.read(_public_keys, account_pk=visit.session.account_pk)
+    confirming = visit.request.query_params.get("roll") == "1"
+    return visit.render("keys.html", title="API keys", public_keys=keys, confirming=confirming)
+
+
+async def roll_keys(visit: Visit) -> Response:
+    if visit.field("confirm") != "yes":
+        return redirect("/dashboard/developers/keys?roll=1")
+    pair = await visit.services.db.write(
+        accounts.roll_keys, account_id=visit.session.account_id,
+        livemode=visit.session.livemode, now=visit.now(),
+    )  # fmt: skip
+    return visit.render("keys_rolled.html", title="New keys", pair=pair)

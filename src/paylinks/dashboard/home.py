@@ -1,11 +1,42 @@
-"""The dashboard's front page (the overview issue fills it with revenue and top links)."""
+"""The overview: revenue and payments over the last 7, 30 or 90 days, a chart of them, and the
+top links by revenue and by conversion."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Connection
 from starlette.responses import Response
 
+from paylinks.accounts.service import Principal
+from paylinks.dashboard import charts, performance
 from paylinks.dashboard.pages import Visit
+
+PERIODS = (7, 30, 90)
+
+
+def _overview(
+    conn: Connection, *, principal: Principal, days: int, now: datetime
+) -> dict[str, Any]:
+    since = now - timedelta(days=days - 1)
+    since = since.replace(hour=0, minute=0, second=0, microsecond=0)
+    ranked = performance.paying_links(conn, principal=principal, since=since)
+    return {
+        "totals": performance.totals(conn, principal=principal, since=since),
+        "series": performance.daily(conn, principal=principal, since=since, now=now),
+        "by_revenue": ranked[:5],
+        "by_conversion": sorted(ranked, key=lambda r: r.conversion, reverse=True)[:5],
+    }
 
 
 async def overview(visit: Visit) -> Response:
-    return visit.render("home.html", title="Overview")
+    asked = visit.request.query_params.get("days", "30")
+    days = int(asked) if asked.isdigit() and int(asked) in PERIODS else 30
+    found = await visit.services.db.read(
+        _overview, principal=visit.principal, days=days, now=visit.now()
+    )
+    chart = charts.daily_chart(found["series"], title=f"Payments per day, last {days} days")
+    return visit.render(
+        "home.html", title="Overview", days=days, periods=PERIODS, chart=chart, **found
+    )

@@ -2,8 +2,194 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import base64
+import json
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import segno
+from sqlalchemy.engine import Connection
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from paylinks.accounts.service import Principal
+from paylinks.charges import service as charges_service
+from paylinks.dashboard import charts, performance
+from paylinks.dashboard.pages import HEADERS, Visit, page, redirect
+from paylinks.errors import ApiError, BadRequest, NotFound
+from paylinks.links import service as links_service
+from paylinks.links.schemas import parse_metadata
+from paylinks.pagination import ListQuery
+from paylinks.params import Params
+from paylinks.search import service as search
+
+PER_PAGE = 25
+STATES = ("active", "used", "deleted", "multiple")
 
 
 def routes() -> list[BaseRoute]:
-    return []
+    return [
+        Route("/dashboard/links", page(list_page), methods=["GET"]),
+        Route("/dashboard/links/{link_id}", page(link_page), methods=["GET"]),
+        Route("/dashboard/links/{link_id}/edit", page(edit), methods=["POST"]),
+        Route("/dashboard/links/{link_id}/delete", page(delete), methods=["POST"]),
+        Route("/dashboard/links/{link_id}/qr.{kind}", page(qr_download), methods=["GET"]),
+    ]
+
+
+def _filters(visit: Visit) -> tuple[dict[str, str], str, int]:
+    """The list's query: search filters (the API's /search ones), order, page."""
+    q = visit.request.query_params
+    filters = {name: "true" for name in STATES if q.get(name) == "on"}
+    if q.get("currency"):
+        filters["currency"] = q["currency"]
+    if q.get("from") or q.get("to"):
+        filters["created"] = f"{q.get('from', '')}..{q.get('to', '')}"
+    order = "chronological" if q.get("sort") == "oldest" else "reverse_chronological"
+    number = q.get("page", "1")
+    return filters, order, int(number) if number.isdigit() and int(number) > 0 else 1
+
+
+def _find(conn: Connection, *, principal: Principal, query: search.SearchQuery,
+          now: Any) -> tuple[list[links_service.Link], int]:  # fmt: skip
+    return links_service.search_links(
+        conn,
+        principal=principal,
+        conditions=search.link_conditions(query, now=now),
+        reverse=query.order == "reverse_chronological",
+        limit=query.per_page,
+        offset=query.offset,
+    )
+
+
+async def list_page(visit: Visit) -> Response:
+    filters, order, number = _filters(visit)
+    text = visit.request.query_params.get("q", "")
+    query = search.SearchQuery("link", text, filters, order, number, PER_PAGE)
+    error = None
+    try:
+        found, total = await visit.services.db.read(
+            _find, principal=visit.principal, query=query, now=visit.now()
+        )
+    except ApiError as problem:  # a bad date or currency in the filters
+        found, total, error = [], 0, problem.message
+    params = {k: v for k, v in visit.request.query_params.items() if k != "page"}
+    pages = max(1, -(-total // PER_PAGE))
+    return visit.render(
+        "links_list.html",
+        title="Links",
+        links=found,
+        total=total,
+        page_number=number,
+        pages=pages,
+        query=visit.request.query_params,
+        states=STATES,
+        error=error,
+        now=visit.now(),
+        page_url=lambda n: "/dashboard/links?" + urlencode({**params, "page": n}),
+    )
+
+
+def _details(conn: Connection, *, principal: Principal, link_id: str, now: Any) -> dict[str, Any]:
+    link, stats = charges_service.link_stats(conn, principal=principal, link_id=link_id)
+    query = ListQuery(100, 0, "reverse_chronological", None, None)
+    found, total = charges_service.list_charges(
+        conn, principal=principal, query=query, link_pk=link.pk
+    )
+    days = performance.daily(
+        conn, principal=principal, since=now - timedelta(days=29), now=now, link_pk=link.pk
+    )
+    return {"link": link, "stats": stats, "charges": found, "charge_total": total, "days": days}
+
+
+def _qr_data_uri(url: str) -> str:
+    svg = segno.make(url, error="m").svg_inline(scale=4, dark="#111", light="#fff")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+async def link_page(visit: Visit, *, error: str | None = None, status: int = 200) -> Response:
+    link_id = visit.path_param("link_id")
+    if not link_id.startswith("payl_"):
+        raise NotFound(f"no link {link_id}")
+    details = await visit.services.db.read(
+        _details, principal=visit.principal, link_id=link_id, now=visit.now()
+    )
+    link, stats = details["link"], details["stats"]
+    uri = f"{visit.services.settings.public_url}/pay/{link.id}"
+    paid = stats.by_status.get("successful", 0)
+    return visit.render(
+        "link_page.html",
+        status=status,
+        title=link.title,
+        uri=uri,
+        qr=_qr_data_uri(uri),
+        conversion=f"{paid / stats.views:.0%}" if stats.views else "—",
+        chart=charts.daily_chart(details["days"], title=f"Payments per day of {link.title}"),
+        metadata_json=json.dumps(link.metadata, ensure_ascii=False, indent=2),
+        active=link.is_active(visit.now()),
+        error=error,
+        **details,
+    )
+
+
+def _edit(
+    conn: Connection, *, visit: Visit, description: str | None, metadata: dict[str, Any]
+) -> None:
+    links_service.update_link(
+        conn,
+        principal=visit.principal,
+        link_id=visit.path_param("link_id"),
+        description=description,
+        metadata=metadata,
+        now=visit.now(),
+        record=visit.services.recorder,
+    )
+
+
+async def edit(visit: Visit) -> Response:
+    try:
+        raw = json.loads(visit.field("metadata") or "{}")
+        metadata = parse_metadata(Params({"metadata": raw}))
+    except ValueError:
+        return await link_page(visit, error="Metadata must be a JSON object.", status=400)
+    except ApiError as problem:
+        return await link_page(visit, error=problem.message, status=400)
+    description = visit.field("description").strip()
+    try:
+        await visit.services.db.write(
+            _edit, visit=visit, description=description or None, metadata=metadata or {}
+        )
+    except BadRequest as problem:  # e.g. a deleted link
+        return await link_page(visit, error=problem.message, status=400)
+    return redirect(f"/dashboard/links/{visit.path_param('link_id')}")
+
+
+async def delete(visit: Visit) -> Response:
+    if visit.field("confirm") != "yes":
+        return await link_page(visit, error="Tick the box to confirm the deletion.", status=400)
+    await visit.services.db.write(
+        links_service.destroy_link,
+        principal=visit.principal,
+        link_id=visit.path_param("link_id"),
+        now=visit.now(),
+        record=visit.services.recorder,
+    )
+    return redirect(f"/dashboard/links/{visit.path_param('link_id')}")
+
+
+async def qr_download(visit: Visit) -> Response:
+    kind = visit.path_param("kind")
+    link = await visit.services.db.read(
+        links_service.get_link, principal=visit.principal, link_id=visit.path_param("link_id")
+    )
+    if kind not in ("png", "svg"):
+        raise NotFound("QR codes are png or svg")
+    code = segno.make(f"{visit.services.settings.public_url}/pay/{link.id}", error="m")
+    if kind == "svg":
+        body, media = code.svg_inline(scale=8).encode(), "image/svg+xml"
+    else:
+        body, media = code.png_data_uri(scale=8).split(",", 1)[1].encode(), "image/png"
+        body = base64.b64decode(body)
+    headers = {**HEADERS, "Content-Disposition": f'attachment; filename="{link.id}.{kind}"'}
+    return Response(body, 200, headers, media_type=media)

@@ -105,13 +105,20 @@ def get_event(conn: Connection, *, principal: Principal, event_id: str) -> Event
 
 
 def list_events(
-    conn: Connection, *, principal: Principal, query: ListQuery, charge_pk: int | None = None
+    conn: Connection,
+    *,
+    principal: Principal,
+    query: ListQuery,
+    charge_pk: int | None = None,
+    key: str | None = None,
 ) -> tuple[list[Event], int]:
-    """A page of events (of one charge, when given), oldest first by default, and how many
-    match in all."""
+    """A page of events (of one charge, or of one key, when given), oldest first by default,
+    and how many match in all."""
     where = _scoped(principal)
     if charge_pk is not None:
         where.append(events.c.charge_pk == charge_pk)
+    if key is not None:
+        where.append(events.c.key == key)
     if query.from_ is not None:
         where.append(events.c.created_at >= to_micros(query.from_))
     if query.to is not None:

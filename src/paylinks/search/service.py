@@ -83,10 +83,13 @@ def _like(word: str) -> str:
 
 
 def _text_conditions(query: str) -> list[sa.ColumnElement[bool]]:
+    """Each word in the title, the description or the metadata (its JSON text: values, and
+    keys too)."""
     return [
         sa.or_(
             links.c.title.ilike(_like(word), escape="\\"),
             links.c.description.ilike(_like(word), escape="\\"),
+            links.c.metadata.ilike(_like(word), escape="\\"),
         )
         for word in query.split()
     ]
