@@ -447,6 +447,18 @@ def create_json_with_every_field(ctx: Ctx) -> None:
     }
     link = ctx.call("createLink", status=200, json=body).json()
     assert link["metadata"] == metadata and link["usage_limit"] == 10 and link["active"] is True
+    assert "amount_type" not in link  # only customer-decided links carry it
+    custom = {
+        "amount": 50000,
+        "currency": "thb",
+        "title": "Tip jar",
+        "multiple": True,
+        "amount_type": "customer",
+        "amount_min": 2000,
+        "amount_max": 500000,
+    }
+    tip = ctx.call("createLink", status=200, json=custom).json()
+    assert (tip["amount_type"], tip["amount_min"], tip["amount_max"]) == ("customer", 2000, 500000)
 
 
 @scenario("createLink", 200)
@@ -1153,8 +1165,12 @@ def update_endpoints_wrongly(ctx: Ctx) -> None:
     made = new_endpoint(ctx)
     for body in ({"url": "gopher://127.0.0.1/"}, {"events": ["nope"]}, {"enabled": "maybe"}):
         ctx.call("updateWebhookEndpoint", status=400, endpoint_id=made["id"], json=body)
-    live = ctx.call("createWebhookEndpoint", status=200, key=ctx.account.live.secret_key,
-                    json={"url": "https://93.184.216.34/hook"}).json()  # fmt: skip
+    live = ctx.call(
+        "createWebhookEndpoint",
+        status=200,
+        key=ctx.account.live.secret_key,
+        json={"url": "https://93.184.216.34/hook"},
+    ).json()
     refused = ctx.call(
         "updateWebhookEndpoint",
         status=400,
@@ -1170,8 +1186,11 @@ def delete_endpoints(ctx: Ctx) -> None:
     made = new_endpoint(ctx)
     gone = ctx.call("deleteWebhookEndpoint", status=200, endpoint_id=made["id"], slash=True)
     assert gone.json() == {
-        "object": "webhook_endpoint", "id": made["id"], "livemode": False, "deleted": True,
-    }  # fmt: skip
+        "object": "webhook_endpoint",
+        "id": made["id"],
+        "livemode": False,
+        "deleted": True,
+    }
     ctx.call("getWebhookEndpoint", status=404, endpoint_id=made["id"])
 
 
@@ -1179,8 +1198,9 @@ def delete_endpoints(ctx: Ctx) -> None:
 def delete_an_endpoint_with_a_malformed_body(ctx: Ctx) -> None:
     made = new_endpoint(ctx)
     headers = {"content-type": "text/csv"}
-    ctx.call("deleteWebhookEndpoint", status=400, endpoint_id=made["id"], content=b"a,b",
-             headers=headers)  # fmt: skip
+    ctx.call(
+        "deleteWebhookEndpoint", status=400, endpoint_id=made["id"], content=b"a,b", headers=headers
+    )
 
 
 @scenario("rollWebhookEndpointSecret", 200)
@@ -1194,8 +1214,13 @@ def roll_secrets(ctx: Ctx) -> None:
 def roll_with_a_malformed_body(ctx: Ctx) -> None:
     made = new_endpoint(ctx)
     headers = {"content-type": "application/json"}
-    ctx.call("rollWebhookEndpointSecret", status=400, endpoint_id=made["id"], content=b"[",
-             headers=headers)  # fmt: skip
+    ctx.call(
+        "rollWebhookEndpointSecret",
+        status=400,
+        endpoint_id=made["id"],
+        content=b"[",
+        headers=headers,
+    )
 
 
 @scenario("redeliverEvent", 200)

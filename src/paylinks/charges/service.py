@@ -22,6 +22,7 @@ from paylinks.charges.processor import Processor
 from paylinks.clock import from_micros, to_micros
 from paylinks.errors import (
     BadRequest,
+    InvalidAmount,
     InvalidCharge,
     LiveModeUnavailable,
     MissingCard,
@@ -131,7 +132,24 @@ def release_link(conn: Connection, *, link: Link) -> None:
     conn.execute(links.update().where(links.c.pk == link.pk).values(**values))
 
 
+def _customer_amount(new: NewCharge, link: Link) -> tuple[int, str]:
+    """A customer-decided link's charge: the amount the customer chose, within its bounds."""
+    if new.amount is None:
+        raise InvalidAmount("this link's customer decides the amount: send amount")
+    if new.currency is not None and parse_currency(new.currency).code != link.currency:
+        raise InvalidCharge(f"currency does not match the link's currency {link.currency}")
+    currency = parse_currency(link.currency)
+    check_amount(new.amount, currency)
+    low = link.amount_min if link.amount_min is not None else currency.minimum
+    high = link.amount_max if link.amount_max is not None else currency.maximum
+    if not low <= new.amount <= high:
+        raise InvalidAmount(f"amount must be between {low} and {high} for this link")
+    return new.amount, link.currency
+
+
 def _amount_and_currency(new: NewCharge, link: Link | None) -> tuple[int, str]:
+    if link is not None and link.customer_decides:
+        return _customer_amount(new, link)
     if link is not None:
         if new.amount is not None and new.amount != link.amount:
             raise InvalidCharge(

@@ -24,13 +24,16 @@ from starlette.requests import Request
 from paylinks.charges.schemas import parse_email
 from paylinks.checkout.messages import Messages
 from paylinks.errors import BadRequest
+from paylinks.links.service import Link
+from paylinks.money import major_to_minor, parse_currency
 from paylinks.tokens.schemas import CardInput
 
 TOKEN_LIFETIME = 2 * 3600  # seconds
 CLOCK_SKEW = 60  # seconds a token may seem to come from the future (processes' clocks differ)
 MAX_FORM_BYTES = 16 * 1024
 _EXPIRY = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*$|^\s*(\d{2})(\d{2})\s*$")
-KEPT_FIELDS = ("name", "expiry", "email")  # shown again after a decline; never the card number
+# Shown again after a decline; never the card number.
+KEPT_FIELDS = ("name", "expiry", "email", "amount")
 _TOKEN = re.compile(r"^([0-9a-f]{32})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$")
 
 
@@ -152,3 +155,22 @@ def read_card(fields: dict[str, str], t: Messages) -> tuple[CardInput, str | Non
     month, year = (int(group) for group in expiry.groups() if group is not None)
     code = fields.get("security_code", "").strip() or None
     return CardInput(number, name[:100], month, year, code, address={}), email
+
+
+def read_amount(fields: dict[str, str], link: Link, t: Messages) -> int | None:
+    """The amount the customer typed (major units) for a link whose customer decides it, in
+    minor units and within the link's bounds; None for a fixed-amount link. `FormErrors` with
+    the field's message otherwise (the charge service checks the bounds again)."""
+    if not link.customer_decides:
+        return None
+    currency = parse_currency(link.currency)
+    text = fields.get("amount", "").strip().replace(",", "")
+    try:
+        amount = int(major_to_minor(text, currency))
+    except ValueError:
+        raise FormErrors({"amount": t("err_amount_invalid")}) from None
+    low = link.amount_min if link.amount_min is not None else currency.minimum
+    high = link.amount_max if link.amount_max is not None else currency.maximum
+    if not low <= amount <= high:
+        raise FormErrors({"amount": t("err_amount_range")})
+    return amount

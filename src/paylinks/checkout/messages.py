@@ -28,6 +28,9 @@ EN = {
     "field_security_code_hint": "3 or 4 digits on the card",
     "field_email": "E-mail for the receipt (optional)",
     "pay_button": "Pay {amount}",
+    "pay_button_custom": "Pay",
+    "field_amount": "Amount ({code})",
+    "field_amount_hint": "From {low} to {high}",
     "processing": "Processing…",
     "card_safety": "Your card number and security code are never stored.",
     "or": "or",
@@ -59,6 +62,8 @@ EN = {
     "err_expiry_past": "This card has expired.",
     "err_security_code": "Enter the 3-digit security code (4 digits for American Express).",
     "err_email_invalid": "Enter a valid e-mail address, or leave it empty.",
+    "err_amount_invalid": "Enter the amount as a number, such as 500 or 1,250.50.",
+    "err_amount_range": "Enter an amount within the range shown.",
     "err_card": "Check the card details and try again.",
     "decline_insufficient_fund": (
         "Your card was declined: insufficient funds or the credit limit has been reached. "
@@ -114,6 +119,9 @@ TH = {
     "field_security_code_hint": "ตัวเลข 3 หรือ 4 หลักบนบัตร",
     "field_email": "อีเมลสำหรับรับใบเสร็จ (ไม่บังคับ)",
     "pay_button": "ชำระ {amount}",
+    "pay_button_custom": "ชำระเงิน",
+    "field_amount": "จำนวนเงิน ({code})",
+    "field_amount_hint": "ตั้งแต่ {low} ถึง {high}",
     "processing": "กำลังดำเนินการ…",
     "card_safety": "ระบบไม่จัดเก็บหมายเลขบัตรและรหัสความปลอดภัยของคุณ",
     "or": "หรือ",
@@ -145,6 +153,8 @@ TH = {
     "err_expiry_past": "บัตรนี้หมดอายุแล้ว",
     "err_security_code": "กรุณากรอกรหัสความปลอดภัย 3 หลัก (American Express 4 หลัก)",
     "err_email_invalid": "อีเมลไม่ถูกต้อง กรุณาแก้ไขหรือเว้นว่างไว้",
+    "err_amount_invalid": "กรุณากรอกจำนวนเงินเป็นตัวเลข เช่น 500 หรือ 1,250.50",
+    "err_amount_range": "กรุณากรอกจำนวนเงินภายในช่วงที่แสดง",
     "err_card": "โปรดตรวจสอบข้อมูลบัตรแล้วลองอีกครั้ง",
     "decline_insufficient_fund": (
         "บัตรของคุณถูกปฏิเสธ เนื่องจากยอดเงินไม่เพียงพอหรือเกินวงเงิน โปรดลองใช้บัตรอื่น"

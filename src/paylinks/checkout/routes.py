@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
@@ -18,11 +19,13 @@ from paylinks.api import Services
 from paylinks.charges.processor import Processor
 from paylinks.charges.service import Charge, LinkNotPayable, ensure_payable
 from paylinks.checkout import forms, pages, service
-from paylinks.checkout.forms import KEPT_FIELDS, FormErrors, read_card, read_email
+from paylinks.checkout.forms import KEPT_FIELDS, FormErrors, read_amount, read_card, read_email
 from paylinks.checkout.limits import attempt_limits, client_address
 from paylinks.checkout.messages import Messages
 from paylinks.checkout.service import CheckoutLink
 from paylinks.errors import InvalidCard, NotFound, TestModeLiveCard
+from paylinks.links.service import Link
+from paylinks.money import parse_currency
 from paylinks.tokens import service as tokens_service
 
 STATE_STATUS = {"used": 200, "live": 200, "deleted": 410, "expired": 410, "limit_reached": 410}
@@ -59,11 +62,28 @@ class Visit:
             "merchant": self.checkout.merchant,
             "link": link,
             "amount": pages.format_amount(link.amount, link.currency, self.t.locale),
+            "customer_amount": customer_amount_hints(link, self.t.locale),
             "test_mode": not link.livemode,
             "path": f"/pay/{link.id}",
             "switch_url": None,
             **values,
         }
+
+
+def customer_amount_hints(link: Link, locale: str) -> dict[str, str] | None:
+    """For a link whose customer decides the amount: the suggestion (in major units, as the
+    input shows it) and the bounds, written as the visitor's locale writes money."""
+    if not link.customer_decides:
+        return None
+    currency = parse_currency(link.currency)
+    low = link.amount_min if link.amount_min is not None else currency.minimum
+    high = link.amount_max if link.amount_max is not None else currency.maximum
+    return {
+        "suggested": str(Decimal(link.amount).scaleb(-currency.exponent)),
+        "low": pages.format_amount(low, link.currency, locale),
+        "high": pages.format_amount(high, link.currency, locale),
+        "code": currency.code.upper(),
+    }
 
 
 def _not_found(t: Messages) -> Response:
@@ -222,6 +242,7 @@ async def pay_by_card(request: Request) -> Response:
         visit.processor,
     )
     try:
+        amount = read_amount(fields, checkout.link, visit.t)
         card_input, email = read_card(fields, visit.t)
         valid = tokens_service.validate_card(
             card_input, now=now, secret=await services.keyring.get("card-fingerprint")
@@ -241,6 +262,7 @@ async def pay_by_card(request: Request) -> Response:
             card=card,
             processor_ref=processor_ref,
             email=email,
+            amount=amount,
             now=now,
             processor=processor,
             record=visit.services.recorder,
@@ -257,12 +279,14 @@ async def pay_by_promptpay(request: Request) -> Response:
         return attempt
     visit, fields, nonce = attempt
     try:
+        amount = read_amount(fields, visit.checkout.link, visit.t)
         email = read_email(fields, visit.t)
         charge = await visit.services.db.write(
             service.start_promptpay,
             checkout=visit.checkout,
             nonce=nonce,
             email=email,
+            amount=amount,
             now=visit.now(),
             processor=visit.processor,
             record=visit.services.recorder,

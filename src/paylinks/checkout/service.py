@@ -72,11 +72,12 @@ def _serialise_attempts(conn: Connection, checkout: CheckoutLink) -> None:
 
 
 def _new_charge(
-    checkout: CheckoutLink, nonce: str, email: str | None, **payment: str | None
+    checkout: CheckoutLink, nonce: str, email: str | None, amount: int | None, **payment: str | None
 ) -> NewCharge:
+    """`amount` is the customer's, for a link whose customer decides it (None: the link's)."""
     fields: dict[str, Any] = {"token_id": None, "source_id": None, **payment}
     return NewCharge(
-        amount=None,
+        amount=amount,
         currency=None,
         link_id=checkout.link.id,
         description=None,
@@ -97,6 +98,7 @@ def pay_by_card(
     now: datetime,
     processor: Processor,
     record: Recorder,
+    amount: int | None = None,
 ) -> Charge:
     """Token and charge for a card the processor has vaulted; or the charge this form already
     made. Raises what `create_charge` raises (`LinkNotPayable`, ...), writing nothing then."""
@@ -110,7 +112,7 @@ def pay_by_card(
     return charges_service.create_charge(
         conn,
         principal=checkout.principal,
-        new=_new_charge(checkout, nonce, email, token_id=token.id),
+        new=_new_charge(checkout, nonce, email, amount, token_id=token.id),
         now=now,
         processor=processor,
         record=record,
@@ -126,6 +128,7 @@ def start_promptpay(
     now: datetime,
     processor: Processor,
     record: Recorder,
+    amount: int | None = None,
 ) -> Charge:
     """A PromptPay source and its pending charge; or the charge this form already made."""
     _serialise_attempts(conn, checkout)
@@ -137,14 +140,14 @@ def start_promptpay(
         conn,
         principal=checkout.principal,
         type="promptpay",
-        amount=link.amount,
+        amount=amount if amount is not None else link.amount,
         currency=link.currency,
         now=now,
     )
     return charges_service.create_charge(
         conn,
         principal=checkout.principal,
-        new=_new_charge(checkout, nonce, email, source_id=source.id),
+        new=_new_charge(checkout, nonce, email, amount, source_id=source.id),
         now=now,
         processor=processor,
         record=record,

@@ -15,11 +15,14 @@ from paylinks.errors import ApiError
 from paylinks.links import schemas
 from paylinks.links import service as links_service
 from paylinks.links.service import NewLink
-from paylinks.money import CURRENCIES, major_to_minor, parse_currency
+from paylinks.money import CURRENCIES, Currency, major_to_minor, parse_currency
 from paylinks.params import Params
 
 METADATA_ROWS = 5
-FIELDS = ("title", "description", "amount", "currency", "multiple", "usage_limit", "expires_at")
+FIELDS = (
+    *("title", "description", "amount", "currency", "multiple", "usage_limit", "expires_at"),
+    *("amount_type", "amount_min", "amount_max"),
+)
 
 
 def routes() -> list[BaseRoute]:
@@ -40,12 +43,7 @@ def _values(visit: Visit) -> dict[str, str]:
 def _new_link(values: dict[str, str], visit: Visit) -> NewLink:
     """The API's parse of the form: the same checks and messages as POST /links."""
     currency = parse_currency(values["currency"] or "thb")
-    try:
-        minor = major_to_minor(values["amount"].replace(",", ""), currency)
-    except ValueError:
-        raise ApiError(
-            f"enter the amount in {currency.code.upper()}, such as 1000 or 1,250.50"
-        ) from None
+    minor = _minor(values["amount"], currency)
     metadata = {
         values[f"meta_key_{i}"].strip(): values[f"meta_value_{i}"]
         for i in range(METADATA_ROWS)
@@ -53,7 +51,7 @@ def _new_link(values: dict[str, str], visit: Visit) -> NewLink:
     }
     params: dict[str, Any] = {
         "title": values["title"],
-        "amount": int(minor),
+        "amount": minor,
         "currency": currency.code,
         "multiple": values["multiple"] == "on",
         "metadata": metadata,
@@ -61,7 +59,21 @@ def _new_link(values: dict[str, str], visit: Visit) -> NewLink:
     for name in ("description", "usage_limit", "expires_at"):
         if values[name].strip():
             params[name] = values[name].strip()
+    if values["amount_type"] == "customer":
+        # The customer decides; the amount above is the suggestion the page starts with.
+        params["amount_type"] = "customer"
+        for name in ("amount_min", "amount_max"):
+            if values[name].strip():
+                params[name] = _minor(values[name], currency)
     return schemas.parse_create(Params(params), now=visit.now())
+
+
+def _minor(text: str, currency: Currency) -> int:
+    try:
+        return int(major_to_minor(text.replace(",", "").strip(), currency))
+    except ValueError:
+        code = currency.code.upper()
+        raise ApiError(f"enter amounts in {code}, such as 1000 or 1,250.50") from None
 
 
 def _form(

@@ -10,7 +10,7 @@ import orjson
 from paylinks.clock import format_time
 from paylinks.errors import BadRequest, InvalidAmount
 from paylinks.links.service import Link, NewLink
-from paylinks.money import check_amount, parse_currency
+from paylinks.money import Currency, check_amount, parse_currency
 from paylinks.params import Params
 
 TITLE_MAX = 200
@@ -62,6 +62,29 @@ def parse_metadata(params: Params) -> dict[str, Any] | None:
     return metadata
 
 
+def parse_customer_amount(
+    params: Params, suggested: int, currency: Currency
+) -> tuple[str, int | None, int | None]:
+    """`amount_type` (fixed, or customer: the customer types the amount) and, for customer
+    links, the optional `amount_min` / `amount_max` (minor units) around the suggested
+    `amount`, all within the currency's limits."""
+    amount_type = params.string("amount_type") or "fixed"
+    if amount_type not in ("fixed", "customer"):
+        raise BadRequest("amount_type must be fixed or customer")
+    low = params.integer("amount_min", error=InvalidAmount)
+    high = params.integer("amount_max", error=InvalidAmount)
+    if amount_type == "fixed":
+        if low is not None or high is not None:
+            raise BadRequest("amount_min and amount_max apply to amount_type=customer only")
+        return amount_type, None, None
+    for bound in (low, high):
+        if bound is not None:
+            check_amount(bound, currency)
+    if (low is not None and suggested < low) or (high is not None and suggested > high):
+        raise InvalidAmount("the suggested amount must lie between amount_min and amount_max")
+    return amount_type, low, high
+
+
 def parse_create(params: Params, *, now: datetime) -> NewLink:
     amount = params.integer("amount", required=True, error=InvalidAmount)
     assert amount is not None
@@ -84,6 +107,7 @@ def parse_create(params: Params, *, now: datetime) -> NewLink:
             raise BadRequest("usage_limit applies to multi-use links only (multiple=true)")
         if not 1 <= usage_limit <= USAGE_LIMIT_MAX:
             raise BadRequest(f"usage_limit must be between 1 and {USAGE_LIMIT_MAX}")
+    amount_type, low, high = parse_customer_amount(params, amount, currency)
     return NewLink(
         amount=amount,
         currency=currency.code,
@@ -93,6 +117,9 @@ def parse_create(params: Params, *, now: datetime) -> NewLink:
         metadata=parse_metadata(params) or {},
         expires_at=expires_at,
         usage_limit=usage_limit,
+        amount_type=amount_type,
+        amount_min=low,
+        amount_max=high,
     )
 
 
@@ -134,4 +161,14 @@ def link_to_wire(
         "expires_at": format_time(link.expires_at),
         "usage_limit": link.usage_limit,
         "active": link.is_active(now),
+        # Only customer-decided links carry these (a dashboard feature; see docs).
+        **(
+            {
+                "amount_type": link.amount_type,
+                "amount_min": link.amount_min,
+                "amount_max": link.amount_max,
+            }
+            if link.customer_decides
+            else {}
+        ),
     }

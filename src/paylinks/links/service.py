@@ -46,6 +46,15 @@ class Link:
     usage_limit: int | None
     paid_count: int
     created_at: datetime
+    # "customer": the customer types the amount (within amount_min..amount_max); `amount` is the
+    # suggestion the page starts with. A dashboard feature, also open to the API (an extension).
+    amount_type: str = "fixed"
+    amount_min: int | None = None
+    amount_max: int | None = None
+
+    @property
+    def customer_decides(self) -> bool:
+        return self.amount_type == "customer"
 
     def is_active(self, now: datetime) -> bool:
         """Payable now: not deleted, not a used single-use link, not expired, not at its limit."""
@@ -66,6 +75,9 @@ class NewLink:
     metadata: dict[str, Any]
     expires_at: datetime | None
     usage_limit: int | None
+    amount_type: str = "fixed"
+    amount_min: int | None = None
+    amount_max: int | None = None
 
 
 # Column positions of `select(links)`: reading a Row by index is several times cheaper than by
@@ -94,6 +106,9 @@ def _from_row(row: Row[Any]) -> Link:
         usage_limit=v[c["usage_limit"]],
         paid_count=v[c["paid_count"]],
         created_at=from_micros(v[c["created_at"]]),  # type: ignore[arg-type]
+        amount_type=v[c["amount_type"]],
+        amount_min=v[c["amount_min"]],
+        amount_max=v[c["amount_max"]],
     )
 
 
@@ -192,6 +207,9 @@ def create_link(
         "expires_at": to_micros(new.expires_at) if new.expires_at else None,
         "usage_limit": new.usage_limit,
         "created_at": to_micros(now),
+        "amount_type": new.amount_type,
+        "amount_min": new.amount_min,
+        "amount_max": new.amount_max,
     }
     pk = conn.execute(_INSERT_LINK, values).scalar_one()
     _bump_counter(conn, principal)
@@ -213,6 +231,9 @@ def create_link(
         usage_limit=new.usage_limit,
         paid_count=0,
         created_at=now,
+        amount_type=new.amount_type,
+        amount_min=new.amount_min,
+        amount_max=new.amount_max,
     )
     record(conn, key="link.create", principal=principal, subject=link, now=now)
     return link
