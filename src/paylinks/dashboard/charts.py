@@ -52,6 +52,6 @@ def daily_chart(days: list[Day], *, title: str) -> str:
             f'<text x="{WIDTH - PAD}" y="{HEIGHT - 8}" class="label" text-anchor="end">'
             f"{days[-1].day}</text>"
         )
-    parts.append(f'<text x="{PAD}" y="16" class="label">{most} payments (max a day)</text>')
+    parts.append(f'<text x="{PAD}" y="16" class="label">most in a day: {most}</text>')
     parts.append("</svg>")
     return "".join(parts)
