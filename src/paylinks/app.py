@@ -128,6 +128,8 @@ def routes() -> list[BaseRoute]:
         # The hosted payment page (`payment_uri`): HTML, no API key; the link id is the key.
         *resource("/pay/{link_id}", GET=checkout.show_page, POST=checkout.pay_by_card),
         *resource("/pay/{link_id}/promptpay", POST=checkout.pay_by_promptpay),
+        Route("/pay/{link_id}/brand.css", checkout.brand_css, methods=["GET"]),
+        Route("/pay/{link_id}/logo", checkout.logo, methods=["GET"]),
         *resource("/pay/{link_id}/promptpay/{charge_id}", POST=checkout.complete_promptpay),
         Route("/static/checkout/{name}", checkout_pages.static, methods=["GET"]),
         # The merchant dashboard: HTML pages with a session cookie, not the API.

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import segno
 from receivers import receiver
 from servers import LiveServer
 from test_payment_page import fill_card
@@ -117,3 +118,32 @@ def test_webhooks_from_the_dashboard(
         page.goto(f"{server.url}/dashboard/developers/keys")
         assert server.public_key in page.content()
         desktop.screenshot("dashboard-keys")
+
+
+def test_branding_from_the_dashboard_reaches_the_payment_page(
+    desktop: Visitor, phone: Visitor, server: LiveServer, api: httpx.Client, tmp_path: Any
+) -> None:
+    logo = tmp_path / "logo.png"
+    segno.make("Baan Ceramics").save(str(logo), scale=4)
+    sign_in(desktop, server)
+    page = desktop.page
+    page.goto(f"{server.url}/dashboard/branding")
+    page.get_by_label("Display name (shown to customers; default: the account's name)").fill(
+        "Baan Ceramics"
+    )
+    page.locator("#brand_color").fill("#0b3d91")
+    page.get_by_label("Support e-mail (optional)").fill("help@baan.example")
+    page.get_by_label("Logo (PNG, JPEG or WebP, at most 512 KiB)").set_input_files(str(logo))
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved.").wait_for()
+    desktop.screenshot("dashboard-branding")
+    made = api.post("/links", json={"amount": 100000, "currency": "thb", "title": "Bowl"}).json()
+    phone.page.goto(made["payment_uri"])
+    header_logo = phone.page.get_by_role("img", name="Baan Ceramics")
+    assert header_logo.is_visible()
+    assert phone.page.evaluate("document.querySelector('.top-logo').naturalWidth") > 0
+    button = phone.page.locator("#pay-button")
+    assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(11, 61, 145)"
+    assert "help@baan.example" in phone.page.content()
+    phone.screenshot("payment-page-branded")
+    assert not phone.console_errors and not desktop.console_errors

@@ -136,6 +136,7 @@ def notice(
         "body": body if body is not None else messages(f"{key}_body"),
         "back": back,
         "merchant": None,
+        "branding": None,
         **context,
     }
     return render("notice.html", values, status=status, headers=headers)

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from paylinks.api import Services
+from paylinks.branding.contrast import palette
 from paylinks.charges.processor import Processor
 from paylinks.charges.service import Charge, LinkNotPayable, ensure_payable
 from paylinks.checkout import forms, pages, service
@@ -60,6 +61,7 @@ class Visit:
             "t": self.t,
             "locale": self.t.locale,
             "merchant": self.checkout.merchant,
+            "branding": self.checkout.branding,
             "link": link,
             "amount": pages.format_amount(link.amount, link.currency, self.t.locale),
             "customer_amount": customer_amount_hints(link, self.t.locale),
@@ -321,3 +323,41 @@ async def complete_promptpay(request: Request) -> Response:
     except LinkNotPayable as error:
         return _state(visit, error.reason)
     return await _outcome(visit, charge, {})
+
+
+@pages.html_page
+async def brand_css(request: Request) -> Response:
+    """The link's account's colours as CSS custom properties (the page's CSP allows no inline
+    style), or nothing when it has none."""
+    visit = await _visit(request)
+    if isinstance(visit, Response):
+        return visit
+    branding = visit.checkout.branding
+    css = ""
+    if branding is not None and branding.brand_color:
+        colours = palette(branding.brand_color)
+        css = (
+            f":root {{ --accent: {colours.accent}; --accent-dark: {colours.accent_dark}; "
+            f"--accent-ink: {colours.accent_ink}; --accent-text: {colours.accent_text}; }}\n"
+        )
+    headers = {**pages.SECURITY_HEADERS, "Cache-Control": "public, max-age=300"}
+    return Response(css, 200, headers, media_type="text/css; charset=utf-8")
+
+
+@pages.html_page
+async def logo(request: Request) -> Response:
+    """The link's account's logo, with the type recognised at upload and no way to run as a
+    document (nosniff, a sandboxing CSP)."""
+    visit = await _visit(request)
+    if isinstance(visit, Response):
+        return visit
+    branding = visit.checkout.branding
+    if branding is None or branding.logo is None or branding.logo_type is None:
+        return _not_found(visit.t)
+    headers = {
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "public, max-age=300",
+        "ETag": f'"{branding.version}"',
+    }
+    return Response(branding.logo, 200, headers, media_type=branding.logo_type)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from paylinks.accounts.service import Principal
+from paylinks.branding.service import Branding, get_branding
 from paylinks.charges import service as charges_service
 from paylinks.charges.processor import Processor
 from paylinks.charges.service import Charge, NewCharge
@@ -34,12 +35,18 @@ NONCE_KEY = "checkout_nonce"
 class CheckoutLink:
     link: Link
     principal: Principal  # the link's account and mode, as if its secret key had called
-    merchant: str
+    merchant: str  # the branding's display name, else the account's name
+    branding: Branding | None = None
 
 
 def find_link(conn: Connection, *, link_id: str) -> CheckoutLink | None:
     found = links_service.find_checkout_link(conn, link_id=link_id)
-    return None if found is None else CheckoutLink(*found)
+    if found is None:
+        return None
+    link, principal, account_name = found
+    branding = get_branding(conn, account_pk=principal.account_pk)
+    merchant = (branding.display_name if branding else None) or account_name
+    return CheckoutLink(link, principal, merchant, branding)
 
 
 def view_link(conn: Connection, *, link_id: str) -> CheckoutLink | None:

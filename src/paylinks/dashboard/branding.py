@@ -1,9 +1,110 @@
-"""The payment page's design per account: display name, logo, brand colour, support e-mail."""
+"""The payment page's design per account: display name, logo, brand colour and support e-mail,
+with a preview that follows the form as it is filled in (and after saving, the real page)."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import base64
+
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from paylinks.branding import images
+from paylinks.branding.contrast import DEFAULT_ACCENT, palette
+from paylinks.branding.service import Branding, get_branding, save_branding
+from paylinks.dashboard.pages import HEADERS, Visit, page, redirect
+from paylinks.dashboard.users import normalise_email
+from paylinks.errors import BadRequest
+
+NAME_MAX = 100
 
 
 def routes() -> list[BaseRoute]:
-    return []
+    return [
+        Route("/dashboard/branding", page(form_page), methods=["GET"]),
+        Route("/dashboard/branding", page(save), methods=["POST"]),
+        Route("/dashboard/branding/preview.css", page(preview_css), methods=["GET"]),
+    ]
+
+
+async def _current(visit: Visit) -> Branding | None:
+    return await visit.services.db.read(get_branding, account_pk=visit.session.account_pk)
+
+
+def _render(
+    visit: Visit,
+    branding: Branding | None,
+    *,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+    saved: bool = False,
+    status: int = 200,
+) -> Response:
+    shown = values or {
+        "display_name": (branding.display_name if branding else None) or "",
+        "brand_color": (branding.brand_color if branding else None) or DEFAULT_ACCENT,
+        "support_email": (branding.support_email if branding else None) or "",
+    }
+    logo = None
+    if branding is not None and branding.logo and branding.logo_type:
+        logo = f"data:{branding.logo_type};base64,{base64.b64encode(branding.logo).decode()}"
+    return visit.render(
+        "branding.html",
+        status=status,
+        title="Payment page",
+        values=shown,
+        logo=logo,
+        error=error,
+        saved=saved,
+        version=branding.version if branding else "none",
+    )
+
+
+async def form_page(visit: Visit) -> Response:
+    return _render(
+        visit, await _current(visit), saved=visit.request.query_params.get("saved") == "1"
+    )
+
+
+async def _logo_change(visit: Visit) -> dict[str, object]:
+    assert visit.form is not None
+    if visit.field("remove_logo") == "on":
+        return {"logo": None, "logo_type": None}
+    upload = visit.form.get("logo")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return {}
+    data = await upload.read(images.MAX_BYTES + 1)
+    return {"logo": data, "logo_type": images.sniff(data)}
+
+
+async def save(visit: Visit) -> Response:
+    values = {k: visit.field(k).strip() for k in ("display_name", "brand_color", "support_email")}
+    try:
+        if len(values["display_name"]) > NAME_MAX:
+            raise ValueError(f"the display name may have at most {NAME_MAX} characters")
+        palette(values["brand_color"] or DEFAULT_ACCENT)
+        email = normalise_email(values["support_email"]) if values["support_email"] else None
+        changes: dict[str, object] = {
+            "display_name": values["display_name"] or None,
+            "brand_color": (values["brand_color"] or DEFAULT_ACCENT).lower(),
+            "support_email": email,
+            **await _logo_change(visit),
+        }
+    except (ValueError, BadRequest) as problem:
+        message = problem.message if isinstance(problem, BadRequest) else str(problem)
+        return _render(visit, await _current(visit), values=values, error=message, status=400)
+    await visit.services.db.write(
+        save_branding, account_pk=visit.session.account_pk, values=changes, now=visit.now()
+    )
+    return redirect("/dashboard/branding?saved=1")
+
+
+async def preview_css(visit: Visit) -> Response:
+    """The saved colours for the preview panel (the dashboard's CSP allows no inline style)."""
+    branding = await _current(visit)
+    colours = palette((branding.brand_color if branding else None) or DEFAULT_ACCENT)
+    css = (
+        f".brand-preview {{ --accent: {colours.accent}; --accent-ink: {colours.accent_ink}; "
+        f"--accent-text: {colours.accent_text}; }}\n"
+    )
+    return Response(css, 200, {**HEADERS, "Cache-Control": "no-store"}, media_type="text/css")

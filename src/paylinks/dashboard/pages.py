@@ -53,6 +53,7 @@ STYLESHEETS = ("dashboard.css", "links.css", "branding.css", "developers.css")
 STATIC_TYPES = {
     **{name: "text/css; charset=utf-8" for name in STYLESHEETS},
     "dashboard.js": "text/javascript; charset=utf-8",
+    "branding.js": "text/javascript; charset=utf-8",
 }
 MAX_FORM_BYTES = 2 * 1024 * 1024  # the logo upload is the largest form
 
@@ -197,7 +198,11 @@ def page(handler: Handler) -> Endpoint:
                         status=403,
                         session=session,
                     )
-            return await handler(Visit(request, services, session, form))
+            try:
+                return await handler(Visit(request, services, session, form))
+            finally:
+                if form is not None:
+                    await form.close()  # uploaded files are spooled to temporary files
         except NotFound:
             return notice(
                 "Not found", "There is nothing here, or it is not yours.", status=404,
