@@ -108,11 +108,18 @@ def list_filters(command: Callable[..., Any]) -> Callable[..., Any]:
 def links_list(api_url: str, secret_key: str, limit: int, as_json: bool, **filters: Any) -> None:
     """The newest links (all pages, up to --limit)."""
     with connected(api_url, secret_key) as api:
-        found = [link for link, _ in zip(api.links(**filters), range(limit), strict=False)]
+        show_list(api.links(**filters), limit, output.LINK_COLUMNS, as_json=as_json)
+
+
+def show_list(
+    items: Iterator[dict[str, Any]], limit: int, columns: tuple[str, ...], *, as_json: bool
+) -> None:
+    """Up to `limit` items (fetched page by page, no more than needed) as a table or JSON."""
+    found = [item for item, _ in zip(items, range(limit), strict=False)]
     if as_json:
         click.echo(json.dumps({"object": "list", "data": found, "total": len(found)}))
     else:
-        output.table(found, output.LINK_COLUMNS)
+        output.table(found, columns)
 
 
 @links_group.command("update")
@@ -269,12 +276,9 @@ def charges_get(api_url: str, secret_key: str, charge_id: str, as_json: bool) ->
 @click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True)
 @json_option
 def charges_list(api_url: str, secret_key: str, limit: int, as_json: bool, **filters: Any) -> None:
+    """The newest charges (all pages, up to --limit)."""
     with connected(api_url, secret_key) as api:
-        found = [c for c, _ in zip(api.charges(**filters), range(limit), strict=False)]
-    if as_json:
-        click.echo(json.dumps({"object": "list", "data": found, "total": len(found)}))
-    else:
-        output.table(found, output.CHARGE_COLUMNS)
+        show_list(api.charges(**filters), limit, output.CHARGE_COLUMNS, as_json=as_json)
 
 
 @charges_group.command("export")
