@@ -168,6 +168,20 @@ def test_webhook_endpoints_events_and_redelivery(make_client: Any, account: Test
         data={"csrf": csrf, "endpoint": endpoint_id.group(1)},
     )
     assert again.status_code == 200 and "Queued 1 new delivery" in again.text
+    changed = client.post(
+        f"/dashboard/developers/endpoints/{endpoint_id.group(1)}",
+        data={"csrf": csrf, "events": ["charge.complete"], "scheme": "omise"},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303  # no "enabled" box ticked: disabled
+    found = client.get(
+        f"/webhook_endpoints/{endpoint_id.group(1)}", auth=auth(account.test.secret_key)
+    ).json()
+    assert (found["enabled"], found["events"], found["signature_scheme"]) == (
+        False,
+        ["charge.complete"],
+        "omise",
+    )
     rolled = client.post(
         f"/dashboard/developers/endpoints/{endpoint_id.group(1)}/roll", data={"csrf": csrf}
     )
