@@ -391,3 +391,17 @@ def test_no_card_number_or_security_code_leaves_in_any_page_or_log(
     for number in (VISA_OK, VISA_NO_FUNDS, "4000056655665556", "4242424242424241"):
         assert number not in re.sub(r"[\s-]", "", text)
     assert CVV not in readable and not re.search(r"\d{7,}", readable)
+
+
+def test_a_nul_character_in_the_form_is_refused_not_stored(
+    client: TestClient, account: TestAccount
+) -> None:
+    invoice = link(client, account)
+    response = pay(client, invoice["id"], name="Som\x00chai")
+    assert response.status_code == 403  # a form no browser sends, answered with a page
+    assert (
+        client.get(f"/links/{invoice['id']}", auth=auth(account.test.secret_key)).json()["charges"][
+            "total"
+        ]
+        == 0
+    )

@@ -105,6 +105,8 @@ async def read_form(request: Request) -> dict[str, str] | None:
         return None
     fields: dict[str, str] = {}
     for name, value in pairs:
+        if "\x00" in name or "\x00" in value:  # no browser sends one; PostgreSQL cannot store it
+            return None
         fields.setdefault(name, value)
     return fields
 
