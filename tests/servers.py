@@ -1,9 +1,11 @@
-"""Real `paylinks serve` processes for tests that need a socket (SDK contract tests, hammers)."""
+"""Real `paylinks serve` and `paylinks worker` processes for tests that need a socket (SDK
+contract tests, hammers, crash tests)."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -46,13 +48,31 @@ class LiveServer:
     secret_key: str
     public_key: str
     process: subprocess.Popen[bytes]
+    account_id: str = ""  # the account whose test keys these are
 
 
-def create_account_keys(database_url: str, name: str = "Contract tests") -> dict[str, str]:
+@dataclass(frozen=True)
+class CreatedAccount:
+    """What `paylinks accounts create --json` prints: the id and both modes' keys."""
+
+    id: str
+    keys: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def test(self) -> dict[str, str]:
+        return self.keys["test"]
+
+
+def create_account(database_url: str, name: str = "Contract tests") -> CreatedAccount:
     out = json.loads(
         paylinks("accounts", "create", "--name", name, "--json", "--database-url", database_url)
     )
-    return dict(out["keys"]["test"])
+    return CreatedAccount(str(out["id"]), {mode: dict(pair) for mode, pair in out["keys"].items()})
+
+
+def create_account_keys(database_url: str, name: str = "Contract tests") -> dict[str, str]:
+    """The new account's test-mode `public_key` and `secret_key`."""
+    return dict(create_account(database_url, name).test)
 
 
 @contextmanager
@@ -65,7 +85,8 @@ def live_server(
 ) -> Iterator[LiveServer]:
     """Start `paylinks serve` on 127.0.0.1, wait until it answers, stop it afterwards."""
     port = port or free_port()
-    keys = create_account_keys(database_url)
+    account = create_account(database_url)
+    keys = account.test
     settings_env = {
         "PAYLINKS_RATE_LIMITS": "off",
         "PAYLINKS_MAX_ACTIVE_LINKS": "0",
@@ -91,7 +112,9 @@ def live_server(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process, Path(log.name))
-        yield LiveServer(url, port, database_url, keys["secret_key"], keys["public_key"], process)
+        yield LiveServer(
+            url, port, database_url, keys["secret_key"], keys["public_key"], process, account.id
+        )
     finally:
         process.terminate()
         try:
@@ -118,3 +141,81 @@ def _wait_until_up(
         except httpx.TransportError:
             time.sleep(0.1)
     raise RuntimeError(f"paylinks serve did not answer at {url} within {timeout}s")
+
+
+# What `paylinks worker` prints once its database is open, just before its loop starts.
+WORKER_READY = "delivering webhooks"
+
+
+@dataclass
+class WorkerProcess:
+    """One `paylinks worker` process; its output goes to `log`."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        """Until the worker says it is delivering; raises if it exits or takes too long."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if WORKER_READY in self.log.read_text(errors="replace"):
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"paylinks worker exited with {self.process.returncode}: {self.tail()}"
+                )
+            time.sleep(0.01)
+        raise RuntimeError(f"paylinks worker was not ready within {timeout}s: {self.tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no handler runs, nothing is flushed or released by the worker itself."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=15)
+
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM (the worker finishes its round and exits), SIGKILL if it does not."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def tail(self, chars: int = 2000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+
+def start_worker(
+    database_url: str, *, log: Path, env: dict[str, str] | None = None
+) -> WorkerProcess:
+    """Start `paylinks worker` (unbuffered, so that `wait_ready` sees its first line)."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [str(BIN / "paylinks"), "worker", "--database-url", database_url],
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return WorkerProcess(process, log)
+
+
+@contextmanager
+def worker_process(
+    database_url: str, *, log: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[WorkerProcess]:
+    """A running `paylinks worker`, ready when entered, stopped afterwards."""
+    temporary = log is None
+    if log is None:
+        with tempfile.NamedTemporaryFile(
+            prefix="paylinks-worker-", suffix=".log", delete=False
+        ) as f:
+            log = Path(f.name)
+    worker = start_worker(database_url, log=log, env=env)
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()
+        if temporary:
+            log.unlink(missing_ok=True)
