@@ -18,8 +18,12 @@ import pytest
 from payments import VISA_NO_FUNDS, VISA_OK, link
 from starlette.testclient import TestClient
 from support import TestAccount, auth
+from tests_settings import quiet_settings
 
+from paylinks.app import create_app
+from paylinks.checkout.messages import Messages
 from paylinks.clock import FrozenClock
+from paylinks.db import Database
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -56,13 +60,14 @@ def pay(
     number: str = VISA_OK,
     *,
     token: str | None = None,
+    headers: dict[str, str] | None = None,
     **fields: str,
 ) -> httpx.Response:
     """Submit the card form as a browser without JavaScript would."""
     if token is None:
-        token = form_tokens(open_page(client, link_id))["card_token"]
+        token = form_tokens(open_page(client, link_id, headers=headers))["card_token"]
     body = {**CARD, "number": number, "card_token": token, **fields}
-    return client.post(f"/pay/{link_id}", data=body)
+    return client.post(f"/pay/{link_id}", data=body, headers=headers)
 
 
 def api_link(client: TestClient, account: TestAccount, link_id: str) -> dict[str, Any]:
@@ -365,14 +370,84 @@ def test_payment_attempts_are_limited_per_address_and_per_link(
     assert pay(client, link(client, account)["id"]).status_code == 200  # another link
 
 
-def test_views_are_counted_on_page_loads_only(client: TestClient, account: TestAccount) -> None:
-    invoice = link(client, account)
-    open_page(client, invoice["id"])
-    client.head(f"/pay/{invoice['id']}")
-    pay(client, invoice["id"])  # one more load (for the token) and a POST
-    open_page(client, invoice["id"])  # the "already paid" page is a view too
-    stats = client.get(f"/links/{invoice['id']}/stats", auth=auth(account.test.secret_key))
-    assert stats.json()["views"] == 3
+def test_payment_attempts_are_limited_per_card_and_per_account(
+    make_client: Any, account: TestAccount, other_account: TestAccount
+) -> None:
+    """One card tried on many links (or merchants), or many attempts spread over an account's
+    links: refused before the processor, whatever the address."""
+    no_other_limits = {"checkout_ip_limits": "off", "checkout_link_limits": "off"}
+    client = make_client(
+        **no_other_limits, checkout_card_limits="2/minute", checkout_account_limits="off"
+    )
+    links = [link(client, account) for _ in range(3)]
+    answers = [pay(client, each["id"], VISA_NO_FUNDS).status_code for each in links]
+    assert answers == [402, 402, 429]
+    assert pay(client, link(client, other_account)["id"], VISA_NO_FUNDS).status_code == 429
+    assert pay(client, links[2]["id"], VISA_OK).status_code == 200  # another card
+    assert processor_calls(client) == 3
+    client = make_client(
+        **no_other_limits, checkout_card_limits="off", checkout_account_limits="3/minute"
+    )
+    links = [link(client, account) for _ in range(4)]
+    assert [pay(client, each["id"]).status_code for each in links] == [200, 200, 200, 429]
+    assert pay(client, link(client, other_account)["id"]).status_code == 200
+
+
+def test_the_address_limit_believes_forwarded_addresses_only_from_trusted_proxies(
+    db: Database, account: TestAccount
+) -> None:
+    def attempts(**settings: Any) -> list[int]:
+        app = create_app(
+            quiet_settings(checkout_ip_limits="2/minute", checkout_link_limits="off", **settings),
+            database=db,
+        )
+        with TestClient(app, raise_server_exceptions=False, client=("10.0.0.2", 1)) as proxy:
+            invoice = link(proxy, account, multiple=True)
+            return [
+                pay(
+                    proxy, invoice["id"], headers={"X-Forwarded-For": f"192.0.2.{n}, 10.0.0.2"}
+                ).status_code
+                for n in range(3)
+            ]
+
+    assert attempts() == [200, 200, 429]  # the header is anyone's to write
+    assert attempts(trusted_proxies="10.0.0.0/24") == [200, 200, 200]  # three customers
+
+
+def test_a_view_is_counted_once_per_visitor_per_link_per_day(
+    db: Database, account: TestAccount
+) -> None:
+    """Reloads, HEADs, payments and cookieless reloads by the same visitor are one view a day; a
+    new visitor (another address) or a new day counts again, and no reload writes."""
+    clock = FrozenClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    app = create_app(quiet_settings(), database=db, clock=clock)
+
+    def visitor(address: str) -> TestClient:
+        return TestClient(app, raise_server_exceptions=False, client=(address, 50000))
+
+    with visitor("203.0.113.5") as browser, visitor("198.51.100.9") as other:
+        invoice = link(browser, account, multiple=True)
+
+        def views() -> int:
+            stats = browser.get(f"/links/{invoice['id']}/stats", auth=auth(account.test.secret_key))
+            return int(stats.json()["views"])
+
+        for _ in range(3):
+            open_page(browser, invoice["id"])
+        browser.head(f"/pay/{invoice['id']}")
+        pay(browser, invoice["id"])
+        assert views() == 1
+        browser.cookies.clear()  # a client without cookies: known by address and agent
+        open_page(browser, invoice["id"])
+        assert views() == 1
+        open_page(other, invoice["id"])
+        assert views() == 2
+        another = link(browser, account)  # the same visitor on another link: its own view
+        open_page(browser, another["id"])
+        assert views() == 2
+        clock.advance(86400)
+        open_page(browser, invoice["id"])
+        assert views() == 3
 
 
 def test_no_card_number_or_security_code_leaves_in_any_page_or_log(
@@ -405,3 +480,14 @@ def test_a_nul_character_in_the_form_is_refused_not_stored(
         ]
         == 0
     )
+
+
+@pytest.mark.parametrize("locale", ["en", "th"])
+def test_live_declines_read_as_a_generic_decline(locale: str) -> None:
+    """Test mode names the reason (integrators test their own handling); live mode never tells
+    a card tester why a number failed. The merchant sees the code on the charge either way."""
+    t = Messages(locale)
+    generic = t("decline_generic")
+    for code in ("insufficient_fund", "payment_rejected", "invalid_account_number"):
+        assert t.decline(code) != generic
+        assert t.decline(code, livemode=True) == generic

@@ -211,12 +211,23 @@ def test_keys_page_and_rolling_with_confirmation(make_client: Any, account: Test
     )
     assert asked.status_code == 303 and asked.headers["location"].endswith("roll=1")
     assert "Yes, roll the test keys" in client.get(asked.headers["location"]).text
-    rolled = client.post("/dashboard/developers/keys/roll", data={"csrf": csrf, "confirm": "yes"})
+    roll = {"csrf": csrf, "confirm": "yes"}
+    # The session alone is not enough: the current secret key is asked for again.
+    for proof in ({}, {"current_secret_key": account.live.secret_key}):
+        refused = client.post("/dashboard/developers/keys/roll", data={**roll, **proof})
+        assert refused.status_code == 403 and "did not match" in refused.text
+        assert client.get("/links", auth=auth(account.test.secret_key)).status_code == 200
+    rolled = client.post(
+        "/dashboard/developers/keys/roll",
+        data={**roll, "current_secret_key": account.test.secret_key},
+    )
     new_secret = re.search(r'value="(skey_test_\w+)"', rolled.text)
     assert new_secret is not None
     assert client.get("/links", auth=auth(new_secret.group(1))).status_code == 200
     assert client.get("/links", auth=auth(account.test.secret_key)).status_code == 401
-    assert client.get("/dashboard/developers/keys").status_code == 200  # still signed in
+    # The session was opened with the rolled key: it ended with it.
+    gone = client.get("/dashboard/developers/keys", follow_redirects=False)
+    assert gone.status_code == 303 and "/dashboard/sign-in" in gone.headers["location"]
 
 
 @pytest.mark.parametrize(

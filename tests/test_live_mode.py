@@ -34,12 +34,19 @@ def run(command: str, database_url: str, **env: str) -> subprocess.CompletedProc
     )
 
 
-@pytest.mark.parametrize("command", ["serve", "worker"])
-def test_unsafe_settings_are_refused_and_named(tmp_path: Any, command: str) -> None:
+@pytest.mark.parametrize(
+    ("command", "private"),
+    [
+        ("serve", "PAYLINKS_WEBHOOK_ALLOW_PRIVATE"),
+        ("worker", "PAYLINKS_WEBHOOK_ALLOW_PRIVATE"),
+        ("serve", "PAYLINKS_ALLOW_PRIVATE_WEBHOOKS"),  # the earlier name is still refused
+    ],
+)
+def test_unsafe_settings_are_refused_and_named(tmp_path: Any, command: str, private: str) -> None:
     url = f"sqlite:///{tmp_path / 'live.db'}"
-    refused = run(command, url, PAYLINKS_LIVE_MODE="true", PAYLINKS_ALLOW_PRIVATE_WEBHOOKS="1")
+    refused = run(command, url, PAYLINKS_LIVE_MODE="true", **{private: "1"})
     assert refused.returncode != 0
-    for name in ("PAYLINKS_SECRET", "PAYLINKS_PUBLIC_URL", "PAYLINKS_ALLOW_PRIVATE_WEBHOOKS"):
+    for name in ("PAYLINKS_SECRET", "PAYLINKS_PUBLIC_URL", "PAYLINKS_WEBHOOK_ALLOW_PRIVATE"):
         assert name in refused.stderr
     assert "openssl rand" in refused.stderr  # says how to fix it
 
@@ -52,7 +59,7 @@ def test_safe_settings_start(tmp_path: Any) -> None:
 
 def test_without_live_mode_nothing_is_checked(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'dev.db'}"
-    with live_server(url, env={"PAYLINKS_ALLOW_PRIVATE_WEBHOOKS": "1"}) as server:
+    with live_server(url, env={"PAYLINKS_WEBHOOK_ALLOW_PRIVATE": "1"}) as server:
         assert server.process.poll() is None
 
 

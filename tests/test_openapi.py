@@ -1075,6 +1075,9 @@ def add_endpoints_that_cannot_be(ctx: Ctx) -> None:
     for url in ("http://example.com/hook", "https://10.0.0.1/hook", "https://127.1/hook"):
         refused = ctx.call("createWebhookEndpoint", status=400, key=live, json={"url": url})
         assert error_code(refused) == "invalid_url"
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://[fd00::1]/"):
+        refused = ctx.call("createWebhookEndpoint", status=400, json={"url": url})
+        assert error_code(refused) == "invalid_url"  # test keys too: loopback only
     for body in (
         {},
         {"url": "ftp://127.0.0.1/x"},
@@ -1084,6 +1087,14 @@ def add_endpoints_that_cannot_be(ctx: Ctx) -> None:
     ):
         ctx.call("createWebhookEndpoint", status=400, json=body)
     assert ctx.call("listWebhookEndpoints", status=200).json()["total"] == 0
+
+
+@scenario("createWebhookEndpoint", 422)
+def add_more_endpoints_than_allowed(ctx: Ctx) -> None:
+    for n in range(16):
+        ctx.call("createWebhookEndpoint", status=200, json={"url": f"{HOOK_URL}/{n}"})
+    refused = ctx.call("createWebhookEndpoint", status=422, json={"url": HOOK_URL})
+    assert error_code(refused) == "limit_exceeded"
 
 
 def new_endpoint(ctx: Ctx, **fields: Any) -> dict[str, Any]:

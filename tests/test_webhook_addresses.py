@@ -1,27 +1,45 @@
-"""Webhook address safety with a stub resolver: no test opens a connection anywhere."""
+"""Webhook address safety with a stub resolver: no test opens a connection anywhere.
+
+The policy: public addresses always; loopback in test mode; every other special-purpose address
+(the IANA IPv4 and IPv6 special-purpose registries, and the forms that embed an IPv4 address) in
+neither mode, unless the operator allows private targets on purpose."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable
 
 import pytest
 
-from paylinks.webhooks.addresses import UnsafeWebhookUrl, check_url, resolve_safely
+from paylinks.webhooks.addresses import (
+    Policy,
+    UnsafeWebhookUrl,
+    check_url,
+    check_webhook_url,
+    classify,
+    resolve_safely,
+)
 
 NAMES = {
     "localhost": ["127.0.0.1", "::1"],
     "internal.example": ["10.0.0.1"],
     "mixed.example": ["93.184.216.34", "192.168.1.10"],
     "public.example": ["93.184.216.34", "2606:4700::1111"],
+    "metadata.example": ["169.254.169.254"],
 }
+
+TEST = Policy(livemode=False)
+LIVE = Policy(livemode=True)
 
 
 def stub(host: str, _port: int) -> list[str]:
     """Names from the table; literal addresses normalised as getaddrinfo would (no network)."""
     if host in NAMES:
         return NAMES[host]
+    if host.endswith(".nowhere"):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     try:
         return [str(ipaddress.ip_address(host.strip("[]")))]
     except ValueError:
@@ -36,44 +54,123 @@ def no_real_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
-UNSAFE = [
-    "127.0.0.1", "localhost", "[::1]", "0.0.0.0", "2130706433", "0x7f000001", "017700000001",  # noqa: S104
-    "0177.0.0.1", "127.1", "169.254.169.254", "10.0.0.1", "172.16.0.1", "192.168.0.1",
-    "100.64.0.1", "198.18.0.1", "224.0.0.1", "[::ffff:127.0.0.1]", "[64:ff9b::7f00:1]",
-    "[fd00::1]", "[fe80::1]", "internal.example", "mixed.example",
+# One address from every range of the IANA special-purpose registries (and the deprecated
+# embedding forms), with the loopback ones apart: test mode allows those.
+SPECIAL_PURPOSE = [
+    "10.0.0.1", "10.255.255.255", "100.64.0.1", "100.127.255.254", "169.254.169.254",
+    "172.16.0.1", "172.31.255.255", "192.0.0.8", "192.0.2.1", "192.88.99.1", "192.168.0.1",
+    "192.168.1.1", "198.18.0.1", "198.19.255.255", "198.51.100.7", "203.0.113.9",
+    "240.0.0.1", "255.255.255.254",
+    "::ffff:10.0.0.1", "::ffff:169.254.169.254", "::7f00:1", "::127.0.0.1", "::a00:1",
+    "::ffff:0:a00:1", "64:ff9b::a00:1", "64:ff9b::7f00:1", "64:ff9b:1::a00:1", "100::1",
+    "100:0:0:1::1", "2001::1", "2001:2::1", "2001:db8::1", "2001:10::1", "2002:a00:1::1",
+    "3fff::1", "5f00::1", "fc00::1", "fd00::1", "fe80::1", "fec0::1",
+]  # fmt: skip
+NEVER = ["0.0.0.0", "0.1.2.3", "224.0.0.1", "239.255.255.250", "255.255.255.255", "::", "ff02::1"]  # noqa: S104
+LOOPBACK = ["127.0.0.1", "127.255.255.254", "::1", "::ffff:127.0.0.1"]
+PUBLIC = ["93.184.216.34", "1.1.1.1", "8.8.8.8", "2606:4700::1111", "2a00:1450:4001:81b::200e"]
+
+
+@pytest.mark.parametrize("address", SPECIAL_PURPOSE)
+def test_special_purpose_addresses_are_refused_in_both_modes(address: str) -> None:
+    for policy in (TEST, LIVE):
+        assert policy.refusal(address) is not None, (address, policy)
+
+
+@pytest.mark.parametrize("address", SPECIAL_PURPOSE)
+def test_allow_private_admits_special_purpose_addresses_on_purpose(address: str) -> None:
+    assert Policy(livemode=False, allow_private=True).refusal(address) is None
+
+
+@pytest.mark.parametrize("address", NEVER)
+def test_unspecified_multicast_and_broadcast_are_never_reached(address: str) -> None:
+    for policy in (TEST, LIVE, Policy(livemode=True, allow_private=True)):
+        assert policy.refusal(address) is not None
+
+
+@pytest.mark.parametrize("address", LOOPBACK)
+def test_loopback_only_in_test_mode(address: str) -> None:
+    assert TEST.refusal(address) is None
+    assert LIVE.refusal(address) == "a loopback address"
+
+
+@pytest.mark.parametrize("address", PUBLIC)
+def test_public_addresses_are_allowed_in_both_modes(address: str) -> None:
+    assert classify(address).category == "public"
+    assert TEST.refusal(address) is None and LIVE.refusal(address) is None
+
+
+def test_every_range_of_pythons_non_global_table_is_refused() -> None:
+    """A second opinion: any address the standard library calls non-global is refused (the
+    table is ours; this catches a range we forgot that Python knows)."""
+    for address in SPECIAL_PURPOSE + NEVER:
+        ip = ipaddress.ip_address(address)
+        if not ip.is_global:
+            assert LIVE.refusal(address) is not None
+
+
+# Loopback written every way getaddrinfo accepts: fine in test mode, refused in live mode.
+LOOPBACK_HOSTS = [
+    "127.0.0.1", "localhost", "[::1]", "2130706433", "0x7f000001", "017700000001", "0177.0.0.1",
+    "127.1", "[::ffff:127.0.0.1]",
+]  # fmt: skip
+# Refused in both modes.
+PRIVATE_HOSTS = [
+    "0.0.0.0", "169.254.169.254", "10.0.0.1", "172.16.0.1", "192.168.0.1", "100.64.0.1",  # noqa: S104
+    "198.18.0.1", "224.0.0.1", "[64:ff9b::7f00:1]", "[fd00::1]", "[fe80::1]", "[::7f00:1]",
+    "[::127.0.0.1]", "[64:ff9b:1::a00:1]", "internal.example", "mixed.example",
+    "metadata.example",
 ]  # fmt: skip
 
 
 def target_of(host: str) -> tuple[str, int]:
-    parsed = check_url(f"https://{host}/hook", allow_loopback=False, allow_http=False)
+    parsed = check_url(f"https://{host}/hook", allow_http=False)
     return parsed.host, parsed.port
 
 
-@pytest.mark.parametrize("host", UNSAFE)
-def test_unsafe_addresses_are_refused_in_live_mode(host: str) -> None:
+@pytest.mark.parametrize("host", LOOPBACK_HOSTS + PRIVATE_HOSTS)
+def test_unsafe_hosts_are_refused_in_live_mode(host: str) -> None:
     name, port = target_of(host)
     with pytest.raises(UnsafeWebhookUrl):
-        resolve_safely(name, port, allow_loopback=False, resolver=stub)
+        resolve_safely(name, port, policy=LIVE, resolver=stub)
+
+
+@pytest.mark.parametrize("host", PRIVATE_HOSTS)
+def test_private_hosts_are_refused_in_test_mode(host: str) -> None:
+    name, port = target_of(host)
+    with pytest.raises(UnsafeWebhookUrl):
+        resolve_safely(name, port, policy=TEST, resolver=stub)
 
 
 @pytest.mark.parametrize("host", ["public.example", "93.184.216.34", "[2606:4700::1111]"])
-def test_public_addresses_are_allowed(host: str) -> None:
+def test_public_hosts_are_allowed(host: str) -> None:
     name, port = target_of(host)
-    assert resolve_safely(name, port, allow_loopback=False, resolver=stub)
+    assert resolve_safely(name, port, policy=LIVE, resolver=stub)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
-def test_loopback_is_allowed_in_test_mode(host: str) -> None:
+@pytest.mark.parametrize("host", LOOPBACK_HOSTS)
+def test_loopback_hosts_are_allowed_in_test_mode(host: str) -> None:
     name, port = target_of(host)
-    assert resolve_safely(name, port, allow_loopback=True, resolver=stub)
+    assert resolve_safely(name, port, policy=TEST, resolver=stub)
 
 
 def test_rebinding_is_caught_by_the_check_at_each_delivery() -> None:
     answers = iter([["93.184.216.34"], ["10.0.0.1"]])
     rebinding: Callable[[str, int], list[str]] = lambda _h, _p: next(answers)  # noqa: E731
-    assert resolve_safely("rebind.example", 443, allow_loopback=False, resolver=rebinding)
+    assert resolve_safely("rebind.example", 443, policy=LIVE, resolver=rebinding)
     with pytest.raises(UnsafeWebhookUrl):
-        resolve_safely("rebind.example", 443, allow_loopback=False, resolver=rebinding)
+        resolve_safely("rebind.example", 443, policy=LIVE, resolver=rebinding)
+
+
+def test_a_name_that_does_not_resolve_is_saved_in_test_mode_and_refused_in_live_mode() -> None:
+    check_webhook_url("http://receiver.nowhere/hook", policy=TEST, resolver=stub)
+    with pytest.raises(UnsafeWebhookUrl, match="cannot resolve"):
+        check_webhook_url("https://receiver.nowhere/hook", policy=LIVE, resolver=stub)
+
+
+def test_the_refusal_names_what_the_address_is() -> None:
+    with pytest.raises(UnsafeWebhookUrl, match=re.escape("169.254.169.254, a link-local address")):
+        check_webhook_url("http://metadata.example/", policy=TEST, resolver=stub)
 
 
 @pytest.mark.parametrize(
@@ -83,8 +180,10 @@ def test_rebinding_is_caught_by_the_check_at_each_delivery() -> None:
 )  # fmt: skip
 def test_bad_schemes_credentials_and_ports_are_refused(url: str) -> None:
     with pytest.raises(UnsafeWebhookUrl):
-        check_url(url, allow_loopback=False, allow_http=False)
+        check_url(url, allow_http=False)
 
 
-def test_http_is_allowed_only_when_asked() -> None:
-    assert check_url("http://127.0.0.1:3000/x", allow_loopback=True, allow_http=True).port == 3000
+def test_http_is_allowed_only_in_test_mode() -> None:
+    assert check_url("http://127.0.0.1:3000/x", allow_http=TEST.allow_http).port == 3000
+    with pytest.raises(UnsafeWebhookUrl):
+        check_url("http://127.0.0.1:3000/x", allow_http=LIVE.allow_http)

@@ -45,6 +45,7 @@ def add_endpoint(db: Database, account: TestAccount, url: str, **kw: Any) -> web
             keys=kw.get("keys"),
             scheme=kw.get("scheme", "seed"),
             now=datetime.now(UTC),
+            limit=0,
         )
 
 

@@ -242,7 +242,7 @@ def live_endpoint(db: Database, account: TestAccount, url: str) -> None:
     live = Principal(account.pk, account.id, True, "secret", "")
     with db.transaction() as conn:
         endpoints.create_endpoint(
-            conn, principal=live, url=url, keys=None, scheme="seed", now=datetime.now(UTC)
+            conn, principal=live, url=url, keys=None, scheme="seed", now=datetime.now(UTC), limit=0
         )
     with db.transaction() as conn:
         pk = record_event(conn, principal=live, key="link.create", data={}, now=datetime.now(UTC))

@@ -373,6 +373,7 @@ def test_a_change_failing_after_its_outbox_rows_were_written_is_never_delivered(
             webhooks.create_endpoint(
                 conn, principal=principal, url=rx.url, keys=None, scheme="seed",
                 now=datetime.now(UTC),
+                limit=0,
             )  # fmt: skip
         results = asyncio.run(changes())
         doomed = [str(r) for r in results if isinstance(r, Doomed)]

@@ -41,7 +41,9 @@ from paylinks.idempotency import GuardedDatabase
 from paylinks.instance import Keyring
 from paylinks.logs import redact
 from paylinks.params import Params, merge
-from paylinks.ratelimit import Limiter, headers_for
+from paylinks.proxies import ClientAddresses
+from paylinks.ratelimit import Limiter, Limits, headers_for
+from paylinks.recent import RecentKeys
 
 log = logging.getLogger("paylinks.api")
 
@@ -57,13 +59,20 @@ class Services:
     db: Database
     clock: Clock
     authenticator: Authenticator
-    limiter: Limiter | None
+    limits: Limits
+    clients: ClientAddresses  # who the client is (trusted proxies)
+    viewers: RecentKeys  # hosted-page visitors counted lately (a view a visitor a day)
     keyring: Keyring
     test_processor: Processor
     recorder: Recorder  # records an event in the transaction of every state change
     # Renders an object by id as the request that made it would have: for idempotent retries
     # of requests that died after their change committed.
     rebuild: Rebuilder | None = None
+
+    @property
+    def limiter(self) -> Limiter | None:
+        """The API's limiter (per key)."""
+        return self.limits.api
 
     def processor_for(self, livemode: bool) -> Processor | None:
         """The card processor of a mode: the test processor, and none (yet) for live mode."""
@@ -144,8 +153,7 @@ async def _authenticate(
         )
     except AuthenticationFailure:
         # Unknown keys are counted per client address, so guessing keys is rate-limited too.
-        client = request.client.host if request.client else "unknown"
-        await _rate_limit(services, f"ip:{client}")
+        await _rate_limit(services, f"ip:{services.clients.of(request)}")
         raise
     return principal, await _rate_limit(services, principal.key_hash)
 

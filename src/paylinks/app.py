@@ -35,6 +35,7 @@ from paylinks.checkout import pages as checkout_pages
 from paylinks.checkout import routes as checkout
 from paylinks.clock import Clock, SystemClock
 from paylinks.config import Settings
+from paylinks.dashboard.access import SIGN_IN_LIMITS
 from paylinks.dashboard.routes import routes as dashboard_routes
 from paylinks.db import Database
 from paylinks.events import routes as events
@@ -43,7 +44,9 @@ from paylinks.instance import Keyring
 from paylinks.links import routes as links
 from paylinks.metrics import RequestMetrics
 from paylinks.middleware import RequestIds
-from paylinks.ratelimit import Limiter, MemoryLimiter, RedisLimiter, parse_policy
+from paylinks.proxies import ClientAddresses, parse_networks
+from paylinks.ratelimit import Limiter, Limits, build_limiter
+from paylinks.recent import RecentKeys
 from paylinks.search import routes as search
 from paylinks.sources import routes as sources
 from paylinks.tokens import routes as tokens
@@ -137,13 +140,21 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def build_limiter(settings: Settings) -> Limiter | None:
-    windows = parse_policy(settings.rate_limits)
-    if not windows:
-        return None
-    if settings.redis_url:
-        return RedisLimiter(windows, settings.redis_url)
-    return MemoryLimiter(windows)
+def build_limits(settings: Settings, api: Limiter | None) -> Limits:
+    """Every limiter, from the settings (`api` when the caller brings its own)."""
+    redis = settings.redis_url
+
+    def build(policy: str, prefix: str) -> Limiter | None:
+        return build_limiter(policy, redis_url=redis, prefix=f"paylinks:{prefix}:")
+
+    return Limits(
+        api=api if api is not None else build(settings.rate_limits, "rl"),
+        sign_in=build(SIGN_IN_LIMITS, "sign-in"),
+        checkout_ip=build(settings.checkout_ip_limits, "checkout-ip"),
+        checkout_link=build(settings.checkout_link_limits, "checkout-link"),
+        checkout_card=build(settings.checkout_card_limits, "checkout-card"),
+        checkout_account=build(settings.checkout_account_limits, "checkout-account"),
+    )
 
 
 def create_app(
@@ -166,7 +177,9 @@ def create_app(
             lambda digest: db.read(find_principal, key_hash=digest),
             cache_seconds=settings.auth_cache_seconds,
         ),
-        limiter=limiter if limiter is not None else build_limiter(settings),
+        limits=build_limits(settings, limiter),
+        clients=ClientAddresses(parse_networks(settings.trusted_proxies)),
+        viewers=RecentKeys(),
         keyring=Keyring(db, master=settings.secret),
         test_processor=processor or TestProcessor(),
         recorder=EventRecorder(public_url=settings.public_url),
@@ -182,7 +195,7 @@ def create_app(
             worker = Worker(
                 db,
                 clock=services.clock,
-                allow_private_live=settings.allow_private_webhooks,
+                allow_private=settings.allow_private_webhooks,
                 lease_seconds=settings.webhook_lease_seconds,
             )
             delivery = asyncio.create_task(worker.run_forever(stop))
@@ -192,13 +205,7 @@ def create_app(
         if worker is not None and delivery is not None:
             await delivery
             await worker.close()
-        page_limits = getattr(running.state, "checkout_limits", None)
-        limiters = (
-            [services.limiter, *vars(page_limits).values()] if page_limits else [services.limiter]
-        )
-        for limiter in limiters:
-            if isinstance(limiter, RedisLimiter):
-                await limiter.close()
+        await services.limits.close()
         if owns_db:
             db.close()
 

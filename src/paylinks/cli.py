@@ -264,7 +264,7 @@ def worker(database_url: str | None) -> None:
             loop.add_signal_handler(signum, stop.set)
         delivery = Worker(
             db,
-            allow_private_live=settings.allow_private_webhooks,
+            allow_private=settings.allow_private_webhooks,
             lease_seconds=settings.webhook_lease_seconds,
         )
         sweeper = asyncio.create_task(housekeeping.run_forever(db, SystemClock(), stop))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from paylinks.proxies import parse_networks
 from paylinks.ratelimit import parse_policy
 
 DEFAULT_DATA_DIR = Path("var")
@@ -15,7 +16,7 @@ DEFAULT_DATA_DIR = Path("var")
 class Settings(BaseSettings):
     """Every knob of a paylinks process; each is also a `PAYLINKS_*` environment variable."""
 
-    model_config = SettingsConfigDict(env_prefix="PAYLINKS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PAYLINKS_", extra="ignore", populate_by_name=True)
 
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
@@ -41,30 +42,57 @@ class Settings(BaseSettings):
     # Keys card fingerprints and signs page tokens. Empty: a random secret is created once and
     # kept in the database, so every process of one installation shares it.
     secret: str = ""
-    # Payment attempts on the hosted page (card-testing defence), per client address and per
-    # link, written like `rate_limits`; `off` disables one. Refused attempts never reach the
-    # processor.
     # Run the webhook delivery worker inside `serve` (the embedded default); `paylinks worker`
     # runs it on its own.
     deliver_webhooks: bool = True
     # How long a worker's claim on a delivery holds; a killed worker's deliveries are sent
     # again after it. Longer than an attempt can take (10 s).
     webhook_lease_seconds: float = Field(default=60.0, ge=1)
-    # Live-mode webhook URLs must reach public addresses; this lets them reach private ones
-    # (loopback, RFC 1918, …) on purpose. Test mode always may, so localhost needs no tunnel.
-    allow_private_webhooks: bool = False
+    # Webhook URLs must reach public addresses (and, in test mode, loopback, so that localhost
+    # needs no tunnel). This lets them reach private ones (RFC 1918, link-local, CGNAT, …) on
+    # purpose, in both modes; live mode refuses to start with it.
+    allow_private_webhooks: bool = Field(
+        default=False,
+        validation_alias=AliasChoices(
+            "allow_private_webhooks",
+            "PAYLINKS_WEBHOOK_ALLOW_PRIVATE",
+            "PAYLINKS_ALLOW_PRIVATE_WEBHOOKS",  # the name of earlier releases
+        ),
+    )
+    # Webhook endpoints an account may have per mode (Stripe allows 16); 0 for no cap. Every
+    # change queues one delivery per endpoint inside its own transaction.
+    max_webhook_endpoints: int = Field(default=16, ge=0)
+    # Addresses (or networks) of reverse proxies whose `X-Forwarded-For` names the client;
+    # comma-separated. Empty: the connecting address is the client (see `proxies`).
+    trusted_proxies: str = ""
+    # Payment attempts on the hosted page (card-testing defence), written like `rate_limits`;
+    # `off` disables one. Counted per client address, per link, per card (its fingerprint)
+    # and per account; a refused attempt never reaches the processor.
     checkout_ip_limits: str = "10/minute"
     checkout_link_limits: str = "30/minute"
+    checkout_card_limits: str = "10/minute;30/hour"
+    checkout_account_limits: str = "300/minute"
 
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @field_validator("checkout_ip_limits", "checkout_link_limits")
+    @field_validator(
+        "checkout_ip_limits",
+        "checkout_link_limits",
+        "checkout_card_limits",
+        "checkout_account_limits",
+    )
     @classmethod
     def _readable_policy(cls, value: str) -> str:
         parse_policy(value)  # a typo fails at start-up, not on the first payment
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _readable_proxies(cls, value: str) -> str:
+        parse_networks(value)  # ValueError: not an address or a network
         return value
 
     @property

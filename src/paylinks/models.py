@@ -251,6 +251,10 @@ users = sa.Table(
     sa.Column("email", sa.String(254), nullable=False, unique=True),  # lower-cased
     sa.Column("password_hash", sa.String(200), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # Failed password sign-ins in a row; at `users.LOCK_AFTER` the user is locked until
+    # `locked_until`, and a success resets both.
+    sa.Column("failed_sign_ins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", sa.BigInteger, nullable=True),
 )
 
 # Dashboard sessions, kept server-side so that signing out (or expiry) ends them for good. The
@@ -263,9 +267,13 @@ dashboard_sessions = sa.Table(
     sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), nullable=False),
     # NULL when signed in with a secret key: such a session stays in that key's mode.
     sa.Column("user_pk", sa.BigInteger, sa.ForeignKey("users.pk"), nullable=True),
+    # The secret key that opened the session (NULL for a user's): rolling it ends the session.
+    sa.Column("api_key_pk", sa.BigInteger, sa.ForeignKey("api_keys.pk"), nullable=True),
     sa.Column("livemode", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_dashboard_sessions_api_key", "api_key_pk"),
+    sa.Index("ix_dashboard_sessions_user", "user_pk"),
 )
 
 # How the hosted payment page looks for an account's customers.

@@ -64,6 +64,8 @@ class Decision:
 class Limiter(Protocol):
     async def hit(self, key: str) -> Decision: ...
 
+    async def close(self) -> None: ...
+
 
 def judge(log: list[float], windows: list[Window], now: float) -> Decision:
     """Decide on a sorted log of earlier hits; on success `now` must then be appended."""
@@ -97,6 +99,9 @@ class MemoryLimiter:
 
     async def hit(self, key: str) -> Decision:
         return self.hit_now(key)
+
+    async def close(self) -> None:
+        """Nothing to release (the protocol's: a Redis limiter has a connection pool)."""
 
     def hit_now(self, key: str) -> Decision:
         now = self._clock()
@@ -194,6 +199,35 @@ class RedisLimiter:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def build_limiter(policy: str, *, redis_url: str, prefix: str) -> Limiter | None:
+    """The limiter for `policy` (None when it is off): in Redis when there is one (every
+    process shares it), else in this process's memory."""
+    windows = parse_policy(policy)
+    if not windows:
+        return None
+    if redis_url:
+        return RedisLimiter(windows, redis_url, prefix=prefix)
+    return MemoryLimiter(windows)
+
+
+@dataclass
+class Limits:
+    """Every limiter of an app, built once by `create_app` and closed with it."""
+
+    api: Limiter | None = None  # per API key (unknown keys: per client address)
+    sign_in: Limiter | None = None  # dashboard sign-in attempts per client address
+    # Hosted-page payment attempts (card-testing defence).
+    checkout_ip: Limiter | None = None
+    checkout_link: Limiter | None = None
+    checkout_card: Limiter | None = None  # per card fingerprint
+    checkout_account: Limiter | None = None
+
+    async def close(self) -> None:
+        for limiter in vars(self).values():
+            if limiter is not None:
+                await limiter.close()
 
 
 def headers_for(decision: Decision, *, now_epoch: float) -> dict[str, str]:

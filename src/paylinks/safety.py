@@ -42,7 +42,7 @@ def problems(settings: Settings, db: Database) -> list[str]:
         )
     if settings.allow_private_webhooks:
         found.append(
-            "PAYLINKS_ALLOW_PRIVATE_WEBHOOKS is on: live webhooks could reach internal "
+            "PAYLINKS_WEBHOOK_ALLOW_PRIVATE is on: live webhooks could reach internal "
             "addresses. Turn it off"
         )
     if not settings.public_url.startswith("https://"):

@@ -27,6 +27,9 @@ def uvicorn_options(settings: Settings, *, host: str, port: int) -> dict[str, ob
         "access_log": False,  # paylinks logs each request itself, with its request id
         "log_config": None,  # keep the logging `logs.configure` set up
         "server_header": False,
+        # uvicorn would believe X-Forwarded-For from any loopback peer; paylinks decides itself
+        # whom to believe (`PAYLINKS_TRUSTED_PROXIES`, see `proxies`).
+        "proxy_headers": False,
         "timeout_graceful_shutdown": 10,
     }
 

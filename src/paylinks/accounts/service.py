@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from paylinks.clock import from_micros, to_micros
 from paylinks.errors import NotFound
 from paylinks.ids import new_id, new_key
-from paylinks.models import accounts, api_keys
+from paylinks.models import accounts, api_keys, dashboard_sessions
 
 MODES = (False, True)  # test, live
 
@@ -40,6 +40,7 @@ class Principal:
     livemode: bool
     kind: str  # "public" | "secret"
     key_hash: str
+    key_pk: int | None = None  # the key's row; None for work done on an account's behalf
 
     @property
     def is_secret(self) -> bool:
@@ -119,30 +120,47 @@ def count_accounts(conn: Connection) -> int:
 
 
 def roll_keys(conn: Connection, *, account_id: str, livemode: bool, now: datetime) -> KeyPair:
-    """Revoke the mode's current key pair and issue a new one."""
+    """Revoke the mode's current key pair and issue a new one. Dashboard sessions opened with a
+    revoked key end with it, whoever rolls (CLI or dashboard)."""
     pk = conn.execute(sa.select(accounts.c.pk).where(accounts.c.id == account_id)).scalar()
     if pk is None:
         raise NotFound.for_object("account", account_id)
     micros = to_micros(now)
-    conn.execute(
-        api_keys.update()
+    current = (
+        sa.select(api_keys.c.pk)
         .where(
             api_keys.c.account_pk == pk,
             api_keys.c.livemode == livemode,
             api_keys.c.revoked_at.is_(None),
         )
-        .values(revoked_at=micros)
+        .scalar_subquery()
     )
+    conn.execute(dashboard_sessions.delete().where(dashboard_sessions.c.api_key_pk.in_(current)))
+    conn.execute(api_keys.update().where(api_keys.c.pk.in_(current)).values(revoked_at=micros))
     return _issue_pair(conn, account_pk=pk, livemode=livemode, now=micros)
 
 
 def find_principal(conn: Connection, *, key_hash: str) -> Principal | None:
     """The live (unrevoked) key with this hash, or None."""
     row = conn.execute(
-        sa.select(api_keys.c.account_pk, api_keys.c.livemode, api_keys.c.kind, accounts.c.id)
+        sa.select(
+            api_keys.c.pk,
+            api_keys.c.account_pk,
+            api_keys.c.livemode,
+            api_keys.c.kind,
+            accounts.c.id,
+        )
         .join(accounts, accounts.c.pk == api_keys.c.account_pk)
         .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
     ).first()
     if row is None:
         return None
-    return Principal(row.account_pk, row.id, row.livemode, row.kind, key_hash)
+    return Principal(row.account_pk, row.id, row.livemode, row.kind, key_hash, row.pk)
+
+
+def lock_account(conn: Connection, *, account_pk: int) -> None:
+    """Serialise an account's capped creates (links, webhook endpoints) on PostgreSQL, so that
+    concurrent ones cannot overshoot a cap. SQLite needs nothing: every write transaction
+    already holds the database's write lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(accounts.c.pk).where(accounts.c.pk == account_pk).with_for_update())

@@ -17,7 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
@@ -67,24 +67,6 @@ def verify_token(key: bytes, token: str | None, *, link_id: str, now: datetime) 
     if age > TOKEN_LIFETIME or age < -CLOCK_SKEW:
         return Verdict(None, "stale")
     return Verdict(nonce)
-
-
-def is_cross_site(request: Request, *, public_url: str) -> bool:
-    """True when the browser says the form was posted from another site (Fetch Metadata), or
-    the Origin is neither this host nor the configured public URL. Absent headers pass: old
-    browsers and non-browser clients still need a valid token."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return True
-    origin = request.headers.get("origin")
-    # Our own page sends "null": under `Referrer-Policy: no-referrer` browsers hide the origin
-    # of a form post. Sec-Fetch-Site (above) and the token still judge such a post.
-    if origin is None or origin == "null":
-        return False
-    public = urlsplit(public_url)
-    if origin == f"{public.scheme}://{public.netloc}":
-        return False
-    return urlsplit(origin).netloc != request.headers.get("host", "")
 
 
 async def read_form(request: Request) -> dict[str, str] | None:

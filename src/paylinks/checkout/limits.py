@@ -1,60 +1,43 @@
-"""Payment attempts allowed on the hosted page: per client address and per link.
+"""Payment attempts allowed on the hosted page: per client address, per link, per account, and
+per card.
 
-A public pay form is the classic card-testing target (OWASP API6), so attempts are limited
-before anything reaches the processor. The limiters live on `app.state`, built on first use from
-the settings (memory for one process, Redis when `PAYLINKS_REDIS_URL` is set).
+A public pay form is the classic card-testing target (OWASP API6): a tester tries many cards
+on one link, one card on many links, or spreads over a merchant's links from many addresses.
+So attempts are counted four ways, and an attempt refused by one count spends none of the later
+ones. The card's count is taken once the card is known (its keyed fingerprint) and before the
+processor sees it. The limiters are built by `create_app` (see `ratelimit.Limits`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-from starlette.requests import Request
-
-from paylinks.api import Services
-from paylinks.ratelimit import Limiter, MemoryLimiter, RedisLimiter, parse_policy
+from paylinks.ratelimit import Limiter, Limits
 
 
-def _limiter(policy: str, redis_url: str, prefix: str) -> Limiter | None:
-    windows = parse_policy(policy)
-    if not windows:
-        return None
-    if redis_url:
-        return RedisLimiter(windows, redis_url, prefix=prefix)
-    return MemoryLimiter(windows)
+async def _first_refusal(checks: list[tuple[Limiter | None, str]]) -> int | None:
+    for limiter, key in checks:
+        if limiter is None:
+            continue
+        decision = await limiter.hit(key)
+        if not decision.allowed:
+            return max(1, math.ceil(decision.retry_after))
+    return None
 
 
-@dataclass
-class AttemptLimits:
-    by_ip: Limiter | None
-    by_link: Limiter | None
-
-    async def retry_after(self, *, client: str, link_id: str) -> int | None:
-        """Count one attempt; None if allowed, else the seconds to wait. An attempt refused by
-        the address limit does not spend the link's quota."""
-        for limiter, key in ((self.by_ip, client), (self.by_link, link_id)):
-            if limiter is None:
-                continue
-            decision = await limiter.hit(key)
-            if not decision.allowed:
-                return max(1, math.ceil(decision.retry_after))
-        return None
+async def attempt_refused(
+    limits: Limits, *, client: str, link_id: str, account_id: str
+) -> int | None:
+    """Count one attempt; None if allowed, else the seconds to wait."""
+    return await _first_refusal(
+        [
+            (limits.checkout_ip, client),
+            (limits.checkout_link, link_id),
+            (limits.checkout_account, account_id),
+        ]
+    )
 
 
-def attempt_limits(request: Request) -> AttemptLimits:
-    state = request.app.state
-    limits: AttemptLimits | None = getattr(state, "checkout_limits", None)
-    if limits is None:
-        services: Services = state.services
-        settings = services.settings
-        limits = AttemptLimits(
-            _limiter(settings.checkout_ip_limits, settings.redis_url, "paylinks:checkout-ip:"),
-            _limiter(settings.checkout_link_limits, settings.redis_url, "paylinks:checkout-link:"),
-        )
-        state.checkout_limits = limits
-    return limits
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+async def card_refused(limits: Limits, *, fingerprint: str) -> int | None:
+    """Count one attempt with this card (whatever link or merchant); None if allowed."""
+    return await _first_refusal([(limits.checkout_card, fingerprint)])

@@ -226,7 +226,12 @@ class Messages:
         text = CATALOGUES[self.locale].get(key) or EN[key]
         return text.format(**values) if values else text
 
-    def decline(self, failure_code: str | None) -> str:
+    def decline(self, failure_code: str | None, *, livemode: bool = False) -> str:
+        """What the customer reads after a decline. In live mode always the generic words: a
+        precise reason (no funds, bad account) tells a card tester which numbers are real;
+        the merchant still sees the failure code on the charge."""
+        if livemode:
+            return self("decline_generic")
         return self(DECLINES.get(failure_code or "", "decline_generic"))
 
     def card_error(self, error: ApiError) -> tuple[str, str]:

@@ -19,14 +19,15 @@ from paylinks.api import Services
 from paylinks.branding.contrast import palette
 from paylinks.charges.processor import Processor
 from paylinks.charges.service import Charge, LinkNotPayable, ensure_payable
-from paylinks.checkout import forms, pages, service
+from paylinks.checkout import forms, pages, service, views
 from paylinks.checkout.forms import KEPT_FIELDS, FormErrors, read_amount, read_card, read_email
-from paylinks.checkout.limits import attempt_limits, client_address
+from paylinks.checkout.limits import attempt_refused, card_refused
 from paylinks.checkout.messages import Messages
 from paylinks.checkout.service import CheckoutLink
 from paylinks.errors import InvalidCard, NotFound, TestModeLiveCard
 from paylinks.links.service import Link
 from paylinks.money import parse_currency
+from paylinks.origins import is_cross_site
 from paylinks.tokens import service as tokens_service
 
 STATE_STATUS = {"used": 200, "live": 200, "deleted": 410, "expired": 410, "limit_reached": 410}
@@ -141,7 +142,9 @@ async def _outcome(visit: Visit, charge: Charge, values: dict[str, str]) -> Resp
         return pages.render("receipt.html", visit.context(charge=charge, paid=paid))
     if charge.status == "failed":
         message = (
-            visit.t("promptpay_failed") if charge.source else visit.t.decline(charge.failure_code)
+            visit.t("promptpay_failed")
+            if charge.source
+            else visit.t.decline(charge.failure_code, livemode=charge.livemode)
         )
         return await _form(visit, status=402, values=values, alert=message)
     key = await visit.services.keyring.get("checkout-csrf")
@@ -149,12 +152,10 @@ async def _outcome(visit: Visit, charge: Charge, values: dict[str, str]) -> Resp
     return pages.render("promptpay.html", visit.context(charge=charge, token=token))
 
 
-async def _visit(request: Request, *, count_view: bool = False) -> Visit | Response:
+async def _visit(request: Request) -> Visit | Response:
     services: Services = request.app.state.services
     t = Messages(pages.choose_locale(request))
-    find = service.view_link if count_view else service.find_link
-    run = services.db.write if count_view else services.db.read
-    checkout = await run(find, link_id=request.path_params["link_id"])
+    checkout = await services.db.read(service.find_link, link_id=request.path_params["link_id"])
     if checkout is None:
         return _not_found(t)
     return Visit(request, services, t, checkout)
@@ -171,7 +172,7 @@ async def _posted(
     back = f"/pay/{visit.link_id}"
     public_url = visit.services.settings.public_url
     fields = None
-    if not forms.is_cross_site(request, public_url=public_url):
+    if not is_cross_site(request, public_url=public_url):
         fields = await forms.read_form(request)
     if fields is None:
         return pages.notice(visit.t, key="forbidden", status=403, back=back)
@@ -190,16 +191,22 @@ async def _refused(visit: Visit) -> Response | None:
     blocked = _unpayable(visit)
     if blocked is not None:
         return blocked
-    limits = attempt_limits(visit.request)
-    wait = await limits.retry_after(client=client_address(visit.request), link_id=visit.link_id)
-    if wait is None:
-        return None
-    body = visit.t("rate_body", seconds=wait)
+    services = visit.services
+    wait = await attempt_refused(
+        services.limits,
+        client=services.clients.of(visit.request),
+        link_id=visit.link_id,
+        account_id=visit.checkout.principal.account_id,
+    )
+    return None if wait is None else _too_many(visit, wait)
+
+
+def _too_many(visit: Visit, wait: int) -> Response:
     return pages.notice(
         visit.t,
         key="rate",
         status=429,
-        body=body,
+        body=visit.t("rate_body", seconds=wait),
         back=f"/pay/{visit.link_id}",
         headers={"Retry-After": str(wait)},
     )
@@ -225,10 +232,21 @@ async def _attempt(
 
 @pages.html_page
 async def show_page(request: Request) -> Response:
-    visit = await _visit(request, count_view=request.method == "GET")
+    visit = await _visit(request)
     if isinstance(visit, Response):
         return visit
-    return _unpayable(visit) or await _form(visit)
+    response = _unpayable(visit) or await _form(visit)
+    if request.method == "GET":  # HEAD and language switches are not views
+        services, link = visit.services, visit.checkout.link
+        await views.count_view(
+            services,
+            link=link,
+            cookie=request.cookies.get(views.COOKIE),
+            client=services.clients.of(request),
+            agent=request.headers.get("user-agent", ""),
+        )
+        views.remember(services, response, link=link)
+    return response
 
 
 @pages.html_page
@@ -249,6 +267,9 @@ async def pay_by_card(request: Request) -> Response:
         valid = tokens_service.validate_card(
             card_input, now=now, secret=await services.keyring.get("card-fingerprint")
         )
+        wait = await card_refused(services.limits, fingerprint=valid.facts.fingerprint)
+        if wait is not None:
+            return _too_many(visit, wait)
         processor_ref = processor.vault(valid.digits)  # the number goes no further
     except FormErrors as error:
         return await _form(visit, status=422, values=fields, errors=error.errors)

@@ -49,14 +49,6 @@ def find_link(conn: Connection, *, link_id: str) -> CheckoutLink | None:
     return CheckoutLink(link, principal, merchant, branding)
 
 
-def view_link(conn: Connection, *, link_id: str) -> CheckoutLink | None:
-    """The link, counting one view of its page."""
-    checkout = find_link(conn, link_id=link_id)
-    if checkout is not None:
-        links_service.record_view(conn, link_pk=checkout.link.pk)
-    return checkout
-
-
 def find_attempt(conn: Connection, *, checkout: CheckoutLink, nonce: str) -> Charge | None:
     """The charge an earlier submission of this form made on the link, if any."""
     pattern = f'%"{NONCE_KEY}":"{nonce}"%'  # the nonce is hex: no LIKE wildcards in it

@@ -3,7 +3,9 @@ between test and live mode."""
 
 from __future__ import annotations
 
+import asyncio
 import math
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -11,29 +13,14 @@ from starlette.responses import Response
 
 from paylinks.accounts.service import find_principal, hash_key
 from paylinks.api import Services
-from paylinks.checkout.limits import client_address
 from paylinks.dashboard import sessions, users
 from paylinks.dashboard.pages import Visit, read_form, redirect, render
-from paylinks.ratelimit import Limiter, MemoryLimiter, RedisLimiter, parse_policy
+from paylinks.errors import BadRequest
+from paylinks.origins import is_cross_site
 
-# Sign-in attempts per client address: enough for typos, too few for guessing.
+# Sign-in attempts per client address: enough for typos, too few for guessing. (A user's own
+# failures also lock that user for a while: see `users.LOCK_AFTER`.)
 SIGN_IN_LIMITS = "10/minute;50/hour"
-
-
-def _limiter(request: Request) -> Limiter:
-    state = request.app.state
-    limiter: Limiter | None = getattr(state, "sign_in_limiter", None)
-    if limiter is None:
-        services: Services = state.services
-        windows = parse_policy(SIGN_IN_LIMITS)
-        redis_url = services.settings.redis_url
-        limiter = (
-            RedisLimiter(windows, redis_url, prefix="paylinks:sign-in:")
-            if redis_url
-            else MemoryLimiter(windows)
-        )
-        state.sign_in_limiter = limiter
-    return limiter
 
 
 def _safe_next(target: str) -> str:
@@ -77,39 +64,99 @@ def _cookie(request: Request, response: Response, token: str) -> Response:
 
 
 async def sign_in(request: Request) -> Response:
-    """Either `secret_key`, or `email` and `password`. Every attempt counts against the
-    client's address; over the limit, even a right answer waits."""
+    """Either `secret_key`, or `email` and `password`. Posts from other sites are refused (login
+    CSRF: signing a victim into the attacker's account). Every attempt counts against the
+    client's address; over the limit, even a right answer waits. A locked user waits too."""
     services: Services = request.app.state.services
+    if is_cross_site(request, public_url=services.settings.public_url):
+        return _form_page(request, error="Sign in from this page.", status=403)
     form = await read_form(request)
     if form is None:
         return _form_page(request, error="That form was too large.", status=413)
-    limiter = _limiter(request)
-    decision = await limiter.hit(client_address(request))
-    if not decision.allowed:
-        wait = max(1, math.ceil(decision.retry_after))
-        return _form_page(request, error=f"Too many attempts. Try again in {wait} s.", status=429)
+    limiter = services.limits.sign_in
+    if limiter is not None:
+        decision = await limiter.hit(services.clients.of(request))
+        if not decision.allowed:
+            wait = max(1, math.ceil(decision.retry_after))
+            return _form_page(
+                request, error=f"Too many attempts. Try again in {wait} s.", status=429
+            )
     key = str(form.get("secret_key") or "").strip()
-    now = services.clock.now()
-    account_pk, user_pk, livemode = None, None, False
+    opened: str | Response | None
     if key:
-        principal = await services.db.read(find_principal, key_hash=hash_key(key))
-        if principal is not None and principal.is_secret:
-            account_pk, livemode = principal.account_pk, principal.livemode
+        opened = await _open_with_key(services, key)
     else:
-        user = await services.db.read(
-            users.authenticate,
-            email=str(form.get("email") or ""),
-            password=str(form.get("password") or ""),
+        opened = await _open_with_password(
+            services, str(form.get("email") or ""), str(form.get("password") or "")
         )
-        if user is not None:
-            account_pk, user_pk = user.account_pk, user.pk
-    if account_pk is None:
+    if isinstance(opened, Response):
+        return opened
+    if opened is None:
         return _form_page(request, error="That did not match. Check it and try again.", status=401)
-    token = await services.db.write(
-        sessions.start_session, account_pk=account_pk, user_pk=user_pk, livemode=livemode, now=now
-    )
     target = _safe_next(str(form.get("next") or "/dashboard"))
-    return _cookie(request, redirect(target), token)
+    return _cookie(request, redirect(target), opened)
+
+
+async def _open_with_key(services: Services, key: str) -> str | None:
+    """A session tied to this secret key (it ends when the key is rolled); None if the key is
+    not a live secret key."""
+    principal = await services.db.read(find_principal, key_hash=hash_key(key))
+    if principal is None or not principal.is_secret:
+        return None
+    return await services.db.write(
+        sessions.start_session,
+        account_pk=principal.account_pk,
+        user_pk=None,
+        api_key_pk=principal.key_pk,
+        livemode=principal.livemode,
+        now=services.clock.now(),
+    )
+
+
+async def _open_with_password(
+    services: Services, email: str, password: str
+) -> str | Response | None:
+    """A user's session; None for a wrong e-mail or password; the sign-in page for a locked
+    user (the password is not even checked while the lock lasts)."""
+    now = services.clock.now()
+    candidate = await services.db.read(users.find_for_sign_in, email=email)
+    if candidate is not None and candidate.locked(now):
+        return _locked_page(candidate.locked_until)
+    # scrypt takes tens of milliseconds: off the event loop, outside any transaction.
+    if not await asyncio.to_thread(users.check_password, candidate, password):
+        if candidate is not None:
+            until = await services.db.write(
+                users.record_failure, user_pk=candidate.user.pk, now=now
+            )
+            if until is not None:
+                return _locked_page(until)
+        return None
+    assert candidate is not None
+    await services.db.write(users.record_success, user_pk=candidate.user.pk)
+    return await services.db.write(
+        sessions.start_session,
+        account_pk=candidate.user.account_pk,
+        user_pk=candidate.user.pk,
+        api_key_pk=None,
+        livemode=False,
+        now=now,
+    )
+
+
+def _locked_page(until: datetime | None) -> Response:
+    shown = until.strftime("%H:%M UTC") if until else "later"
+    minutes = int(users.LOCK_FOR.total_seconds() // 60)
+    return render(
+        "sign_in.html",
+        {
+            "session": None,
+            "error": f"Too many wrong passwords for this user: signing in is locked until "
+            f"{shown} ({minutes} minutes after the last attempt). Try again then.",
+            "next": "/dashboard",
+            "email": "",
+        },
+        status=429,
+    )
 
 
 async def sign_out(visit: Visit) -> Response:
@@ -131,3 +178,66 @@ async def switch_mode(visit: Visit) -> Response:
     livemode = visit.field("mode") == "live"
     await visit.services.db.write(sessions.switch_mode, session=visit.session, livemode=livemode)
     return redirect(_safe_next(visit.field("next") or "/dashboard"))
+
+
+async def reauthenticated(visit: Visit) -> bool:
+    """Whether the form proves again who is signed in: the current secret key of the session's
+    account and mode (a session opened with a key), or the user's password (a user's session;
+    a wrong one counts toward the user's lock)."""
+    services = visit.services
+    session = visit.session
+    if session.user_pk is None:
+        key = visit.field("current_secret_key").strip()
+        found = await services.db.read(find_principal, key_hash=hash_key(key)) if key else None
+        return (
+            found is not None
+            and found.is_secret
+            and found.account_pk == session.account_pk
+            and found.livemode == session.livemode
+        )
+    candidate = await services.db.read(users.find_for_sign_in, email=session.user_email or "")
+    if candidate is None or candidate.user.pk != session.user_pk:
+        return False
+    if await asyncio.to_thread(users.check_password, candidate, visit.field("password")):
+        return True
+    await services.db.write(users.record_failure, user_pk=candidate.user.pk, now=visit.now())
+    return False
+
+
+async def password_page(visit: Visit, *, error: str | None = None, status: int = 200) -> Response:
+    if visit.session.user_pk is None:
+        return _no_password(visit)
+    return visit.render(
+        "password.html", status=status, title="Password", error=error, changed=False
+    )
+
+
+async def change_password(visit: Visit) -> Response:
+    """A new password for the signed-in user, after the current one; every other session of the
+    user ends (whoever knew the old password is signed out everywhere)."""
+    session = visit.session
+    if session.user_pk is None:
+        return _no_password(visit)
+    if not await reauthenticated(visit):
+        return await password_page(visit, error="The current password did not match.", status=403)
+    new, again = visit.field("new_password"), visit.field("new_password_again")
+    if new != again:
+        return await password_page(visit, error="The new passwords differ.", status=400)
+    try:
+        stored = await asyncio.to_thread(users.new_password_hash, new)
+    except BadRequest as problem:
+        return await password_page(visit, error=problem.message, status=400)
+    await visit.services.db.write(
+        users.set_password, user_pk=session.user_pk, password_hash=stored, keep_session=session.pk
+    )
+    return visit.render("password.html", title="Password", error=None, changed=True)
+
+
+def _no_password(visit: Visit) -> Response:
+    return visit.render(
+        "notice.html",
+        status=404,
+        title="No password here",
+        body="This session was opened with an API key, which has no password. Users are "
+        "created with `paylinks users create`.",
+    )

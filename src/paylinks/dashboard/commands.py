@@ -32,12 +32,7 @@ def users_create(
     """Let someone sign in to the account's dashboard (passwords are stored as scrypt hashes)."""
     from paylinks.accounts import service as accounts
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt(
-            f"Password (at least {MIN} characters)", hide_input=True, confirmation_prompt=True
-        )
+    password = _read_password(password_stdin)
     db = open_database(database_url)
     try:
         with db.transaction() as conn:
@@ -56,3 +51,35 @@ def users_create(
     finally:
         db.close()
     click.echo(f"{user.id}  {user.email} can now sign in at /dashboard")
+
+
+@users_group.command("set-password")
+@click.option("--email", required=True)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
+@database_url_option
+def users_set_password(email: str, password_stdin: bool, database_url: str | None) -> None:
+    """Give a user a new password (and lift a sign-in lock); every session of the user ends."""
+    password = _read_password(password_stdin)
+    db = open_database(database_url)
+    try:
+        stored = users.new_password_hash(password)
+        with db.transaction() as conn:
+            user = users.find_user(conn, email=email).user
+            users.set_password(conn, user_pk=user.pk, password_hash=stored)
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.close()
+    click.echo(f"{user.email} has a new password; their sessions were signed out")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(
+        click.prompt(
+            f"Password (at least {MIN} characters)", hide_input=True, confirmation_prompt=True
+        )
+    )

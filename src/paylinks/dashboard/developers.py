@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from paylinks.accounts import service as accounts
 from paylinks.accounts.service import Principal
 from paylinks.dashboard import delivery_log
+from paylinks.dashboard.access import reauthenticated
 from paylinks.dashboard.pages import Visit, page, redirect
 from paylinks.errors import ApiError, BadRequest
 from paylinks.events import service as events_service
@@ -63,15 +64,11 @@ async def endpoints_page(visit: Visit, *, error: str | None = None, status: int 
 
 
 async def _checked_url(visit: Visit, url: str) -> None:
-    """The API's URL rules (see webhooks.routes.check_url): https and public addresses in live
-    mode, unless the installation allows private ones."""
-    live = visit.principal.livemode
-    private_ok = not live or visit.services.settings.allow_private_webhooks
-    target = addresses.check_url(url, allow_loopback=private_ok, allow_http=not live)
-    if not private_ok:
-        await asyncio.to_thread(
-            addresses.resolve_safely, target.host, target.port, allow_loopback=False
-        )
+    """The API's URL rules (see `addresses`); `ValueError` says what is wrong."""
+    policy = addresses.Policy(
+        visit.principal.livemode, visit.services.settings.allow_private_webhooks
+    )
+    await asyncio.to_thread(addresses.check_webhook_url, url, policy=policy)
 
 
 def _chosen_keys(visit: Visit) -> list[str] | None:
@@ -91,6 +88,7 @@ async def add_endpoint(visit: Visit) -> Response:
             keys=_chosen_keys(visit),
             scheme=visit.field("scheme") or "seed",
             now=visit.now(),
+            limit=visit.services.settings.max_webhook_endpoints,
         )
     except (ValueError, ApiError) as problem:
         message = problem.message if isinstance(problem, ApiError) else str(problem)
@@ -211,15 +209,26 @@ def _public_keys(conn: Connection, *, account_pk: int) -> dict[str, str]:
     return next((keys for a, keys in accounts.list_accounts(conn) if a.pk == account_pk), {})
 
 
-async def keys_page(visit: Visit) -> Response:
+async def keys_page(visit: Visit, *, error: str | None = None, status: int = 200) -> Response:
     keys = await visit.services.db.read(_public_keys, account_pk=visit.session.account_pk)
-    confirming = visit.request.query_params.get("roll") == "1"
-    return visit.render("keys.html", title="API keys", public_keys=keys, confirming=confirming)
+    confirming = visit.request.query_params.get("roll") == "1" or error is not None
+    return visit.render(
+        "keys.html", status=status, title="API keys", public_keys=keys, confirming=confirming,
+        error=error,
+    )  # fmt: skip
 
 
 async def roll_keys(visit: Visit) -> Response:
+    """Roll the mode's keys, once the person at the keyboard has proved again who they are (the
+    current secret key, or the user's password): a stolen session alone must not be able to
+    take the account's keys. A session opened with the old key ends with it."""
     if visit.field("confirm") != "yes":
         return redirect("/dashboard/developers/keys?roll=1")
+    if not await reauthenticated(visit):
+        return await keys_page(
+            visit, error="That did not match: enter the current secret key or your password.",
+            status=403,
+        )  # fmt: skip
     pair = await visit.services.db.write(
         accounts.roll_keys, account_id=visit.session.account_id,
         livemode=visit.session.livemode, now=visit.now(),

@@ -17,6 +17,8 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard/sign-in", access.sign_in, methods=["POST"]),
         Route("/dashboard/sign-out", page(access.sign_out), methods=["POST"]),
         Route("/dashboard/mode", page(access.switch_mode), methods=["POST"]),
+        Route("/dashboard/password", page(access.password_page), methods=["GET"]),
+        Route("/dashboard/password", page(access.change_password), methods=["POST"]),
         Route("/dashboard/static/{name}", static, methods=["GET"]),
         *link_form.routes(),  # before links_pages: /dashboard/links/new is not a link id
         *links_pages.routes(),

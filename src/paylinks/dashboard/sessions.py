@@ -1,6 +1,10 @@
 """Dashboard sessions: server-side rows named by a random cookie token (only its hash is kept),
 so that signing out or expiry ends a session everywhere at once.
 
+A session opened with a secret key lives no longer than that key: rolling the key (from the CLI
+or the dashboard) ends it, and a session whose key is revoked is never found again. A user's
+sessions end when the user's password changes (all but the one that changed it).
+
 A session lasts `IDLE` after its last renewal and never more than `LIFETIME` after sign-in; it
 is renewed (one write) when less than `RENEW_BELOW` of idle time is left, not on every page.
 """
@@ -18,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from paylinks.accounts.service import Principal
 from paylinks.clock import from_micros, to_micros
-from paylinks.models import accounts, dashboard_sessions, users
+from paylinks.models import accounts, api_keys, dashboard_sessions, users
 
 COOKIE = "paylinks_session"
 IDLE = timedelta(hours=2)
@@ -38,6 +42,7 @@ class Session:
     account_id: str
     account_name: str
     user_email: str | None  # None: signed in with a secret key (the session keeps its mode)
+    user_pk: int | None
     livemode: bool
     created_at: datetime
     expires_at: datetime
@@ -61,15 +66,25 @@ class Session:
 
 
 def start_session(
-    conn: Connection, *, account_pk: int, user_pk: int | None, livemode: bool, now: datetime
+    conn: Connection,
+    *,
+    account_pk: int,
+    user_pk: int | None,
+    api_key_pk: int | None,
+    livemode: bool,
+    now: datetime,
 ) -> str:
-    """A new session; its cookie token (shown to nobody else)."""
+    """A new session, opened by a user or by a secret key; its cookie token (shown to nobody
+    else)."""
+    if (user_pk is None) == (api_key_pk is None):
+        raise ValueError("a session is opened by a user or by a key, not both")
     token = secrets.token_urlsafe(32)
     conn.execute(
         dashboard_sessions.insert().values(
             token_hash=_hash(token),
             account_pk=account_pk,
             user_pk=user_pk,
+            api_key_pk=api_key_pk,
             livemode=livemode,
             created_at=to_micros(now),
             expires_at=to_micros(now + IDLE),
@@ -79,7 +94,8 @@ def start_session(
 
 
 def find_session(conn: Connection, *, token: str, now: datetime) -> Session | None:
-    """The live session of this token, or None (unknown, signed out or expired)."""
+    """The live session of this token, or None (unknown, signed out, expired, or opened with a
+    key that has since been revoked)."""
     row = conn.execute(
         sa.select(
             dashboard_sessions,
@@ -89,7 +105,11 @@ def find_session(conn: Connection, *, token: str, now: datetime) -> Session | No
         )
         .join(accounts, accounts.c.pk == dashboard_sessions.c.account_pk)
         .outerjoin(users, users.c.pk == dashboard_sessions.c.user_pk)
-        .where(dashboard_sessions.c.token_hash == _hash(token))
+        .outerjoin(api_keys, api_keys.c.pk == dashboard_sessions.c.api_key_pk)
+        .where(
+            dashboard_sessions.c.token_hash == _hash(token),
+            sa.or_(dashboard_sessions.c.api_key_pk.is_(None), api_keys.c.revoked_at.is_(None)),
+        )
     ).first()
     if row is None or row.expires_at <= to_micros(now):
         return None
@@ -100,6 +120,7 @@ def find_session(conn: Connection, *, token: str, now: datetime) -> Session | No
         account_id=row.account_id,
         account_name=row.account_name,
         user_email=row.email,
+        user_pk=row.user_pk,
         livemode=bool(row.livemode),
         created_at=from_micros(row.created_at),  # type: ignore[arg-type]
         expires_at=from_micros(row.expires_at),  # type: ignore[arg-type]
@@ -126,6 +147,14 @@ def renew(conn: Connection, *, session: Session, now: datetime) -> None:
 
 def end_session(conn: Connection, *, token: str) -> None:
     conn.execute(dashboard_sessions.delete().where(dashboard_sessions.c.token_hash == _hash(token)))
+
+
+def end_user_sessions(conn: Connection, *, user_pk: int, keep: int | None = None) -> None:
+    """End every session of a user, but `keep` (the session that asked, if any)."""
+    query = dashboard_sessions.delete().where(dashboard_sessions.c.user_pk == user_pk)
+    if keep is not None:
+        query = query.where(dashboard_sessions.c.pk != keep)
+    conn.execute(query)
 
 
 def switch_mode(conn: Connection, *, session: Session, livemode: bool) -> None:

@@ -1,4 +1,10 @@
-"""Dashboard users: an e-mail and a password (scrypt) that sign in to one account."""
+"""Dashboard users: an e-mail and a password (scrypt) that sign in to one account.
+
+Guessing is slowed twice: sign-in attempts are limited per client address (`access`), and a
+user whose password is failed `LOCK_AFTER` times in a row is locked for `LOCK_FOR` (from any
+address: an attacker who rotates addresses still meets the lock). The lock ends by time alone;
+a successful sign-in resets the count. Changing a password ends the user's other sessions.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paylinks.clock import to_micros
+from paylinks.clock import from_micros, to_micros
+from paylinks.dashboard import sessions
 from paylinks.errors import BadRequest
 from paylinks.ids import new_id
 from paylinks.models import users
@@ -21,6 +28,8 @@ from paylinks.models import users
 # guess. The parameters are stored with each hash, so they can be raised later.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 MIN_PASSWORD = 12
+LOCK_AFTER = 10
+LOCK_FOR = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -92,16 +101,92 @@ def create_user(
     return User(int(pk), user_id, account_pk, email)
 
 
-def authenticate(conn: Connection, *, email: str, password: str) -> User | None:
-    """The user with this e-mail and password, or None (in about the same time either way)."""
+@dataclass(frozen=True)
+class Candidate:
+    """A user as sign-in sees one: the stored hash and the lock."""
+
+    user: User
+    password_hash: str
+    locked_until: datetime | None
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+
+def find_for_sign_in(conn: Connection, *, email: str) -> Candidate | None:
+    """The user with this e-mail, or None. The password is checked apart (`check_password`):
+    scrypt takes tens of milliseconds, which must not be spent inside a transaction."""
     try:
         email = normalise_email(email)
     except BadRequest:
-        email = ""
+        return None
     row = conn.execute(sa.select(users).where(users.c.email == email)).first()
     if row is None:
+        return None
+    user = User(row.pk, row.id, row.account_pk, row.email)
+    return Candidate(user, row.password_hash, from_micros(row.locked_until))
+
+
+def check_password(candidate: Candidate | None, password: str) -> bool:
+    """Whether `password` is the candidate's, in about the same time when there is none."""
+    if candidate is None:
         password_matches(password, _DUMMY_HASH)
+        return False
+    return password_matches(password, candidate.password_hash)
+
+
+def record_failure(conn: Connection, *, user_pk: int, now: datetime) -> datetime | None:
+    """Count a failed password; when that makes `LOCK_AFTER` in a row, lock the user and say
+    until when."""
+    failed = conn.execute(
+        users.update()
+        .where(users.c.pk == user_pk)
+        .values(failed_sign_ins=users.c.failed_sign_ins + 1)
+        .returning(users.c.failed_sign_ins)
+    ).scalar_one()
+    if failed < LOCK_AFTER:
         return None
-    if not password_matches(password, row.password_hash):
-        return None
-    return User(row.pk, row.id, row.account_pk, row.email)
+    until = now + LOCK_FOR
+    conn.execute(
+        users.update()
+        .where(users.c.pk == user_pk)
+        .values(failed_sign_ins=0, locked_until=to_micros(until))
+    )
+    return until
+
+
+def record_success(conn: Connection, *, user_pk: int) -> None:
+    conn.execute(
+        users.update()
+        .where(users.c.pk == user_pk, users.c.failed_sign_ins > 0)
+        .values(failed_sign_ins=0)
+    )
+
+
+def find_user(conn: Connection, *, email: str) -> Candidate:
+    """For commands: the user with this e-mail, or `BadRequest`."""
+    found = find_for_sign_in(conn, email=email)
+    if found is None:
+        raise BadRequest(f"no user has the e-mail {email}")
+    return found
+
+
+def new_password_hash(password: str) -> str:
+    """The stored form of a new password (scrypt: call it outside any transaction)."""
+    if len(password) < MIN_PASSWORD:
+        raise BadRequest(f"passwords need at least {MIN_PASSWORD} characters")
+    return hash_password(password)
+
+
+def set_password(
+    conn: Connection, *, user_pk: int, password_hash: str, keep_session: int | None = None
+) -> None:
+    """Store a new password (from `new_password_hash`), lift any lock, and end the user's
+    sessions but `keep_session` (the one that made the change, if any): whoever knew the old
+    password is signed out everywhere."""
+    conn.execute(
+        users.update()
+        .where(users.c.pk == user_pk)
+        .values(password_hash=password_hash, failed_sign_ins=0, locked_until=None)
+    )
+    sessions.end_user_sessions(conn, user_pk=user_pk, keep=keep_session)

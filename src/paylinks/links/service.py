@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-from paylinks.accounts.service import Principal
+from paylinks.accounts.service import Principal, lock_account
 from paylinks.clock import from_micros, to_micros
 from paylinks.errors import BadRequest, LimitExceeded, NotFound
 from paylinks.events.service import Recorder
@@ -133,17 +133,6 @@ def count_active(conn: Connection, *, principal: Principal, now: datetime) -> in
     return int(conn.execute(query).scalar_one())
 
 
-def _lock_account(conn: Connection, principal: Principal) -> None:
-    """Serialise creates of one account on PostgreSQL so the cap cannot be overshot.
-
-    SQLite needs nothing: every write transaction already holds the database's write lock.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            sa.select(accounts.c.pk).where(accounts.c.pk == principal.account_pk).with_for_update()
-        )
-
-
 def _counter_upsert(dialect_insert: Any) -> Any:
     return dialect_insert(link_counters).on_conflict_do_update(
         index_elements=["account_pk", "livemode", "slot"],
@@ -182,7 +171,7 @@ def create_link(
 ) -> Link:
     """Insert a link; `LimitExceeded` when the account already has `max_active` active links."""
     if max_active > 0:
-        _lock_account(conn, principal)
+        lock_account(conn, account_pk=principal.account_pk)
         active = count_active(conn, principal=principal, now=now)
         if active >= max_active:
             raise LimitExceeded(

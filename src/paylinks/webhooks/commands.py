@@ -81,12 +81,10 @@ def webhooks_add(
     database_url: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Add an endpoint; its signing secret is shown once."""
-    live = mode == "live"
-    private_ok = not live or settings_from(database_url=database_url).allow_private_webhooks
+    settings = settings_from(database_url=database_url)
+    policy = addresses.Policy(mode == "live", settings.allow_private_webhooks)
     try:
-        target = addresses.check_url(url, allow_loopback=private_ok, allow_http=not live)
-        if not private_ok:
-            addresses.resolve_safely(target.host, target.port, allow_loopback=False)
+        addresses.check_webhook_url(url, policy=policy)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -98,6 +96,7 @@ def webhooks_add(
             keys=keys.split(",") if keys else None,
             scheme=scheme,
             now=SystemClock().now(),
+            limit=settings.max_webhook_endpoints,
         )
 
     endpoint = _in_transaction(database_url, account_id, mode, add)

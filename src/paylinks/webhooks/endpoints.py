@@ -11,9 +11,9 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import Principal
+from paylinks.accounts.service import Principal, lock_account
 from paylinks.clock import from_micros, to_micros
-from paylinks.errors import BadRequest, NotFound
+from paylinks.errors import BadRequest, LimitExceeded, NotFound
 from paylinks.events.service import EVENT_KEYS
 from paylinks.ids import new_id
 from paylinks.models import webhook_deliveries, webhook_endpoints
@@ -115,9 +115,22 @@ def create_endpoint(
     keys: list[str] | None,
     scheme: str,
     now: datetime,
+    limit: int,
 ) -> Endpoint:
-    """A new endpoint with a fresh signing secret (shown to the caller once). The URL must have
+    """A new endpoint with a fresh signing secret (shown to the caller once); `LimitExceeded`
+    when the account already has `limit` endpoints in this mode (0: no cap). The URL must have
     been checked by the caller (see `addresses`): that may need DNS, which is not done here."""
+    if limit > 0:
+        lock_account(conn, account_pk=principal.account_pk)
+        count = conn.execute(
+            sa.select(sa.func.count()).select_from(webhook_endpoints).where(*_scoped(principal))
+        ).scalar_one()
+        if count >= limit:
+            mode = "live" if principal.livemode else "test"
+            raise LimitExceeded(
+                f"this account already has {count} webhook endpoints in {mode} mode, the most "
+                f"it may have (PAYLINKS_MAX_WEBHOOK_ENDPOINTS={limit}); delete one first"
+            )
     endpoint_id = new_id("wbhk", livemode=principal.livemode)
     conn.execute(
         webhook_endpoints.insert().values(

@@ -12,16 +12,12 @@ from paylinks.webhooks import addresses, endpoints, schemas
 
 
 async def check_url(call: ApiCall, url: str) -> None:
-    """Refuse a URL webhooks may not call: in live mode https only and, after DNS resolution,
-    public addresses only (unless the installation allows private ones on purpose)."""
-    live = call.principal.livemode
-    private_ok = not live or call.services.settings.allow_private_webhooks
+    """Refuse a URL webhooks may not call (see `addresses`): `invalid_url`."""
+    policy = addresses.Policy(
+        call.principal.livemode, call.services.settings.allow_private_webhooks
+    )
     try:
-        target = addresses.check_url(url, allow_loopback=private_ok, allow_http=not live)
-        if not private_ok:
-            await asyncio.to_thread(
-                addresses.resolve_safely, target.host, target.port, allow_loopback=False
-            )
+        await asyncio.to_thread(addresses.check_webhook_url, url, policy=policy)
     except ValueError as exc:
         raise InvalidUrl(str(exc)) from None
 
@@ -36,6 +32,7 @@ async def create_endpoint(call: ApiCall) -> dict[str, Any]:
         keys=keys,
         scheme=scheme,
         now=call.now(),
+        limit=call.services.settings.max_webhook_endpoints,
     )
     return schemas.endpoint_to_wire(endpoint, with_secret=True)
 

@@ -24,7 +24,9 @@ from paylinks.webhooks.outbox import LEASE, Job, Outcome, claim_due, record_atte
 
 log = logging.getLogger("paylinks.webhooks")
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)  # a 2xx within 10 s is success
-EXCERPT_BYTES = 500
+READ_BYTES = 4096  # of a receiver's answer; the rest is never read
+EXCERPT_CHARS = 200
+_TEXT_TYPES = ("text/", "application/json", "application/problem+json")
 
 
 def _anything_due(conn: sa.Connection, *, now: datetime) -> bool:
@@ -47,7 +49,7 @@ class Worker:
         *,
         clock: Clock | None = None,
         client: httpx.AsyncClient | None = None,
-        allow_private_live: bool = False,
+        allow_private: bool = False,
         resolver: addresses.Resolver = addresses.system_resolver,
         batch: int = 32,
         poll_seconds: float = 0.02,
@@ -56,7 +58,7 @@ class Worker:
         self.db = db
         self.clock = clock or SystemClock()
         self.client = client or httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
-        self.allow_private_live = allow_private_live
+        self.allow_private = allow_private
         self.resolver = resolver
         self.batch = batch
         self.poll_seconds = poll_seconds
@@ -90,31 +92,27 @@ class Worker:
             job.event_id, job.endpoint.url, outcome.status_code, outcome.error or "ok", status,
         )  # fmt: skip
 
-    async def _aim(self, endpoint: Endpoint) -> addresses.Pinned:
-        """Check the endpoint's URL again; in live mode resolve it, require every address to be
-        public (DNS may have changed since creation) and pin the request to one of them."""
-        target = addresses.check_url(
-            endpoint.url, allow_loopback=not endpoint.livemode, allow_http=not endpoint.livemode
+    async def _aim(self, endpoint: Endpoint) -> list[addresses.Pinned]:
+        """Check the endpoint's URL again, resolve it, require every address to be allowed
+        (DNS may have changed since it was saved) and aim at the checked addresses (pinning:
+        a second DNS answer cannot send the request elsewhere)."""
+        policy = addresses.Policy(endpoint.livemode, self.allow_private)
+        target = addresses.check_url(endpoint.url, allow_http=policy.allow_http)
+        found = await asyncio.to_thread(
+            addresses.resolve_safely,
+            target.host,
+            target.port,
+            policy=policy,
+            resolver=self.resolver,
         )
-        if endpoint.livemode and not self.allow_private_live:
-            found = await asyncio.to_thread(
-                addresses.resolve_safely,
-                target.host,
-                target.port,
-                allow_loopback=False,
-                resolver=self.resolver,
-            )
-            return addresses.pin(endpoint.url, found[0])
-        # Test mode (or private addresses allowed on purpose): nothing to guard against, and
-        # the client may try each address of a name (`localhost` is ::1 and 127.0.0.1).
-        return addresses.unpinned(endpoint.url)
+        return [addresses.pin(endpoint.url, address) for address in found]
 
     async def _send(self, job: Job) -> Outcome:
         endpoint = job.endpoint
         now = self.clock.now()
         started = time.monotonic()
         try:
-            pinned = await self._aim(endpoint)
+            aims = await self._aim(endpoint)
         except ValueError as exc:
             return Outcome(None, 0, None, f"unsafe address: {exc}"[:300])
         headers = signing.signature_headers(
@@ -124,23 +122,66 @@ class Worker:
             message_id=job.event_id,
             timestamp=int(now.timestamp()),
         )
-        extensions = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else None
-        try:
-            response = await self.client.post(
-                pinned.url,
-                content=job.body,
-                headers={**headers, "Host": pinned.host_header},
-                extensions=extensions,
-            )
-        except httpx.HTTPError as exc:
+        policy = addresses.Policy(endpoint.livemode, self.allow_private)
+        for n, pinned in enumerate(aims):
+            try:
+                status, excerpt, retry_after = await self._post(pinned, job.body, headers)
+            except httpx.ConnectError as exc:
+                if n + 1 < len(aims):
+                    continue  # `localhost` is ::1 and 127.0.0.1: try the next checked address
+                return self._failed(exc, started, shown=policy.shows_responses_of(pinned.address))
+            except httpx.HTTPError as exc:
+                return self._failed(exc, started, shown=policy.shows_responses_of(pinned.address))
             latency = int((time.monotonic() - started) * 1000)
-            return Outcome(None, latency, None, f"{type(exc).__name__}: {exc}"[:300])
+            if not policy.shows_responses_of(pinned.address):
+                excerpt = None
+            return Outcome(status, latency, excerpt, None, retry_after)
+        raise AssertionError("resolve_safely returns at least one address")
+
+    async def _post(
+        self, pinned: addresses.Pinned, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, str | None, float | None]:
+        """POST, reading at most `READ_BYTES` of the answer: (status, excerpt, Retry-After)."""
+        extensions = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else None
+        request = self.client.build_request(
+            "POST",
+            pinned.url,
+            content=body,
+            headers={**headers, "Host": pinned.host_header},
+            extensions=extensions,
+        )
+        response = await self.client.send(request, stream=True)
+        try:
+            head = b""
+            async for chunk in response.aiter_bytes():
+                head += chunk
+                if len(head) >= READ_BYTES:
+                    break
+        finally:
+            await response.aclose()
+        return response.status_code, excerpt_of(response, head), _retry_after(response)
+
+    @staticmethod
+    def _failed(exc: Exception, started: float, *, shown: bool) -> Outcome:
         latency = int((time.monotonic() - started) * 1000)
-        excerpt = response.content[:EXCERPT_BYTES].decode("utf-8", "replace")
-        return Outcome(response.status_code, latency, excerpt, None, _retry_after(response))
+        # The kind of failure only, for addresses whose answers are not shown: a connection
+        # refused versus a timeout would tell which internal ports are open.
+        error = f"{type(exc).__name__}: {exc}" if shown else "the receiver could not be reached"
+        return Outcome(None, latency, None, error[:300])
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def excerpt_of(response: httpx.Response, head: bytes) -> str | None:
+    """A short, text-only excerpt of the answer for the delivery log: textual content types
+    only, control characters removed, at most `EXCERPT_CHARS`."""
+    content_type = response.headers.get("content-type", "").lower()
+    if not content_type.startswith(_TEXT_TYPES):
+        return None
+    text = head.decode("utf-8", "replace")
+    cleaned = "".join(c if c.isprintable() else " " for c in text).strip()
+    return cleaned[:EXCERPT_CHARS] or None
 
 
 def _retry_after(response: httpx.Response) -> float | None:
