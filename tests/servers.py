@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from paylinks.charges.processor import Call, read_journal
 
 BIN = Path(sys.executable).parent
 
@@ -49,6 +52,12 @@ class LiveServer:
     public_key: str
     process: subprocess.Popen[bytes]
     account_id: str = ""  # the account whose test keys these are
+    journal: Path | None = None  # where its test processor records every call
+
+    def processor_calls(self) -> list[Call]:
+        """Every charge the server's test processor was asked to make, from all its processes."""
+        assert self.journal is not None
+        return read_journal(self.journal)
 
 
 @dataclass(frozen=True)
@@ -87,9 +96,11 @@ def live_server(
     port = port or free_port()
     account = create_account(database_url)
     keys = account.test
+    journal = Path(tempfile.mkdtemp(prefix="paylinks-processor-")) / "calls.jsonl"
     settings_env = {
         "PAYLINKS_RATE_LIMITS": "off",
         "PAYLINKS_MAX_ACTIVE_LINKS": "0",
+        "PAYLINKS_TEST_PROCESSOR_JOURNAL": str(journal),
         **(env or {}),
     }
     # The log goes to a file: a pipe nobody reads would fill up and stall the server.
@@ -113,7 +124,14 @@ def live_server(
     try:
         _wait_until_up(url, process, Path(log.name))
         yield LiveServer(
-            url, port, database_url, keys["secret_key"], keys["public_key"], process, account.id
+            url,
+            port,
+            database_url,
+            keys["secret_key"],
+            keys["public_key"],
+            process,
+            account.id,
+            journal,
         )
     finally:
         process.terminate()
@@ -124,6 +142,7 @@ def live_server(
             process.wait()
         log.close()
         os.unlink(log.name)
+        shutil.rmtree(journal.parent, ignore_errors=True)
 
 
 def _wait_until_up(

@@ -65,11 +65,17 @@ def test_the_same_key_for_another_request_is_refused(
 def test_keys_are_scoped_to_account_and_mode(
     client: TestClient, account: TestAccount, other_account: TestAccount
 ) -> None:
-    ids = {
-        post(client, "shared-key", "/links", LINK, secret).json()["id"]
-        for secret in (account.test.secret_key, other_account.test.secret_key)
-    }
-    assert len(ids) == 2
+    """One key, one body, three callers: three objects, each in its caller's account and mode
+    (a test-mode object must never be replayed to a live key, nor one account's to another)."""
+    callers = (account.test.secret_key, account.live.secret_key, other_account.test.secret_key)
+    made = [post(client, "shared-key", "/links", LINK, secret) for secret in callers]
+    assert [m.status_code for m in made] == [200, 200, 200]
+    assert not any("idempotent-replayed" in m.headers for m in made)
+    assert len({m.json()["id"] for m in made}) == 3
+    assert [m.json()["livemode"] for m in made] == [False, True, False]
+    for secret, answer in zip(callers, made, strict=True):
+        again = post(client, "shared-key", "/links", LINK, secret)
+        assert again.headers["idempotent-replayed"] == "true" and again.content == answer.content
 
 
 def test_failed_requests_are_not_stored(client: TestClient, account: TestAccount) -> None:

@@ -152,3 +152,39 @@ def test_redis_limiter_is_shared_between_processes(redis_url: str) -> None:
     # The 2-second window has emptied; the hour window (8) admits 3 more, then binds.
     assert later == [True, True, True, False]
     assert hour_binding
+
+
+def test_retry_after_waits_for_the_longest_exhausted_window(
+    make_client: Any, account: TestAccount
+) -> None:
+    """Both windows spent: a client that came back after the first one's wait would be refused
+    again, so Retry-After names the moment every window has room."""
+    clock = FakeTime()
+    limiter = MemoryLimiter([Window(1, 10, "10seconds"), Window(1, 60, "minute")], clock)
+    assert limiter.hit_now("k").allowed
+    clock.now += 1
+    refused = limiter.hit_now("k")
+    assert not refused.allowed and refused.retry_after == pytest.approx(59)
+    client: TestClient = make_client(rate_limits="1/10seconds;1/minute")
+    key = account.test.secret_key
+    assert client.get("/links", auth=auth(key)).status_code == 200
+    limited = client.get("/links", auth=auth(key))
+    assert limited.status_code == 429 and 58 <= int(limited.headers["retry-after"]) <= 60
+
+
+def test_redis_retry_after_waits_for_the_longest_exhausted_window(redis_url: str) -> None:
+    limiter = RedisLimiter(
+        [Window(1, 10, "10seconds"), Window(1, 60, "minute")], redis_url, prefix="test-ra:"
+    )
+
+    async def go() -> tuple[bool, float]:
+        try:
+            key = uuid.uuid4().hex
+            first = await limiter.hit(key)
+            second = await limiter.hit(key)
+            return first.allowed and not second.allowed, second.retry_after
+        finally:
+            await limiter.close()
+
+    refused, retry_after = asyncio.run(go())
+    assert refused and 58 < retry_after <= 60

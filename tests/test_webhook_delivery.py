@@ -135,6 +135,7 @@ def deliveries(db: Database, account: TestAccount) -> list[Any]:
                 sa.select(webhook_deliveries)
                 .join(webhook_endpoints, webhook_endpoints.c.pk == webhook_deliveries.c.endpoint_pk)
                 .where(webhook_endpoints.c.account_pk == account.pk)
+                .order_by(webhook_deliveries.c.pk)  # tests compare lists: no accidental order
             ).all()
         )
 

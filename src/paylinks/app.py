@@ -30,6 +30,7 @@ from paylinks.api import (
 )
 from paylinks.auth import Authenticator
 from paylinks.charges import routes as charges
+from paylinks.charges import settlement
 from paylinks.charges.processor import Processor, TestProcessor
 from paylinks.checkout import pages as checkout_pages
 from paylinks.checkout import routes as checkout
@@ -181,7 +182,7 @@ def create_app(
         clients=ClientAddresses(parse_networks(settings.trusted_proxies)),
         viewers=RecentKeys(),
         keyring=Keyring(db, master=settings.secret),
-        test_processor=processor or TestProcessor(),
+        test_processor=processor or TestProcessor(journal=settings.test_processor_journal),
         recorder=EventRecorder(public_url=settings.public_url),
         rebuild=recovery.rebuild,
     )
@@ -189,7 +190,18 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(running: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        sweeper = asyncio.create_task(housekeeping.run_forever(db, services.clock, stop))
+        sweepers = [
+            asyncio.create_task(housekeeping.run_forever(db, services.clock, stop)),
+            asyncio.create_task(
+                settlement.run_forever(
+                    db,
+                    processors=services.processor_for,
+                    record=services.recorder,
+                    clock=services.clock,
+                    stop=stop,
+                )
+            ),
+        ]
         worker = delivery = None
         if settings.deliver_webhooks:
             worker = Worker(
@@ -201,7 +213,7 @@ def create_app(
             delivery = asyncio.create_task(worker.run_forever(stop))
         yield
         stop.set()
-        await sweeper
+        await asyncio.gather(*sweepers)
         if worker is not None and delivery is not None:
             await delivery
             await worker.close()

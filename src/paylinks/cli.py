@@ -245,7 +245,10 @@ def worker(database_url: str | None) -> None:
     import signal
 
     from paylinks import housekeeping, logs
+    from paylinks.charges import settlement
+    from paylinks.charges.processor import TestProcessor
     from paylinks.clock import SystemClock
+    from paylinks.events.recording import EventRecorder
     from paylinks.webhooks.worker import Worker
 
     settings = settings_from(database_url=database_url)
@@ -267,11 +270,26 @@ def worker(database_url: str | None) -> None:
             allow_private=settings.allow_private_webhooks,
             lease_seconds=settings.webhook_lease_seconds,
         )
-        sweeper = asyncio.create_task(housekeeping.run_forever(db, SystemClock(), stop))
+        clock = SystemClock()
+        # Its own test processor knows no calls: a test-mode charge interrupted in a `serve`
+        # process is failed (no money moved). Live mode has no processor yet.
+        processor = TestProcessor(journal=settings.test_processor_journal)
+        sweepers = [
+            asyncio.create_task(housekeeping.run_forever(db, clock, stop)),
+            asyncio.create_task(
+                settlement.run_forever(
+                    db,
+                    processors=lambda live: None if live else processor,
+                    record=EventRecorder(public_url=settings.public_url),
+                    clock=clock,
+                    stop=stop,
+                )
+            ),
+        ]
         try:
             await delivery.run_forever(stop)
         finally:
-            await sweeper
+            await asyncio.gather(*sweepers)
             await delivery.close()
 
     click.echo("delivering webhooks; Ctrl-C stops")

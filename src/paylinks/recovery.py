@@ -14,6 +14,8 @@ from starlette.requests import Request
 
 from paylinks.api import ApiCall, Handler
 from paylinks.charges import routes as charges
+from paylinks.charges import service as charges_service
+from paylinks.charges import settlement
 from paylinks.events import routes as events
 from paylinks.links import routes as links
 from paylinks.sources import routes as sources
@@ -32,8 +34,29 @@ RETRIEVERS: dict[str, tuple[Handler, str]] = {
 async def rebuild(call: ApiCall, object_id: str) -> dict[str, Any]:
     if object_id.startswith("wbhk_"):
         return await webhooks.rebuild_endpoint(call, object_id)
+    if object_id.startswith("chrg_"):
+        await _settle_if_interrupted(call, object_id)
     for prefix, (retrieve, param) in RETRIEVERS.items():
         if object_id.startswith(prefix):
             scope = {**call.request.scope, "path_params": {param: object_id}}
             return await retrieve(replace(call, request=Request(scope), guarded=None))
     raise LookupError(f"no way to render {object_id}")
+
+
+async def _settle_if_interrupted(call: ApiCall, charge_id: str) -> None:
+    """A card charge whose request died before settling it is settled now (from what the
+    processor says it did), so that the retry gets its final answer, not "pending"."""
+    services = call.services
+    charge = await services.db.read(
+        charges_service.get_charge, principal=call.principal, charge_id=charge_id
+    )
+    if charge.status != "pending" or charge.card is None:
+        return
+    await settlement.settle(
+        services.db,
+        principal=call.principal,
+        charge_id=charge_id,
+        processor=services.processor_for(call.principal.livemode),
+        now=services.clock.now(),
+        record=services.recorder,
+    )

@@ -3,12 +3,19 @@
 A real processor would receive the card number once, at tokenization, and hand back an opaque
 reference; charges then name that reference. The test processor does the same, so nothing in
 paylinks ever needs the number after the token exists.
+
+Every charge is named by the paylinks charge id it is for, so that the processor can be asked
+later what it did for that charge (`lookup`), when the request that called it died before it
+could record the answer.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Protocol
 
 from paylinks.errors import TestModeLiveCard
@@ -21,12 +28,28 @@ class Outcome:
     failure_message: str | None = None
 
 
+@dataclass(frozen=True)
+class Call:
+    """One charge the processor was asked to make (never the card number: its reference)."""
+
+    charge_id: str
+    card_ref: str
+    amount: int
+    currency: str
+
+
 class Processor(Protocol):
     def vault(self, digits: str) -> str:
         """An opaque reference to the card; raises an `ApiError` for a card it will not take."""
         ...
 
-    def charge(self, *, card_ref: str, amount: int, currency: str) -> Outcome: ...
+    def charge(self, *, charge_id: str, card_ref: str, amount: int, currency: str) -> Outcome:
+        """Charge the card for the paylinks charge `charge_id`."""
+        ...
+
+    def lookup(self, charge_id: str) -> Outcome | None:
+        """What the processor did for `charge_id`, or None when it never charged for it."""
+        ...
 
 
 # Omise: failure messages as the real API words them (omise-compat §6.1).
@@ -77,13 +100,26 @@ TEST_CARDS: dict[str, str | None] = {
 
 
 class TestProcessor:
-    """Deterministic outcomes for Omise's test cards; every other number is refused."""
+    """Deterministic outcomes for Omise's test cards; every other number is refused.
+
+    It remembers every call (`calls`), and with a `journal` appends each as a JSON line to that
+    file, so that tests of several server processes can count the calls that really happened
+    (`PAYLINKS_TEST_PROCESSOR_JOURNAL`). It only knows its own process's calls: after a crash,
+    `lookup` finds nothing, and the sweeper fails the interrupted charge (no money moves in
+    test mode)."""
 
     __test__ = False
 
-    def __init__(self) -> None:
+    def __init__(self, journal: Path | None = None) -> None:
         self._lock = threading.Lock()
-        self.charges_made = 0  # how often `charge` ran: the exactly-once tests read it
+        self.calls: list[Call] = []
+        self._outcomes: dict[str, Outcome] = {}
+        self.journal = journal
+
+    @property
+    def charges_made(self) -> int:
+        """How often `charge` ran in this process."""
+        return len(self.calls)
 
     def vault(self, digits: str) -> str:
         if digits not in TEST_CARDS:
@@ -93,10 +129,35 @@ class TestProcessor:
             )
         return f"test:{TEST_CARDS[digits] or 'success'}"
 
-    def charge(self, *, card_ref: str, amount: int, currency: str) -> Outcome:
+    def charge(self, *, charge_id: str, card_ref: str, amount: int, currency: str) -> Outcome:
+        call = Call(charge_id, card_ref, amount, currency)
+        code = card_ref.removeprefix("test:")
+        outcome = (
+            Outcome(successful=True)
+            if code == "success"
+            else Outcome(False, code, FAILURE_MESSAGES.get(code, code.replace("_", " ")))
+        )
         with self._lock:
-            self.charges_made += 1
-        outcome = card_ref.removeprefix("test:")
-        if outcome == "success":
-            return Outcome(successful=True)
-        return Outcome(False, outcome, FAILURE_MESSAGES.get(outcome, outcome.replace("_", " ")))
+            self.calls.append(call)
+            self._outcomes[charge_id] = outcome
+            if self.journal is not None:
+                line = json.dumps({**asdict(call), "pid": os.getpid()}) + "\n"
+                with self.journal.open("a") as out:  # one short append: whole lines
+                    out.write(line)
+        return outcome
+
+    def lookup(self, charge_id: str) -> Outcome | None:
+        with self._lock:
+            return self._outcomes.get(charge_id)
+
+
+def read_journal(path: Path) -> list[Call]:
+    """The calls a journal recorded, from every process that wrote it."""
+    if not path.exists():
+        return []
+    calls = []
+    for line in path.read_text().splitlines():
+        entry = json.loads(line)
+        entry.pop("pid", None)
+        calls.append(Call(**entry))
+    return calls

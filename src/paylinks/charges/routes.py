@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from paylinks.api import ApiCall
-from paylinks.charges import schemas, service
+from paylinks.charges import payments, schemas, service
 from paylinks.charges.service import Charge
 from paylinks.pagination import list_object, parse_list_query
 
@@ -16,8 +16,8 @@ def render_charge(call: ApiCall, charge: Charge) -> dict[str, Any]:
 
 async def create_charge(call: ApiCall) -> dict[str, Any]:
     new = schemas.parse_create(call.params)
-    charge = await call.db.write(
-        service.create_charge,
+    charge = await payments.pay(
+        call.db,
         principal=call.principal,
         new=new,
         now=call.now(),

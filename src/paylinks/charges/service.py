@@ -1,15 +1,24 @@
 """Charges: pay with a token (card) or a source (PromptPay), optionally through a link.
 
-Exactly once: a payment *claims* its link with a conditional UPDATE before the processor is
-called, in the same transaction that records the charge. On SQLite that transaction holds the
-write lock; on PostgreSQL a concurrent claim waits on the row and then finds it taken. Only a
-successful charge keeps the claim (a decline releases it), and a unique partial index makes a
-second successful charge on a single-use link impossible even if this code regresses.
+A card payment is a small state machine, because the processor's call is a side effect no
+transaction can take back (see `charges.payments`, which drives it):
+
+1. `open_charge` (one transaction, committed): check the request, *claim* the link with a
+   conditional UPDATE, consume the token, insert the charge as `pending`. On SQLite the
+   transaction holds the write lock; on PostgreSQL a concurrent claim waits on the row and then
+   finds it taken, so only the winner ever reaches the processor.
+2. the processor is called, with no transaction open;
+3. `settle_charge` (one transaction): record the answer, give the claim back after a decline,
+   record the events. A charge whose request died between 1 and 3 is settled by the sweeper
+   (`charges.settlement`) from what the processor says it did.
+
+A unique partial index makes a second successful charge on a single-use link impossible even
+if this code regresses.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from paylinks.accounts.service import Principal
-from paylinks.charges.processor import Processor
+from paylinks.charges.processor import Outcome
 from paylinks.clock import from_micros, to_micros
 from paylinks.errors import (
     BadRequest,
@@ -41,7 +50,8 @@ from paylinks.tokens import service as tokens_service
 
 
 class LinkNotPayable(BadRequest):
-    """The link cannot take a payment now; `reason` is used, deleted, expired or limit_reached."""
+    """The link cannot take a payment now; `reason` is used, deleted, expired, limit_reached,
+    or in_progress (a card payment holds its last place until the processor answers)."""
 
     code = "link_not_payable"
 
@@ -107,8 +117,15 @@ def _payable_now(now: datetime) -> list[sa.ColumnElement[bool]]:
     ]
 
 
+CLAIM_TRIES = 5
+
+
 def claim_link(conn: Connection, *, principal: Principal, link: Link, now: datetime) -> None:
-    """Take the link for one payment, or raise `LinkNotPayable` (judged in the database)."""
+    """Take the link for one payment, or raise `LinkNotPayable` (judged in the database).
+
+    When the claim fails, the reason is read afterwards in one statement (one snapshot); if by
+    then the link is payable again (a payment in progress was declined and gave it back in
+    between, which READ COMMITTED lets us see), the claim is simply tried again."""
     update = links.update().where(links.c.pk == link.pk, *_payable_now(now))
     if link.multiple:
         update = update.where(
@@ -118,10 +135,54 @@ def claim_link(conn: Connection, *, principal: Principal, link: Link, now: datet
         update = update.where(links.c.used == sa.false()).values(
             used=True, used_at=to_micros(now), paid_count=links.c.paid_count + 1
         )
-    if conn.execute(update).rowcount != 1:
-        current = links_service.get_link(conn, principal=principal, link_id=link.id)
+    for _ in range(CLAIM_TRIES):
+        if conn.execute(update).rowcount == 1:
+            return
+        current, held = _link_and_holder(conn, link)
+        if current.is_active(now):
+            continue  # given back meanwhile
         reason, message = _unpayable_reason(current, now)
+        if reason in ("used", "limit_reached") and held:
+            break
         raise LinkNotPayable(message, reason=reason)
+    raise LinkNotPayable(
+        f"a payment of link {link.id} is in progress; if it does not go through, the link can "
+        "be paid again in a moment",
+        reason="in_progress",
+    )
+
+
+_HELD = (
+    sa.select(charges.c.pk)
+    .where(
+        charges.c.link_pk == links.c.pk,
+        charges.c.status == "pending",
+        charges.c.token_pk.is_not(None),
+    )
+    .exists()
+)
+
+
+def _link_and_holder(conn: Connection, link: Link) -> tuple[Link, bool]:
+    """The link's payment state now, and whether a card charge between its claim and its
+    settlement holds a place: read together, so that both describe the same moment."""
+    row = conn.execute(
+        sa.select(
+            links.c.deleted,
+            links.c.used,
+            links.c.expires_at,
+            links.c.paid_count,
+            _HELD.label("held"),
+        ).where(links.c.pk == link.pk)
+    ).one()
+    current = replace(
+        link,
+        deleted=bool(row.deleted),
+        used=bool(row.used),
+        expires_at=from_micros(row.expires_at),
+        paid_count=int(row.paid_count),
+    )
+    return current, bool(row.held)
 
 
 def release_link(conn: Connection, *, link: Link) -> None:
@@ -164,18 +225,28 @@ def _amount_and_currency(new: NewCharge, link: Link | None) -> tuple[int, str]:
     return check_amount(new.amount, currency), currency.code
 
 
-def create_charge(
-    conn: Connection,
-    *,
-    principal: Principal,
-    new: NewCharge,
-    now: datetime,
-    processor: Processor | None,
-    record: Recorder,
-) -> Charge:
-    """Charge a token now, or start a pending charge for a source. A declined card is a charge
-    with status failed (not an error); nothing is written when an error is raised."""
-    if principal.livemode or processor is None:
+@dataclass(frozen=True)
+class Opened:
+    """A charge as its first transaction left it. `card_ref` is set for a card charge that now
+    waits, pending, for the processor (then `settle_charge`); None when the charge needs
+    nothing more from this request (a PromptPay charge waits for the customer's bank)."""
+
+    charge: Charge
+    card_ref: str | None = None
+
+    @property
+    def id(self) -> str:
+        """The charge's id: what an Idempotency-Key is bound to when this commits."""
+        return self.charge.id
+
+
+def open_charge(
+    conn: Connection, *, principal: Principal, new: NewCharge, now: datetime, record: Recorder
+) -> Opened:
+    """The first step of a payment, committed before any processor is called: check the request,
+    claim the link (card payments), consume the token or source, and insert the charge as
+    pending. Nothing is written when an error is raised."""
+    if principal.livemode:
         raise LiveModeUnavailable(
             "live mode has no card processor configured; nothing was charged (use test keys)"
         )
@@ -190,35 +261,25 @@ def create_charge(
         "currency": currency,
         "link_pk": link.pk if link else None,
         "single_use_link": link is not None and not link.multiple,
+        "status": "pending",
     }
+    card_ref = None
     if new.source_id is not None:
         source = sources_service.consume_source(conn, principal=principal, source_id=new.source_id)
         if (source.amount, source.currency) != (amount, currency):
             raise InvalidCharge("the source's amount and currency must match the charge's")
         if link is not None:
             ensure_payable(link, now)
-        values.update(status="pending", source_pk=source.pk)
+        values.update(source_pk=source.pk)
     else:
         assert new.token_id is not None
         if link is not None:
-            claim_link(conn, principal=principal, link=link, now=now)
+            claim_link(conn, principal=principal, link=link, now=now)  # before the processor
         token_pk, vaulted = tokens_service.consume_token(
             conn, principal=principal, token_id=new.token_id
         )
-        outcome = processor.charge(card_ref=vaulted.processor_ref, amount=amount, currency=currency)
-        if not outcome.successful and link is not None:
-            release_link(conn, link=link)
-        values.update(
-            token_pk=token_pk,
-            card=orjson.dumps(vaulted.card).decode(),
-            status="successful" if outcome.successful else "failed",
-            failure_code=outcome.failure_code,
-            failure_message=outcome.failure_message,
-            transaction_id=new_id("trxn", livemode=principal.livemode)
-            if outcome.successful
-            else None,
-            paid_at=to_micros(now) if outcome.successful else None,
-        )
+        card_ref = vaulted.processor_ref
+        values.update(token_pk=token_pk, card=orjson.dumps(vaulted.card).decode())
     charge_id = new_id("chrg", livemode=principal.livemode)
     conn.execute(
         charges.insert().values(
@@ -233,10 +294,48 @@ def create_charge(
         )
     )
     charge = get_charge(conn, principal=principal, charge_id=charge_id)
-    record(conn, key="charge.create", principal=principal, subject=charge, now=now)
-    if charge.status != "pending":
-        _record_outcome(conn, record, principal, charge, now)
-    return charge
+    if card_ref is None:  # a source: visible as pending to the merchant from now on
+        record(conn, key="charge.create", principal=principal, subject=charge, now=now)
+    return Opened(charge, card_ref)
+
+
+def settle_charge(
+    conn: Connection,
+    *,
+    principal: Principal,
+    charge_id: str,
+    outcome: Outcome,
+    now: datetime,
+    record: Recorder,
+) -> Charge:
+    """The last step of a card payment: record the processor's answer on the pending charge,
+    give the link back after a decline, and record `charge.create` and its outcome. Done once:
+    a charge already settled (by the request or by the sweeper, whichever came second) is
+    returned as it is."""
+    charge = get_charge(conn, principal=principal, charge_id=charge_id)
+    values: dict[str, Any] = {
+        "status": "successful" if outcome.successful else "failed",
+        "failure_code": outcome.failure_code,
+        "failure_message": outcome.failure_message,
+    }
+    if outcome.successful:
+        values.update(
+            transaction_id=new_id("trxn", livemode=principal.livemode), paid_at=to_micros(now)
+        )
+    done = conn.execute(
+        charges.update()
+        .where(charges.c.pk == charge.pk, charges.c.status == "pending")
+        .values(**values)
+    )
+    if done.rowcount != 1:
+        return charge
+    if not outcome.successful and charge.link_id is not None:
+        link = links_service.get_link(conn, principal=principal, link_id=charge.link_id)
+        release_link(conn, link=link)
+    settled = get_charge(conn, principal=principal, charge_id=charge_id)
+    record(conn, key="charge.create", principal=principal, subject=settled, now=now)
+    _record_outcome(conn, record, principal, settled, now)
+    return settled
 
 
 def _record_outcome(

@@ -76,6 +76,9 @@ EN = {
     "decline_payment_rejected": "The card issuer rejected the payment. Try another card.",
     "decline_invalid_account_number": "The card's account is not valid. Try another card.",
     "decline_generic": "Your card was declined. Contact your bank or try another card.",
+    "in_progress_title": "Payment in progress",
+    "in_progress_body": "Someone is paying this link right now. If that payment does not go "
+    "through, you can pay in a moment.",
     "used_title": "Already paid",
     "used_body": "This payment link has already been paid. There is nothing more to pay.",
     "deleted_title": "No longer available",
@@ -99,6 +102,9 @@ EN = {
     "rate_title": "Too many attempts",
     "rate_body": "There were too many payment attempts in a short time, so this one was not "
     "tried and nothing was charged. Wait {seconds} seconds, then try again.",
+    "processing_title": "Payment in progress",
+    "processing_body": "Your card payment is still being processed. Reload this page in a "
+    "moment to see the result; do not pay again.",
     "error_title": "Something went wrong",
     "error_body": "We could not finish your request. If you were paying, check with the merchant "
     "before you try again.",
@@ -165,6 +171,8 @@ TH = {
     "decline_payment_rejected": "ผู้ออกบัตรปฏิเสธการชำระเงิน โปรดลองใช้บัตรอื่น",
     "decline_invalid_account_number": "บัญชีของบัตรนี้ไม่ถูกต้อง โปรดลองใช้บัตรอื่น",
     "decline_generic": "บัตรของคุณถูกปฏิเสธ โปรดติดต่อธนาคารหรือลองใช้บัตรอื่น",
+    "in_progress_title": "กำลังมีการชำระเงิน",
+    "in_progress_body": "มีผู้กำลังชำระเงินผ่านลิงก์นี้อยู่ หากการชำระเงินนั้นไม่สำเร็จ คุณจะสามารถชำระได้ในอีกสักครู่",
     "used_title": "ชำระเงินแล้ว",
     "used_body": "ลิงก์ชำระเงินนี้ได้รับการชำระแล้ว ไม่มียอดที่ต้องชำระเพิ่ม",
     "deleted_title": "ลิงก์นี้ไม่สามารถใช้งานได้แล้ว",
@@ -186,6 +194,9 @@ TH = {
     "rate_title": "ทำรายการบ่อยเกินไป",
     "rate_body": "มีการพยายามชำระเงินหลายครั้งในเวลาสั้น ๆ รายการนี้จึงยังไม่ถูกดำเนินการและไม่มีการเรียกเก็บเงิน "
     "โปรดรอ {seconds} วินาทีแล้วลองอีกครั้ง",
+    "processing_title": "กำลังดำเนินการชำระเงิน",
+    "processing_body": "ระบบกำลังดำเนินการชำระเงินด้วยบัตรของคุณ โปรดโหลดหน้านี้ใหม่อีกครั้งในอีกสักครู่เพื่อดูผล "
+    "และอย่าชำระเงินซ้ำ",
     "error_title": "เกิดข้อผิดพลาด",
     "error_body": "ระบบไม่สามารถดำเนินการตามคำขอได้ หากคุณกำลังชำระเงิน โปรดตรวจสอบกับผู้ขายก่อนลองอีกครั้ง",
     "back": "กลับไปหน้าชำระเงิน",

@@ -7,6 +7,8 @@ dropped: they are never stored, logged or rendered back.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +19,8 @@ from starlette.responses import Response
 
 from paylinks.api import Services
 from paylinks.branding.contrast import palette
+from paylinks.charges import payments, settlement
+from paylinks.charges import service as charges_service
 from paylinks.charges.processor import Processor
 from paylinks.charges.service import Charge, LinkNotPayable, ensure_payable
 from paylinks.checkout import forms, pages, service, views
@@ -30,7 +34,14 @@ from paylinks.money import parse_currency
 from paylinks.origins import is_cross_site
 from paylinks.tokens import service as tokens_service
 
-STATE_STATUS = {"used": 200, "live": 200, "deleted": 410, "expired": 410, "limit_reached": 410}
+STATE_STATUS = {
+    "used": 200,
+    "live": 200,
+    "deleted": 410,
+    "expired": 410,
+    "limit_reached": 410,
+    "in_progress": 409,
+}
 
 
 @dataclass
@@ -140,6 +151,8 @@ async def _outcome(visit: Visit, charge: Charge, values: dict[str, str]) -> Resp
     if charge.status == "successful":
         paid = pages.format_amount(charge.amount, charge.currency, visit.t.locale)
         return pages.render("receipt.html", visit.context(charge=charge, paid=paid))
+    if charge.status == "pending" and charge.card is not None:
+        return pages.notice(visit.t, key="processing", status=202, back=f"/pay/{visit.link_id}")
     if charge.status == "failed":
         message = (
             visit.t("promptpay_failed")
@@ -278,8 +291,8 @@ async def pay_by_card(request: Request) -> Response:
         return await _form(visit, status=422, values=fields, errors={field: message})
     card = tokens_service.card_object(card_input, valid, livemode=checkout.link.livemode, now=now)
     try:
-        charge = await services.db.write(
-            service.pay_by_card,
+        opened = await services.db.write(
+            service.open_card_payment,
             checkout=checkout,
             nonce=nonce,
             card=card,
@@ -287,12 +300,35 @@ async def pay_by_card(request: Request) -> Response:
             email=email,
             amount=amount,
             now=now,
-            processor=processor,
-            record=visit.services.recorder,
+            record=services.recorder,
         )
     except LinkNotPayable as error:
         return _state(visit, error.reason)
+    if isinstance(opened, Charge):  # this form's earlier submission made it
+        return await _outcome(visit, await _settled(visit, opened), fields)
+    charge = await payments.finish(
+        services.db,
+        opened,
+        principal=checkout.principal,
+        processor=processor,
+        now=now,
+        record=services.recorder,
+    )
     return await _outcome(visit, charge, fields)
+
+
+async def _settled(visit: Visit, charge: Charge) -> Charge:
+    """A card charge that another submission of the same form is still settling (a double
+    click): wait until it is settled, or until the sweeper would take over."""
+    deadline = time.monotonic() + settlement.SETTLE_AFTER.total_seconds()
+    while charge.status == "pending" and charge.card is not None:
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.02)
+        charge = await visit.services.db.read(
+            charges_service.get_charge, principal=visit.checkout.principal, charge_id=charge.id
+        )
+    return charge
 
 
 @pages.html_page
@@ -311,7 +347,6 @@ async def pay_by_promptpay(request: Request) -> Response:
             email=email,
             amount=amount,
             now=visit.now(),
-            processor=visit.processor,
             record=visit.services.recorder,
         )
     except FormErrors as error:

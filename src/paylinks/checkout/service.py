@@ -16,8 +16,7 @@ from sqlalchemy.engine import Connection
 from paylinks.accounts.service import Principal
 from paylinks.branding.service import Branding, get_branding
 from paylinks.charges import service as charges_service
-from paylinks.charges.processor import Processor
-from paylinks.charges.service import Charge, NewCharge
+from paylinks.charges.service import Charge, NewCharge, Opened
 from paylinks.errors import NotFound
 from paylinks.events.service import Recorder
 from paylinks.links import service as links_service
@@ -86,7 +85,7 @@ def _new_charge(
     )
 
 
-def pay_by_card(
+def open_card_payment(
     conn: Connection,
     *,
     checkout: CheckoutLink,
@@ -95,12 +94,13 @@ def pay_by_card(
     processor_ref: str,
     email: str | None,
     now: datetime,
-    processor: Processor,
     record: Recorder,
     amount: int | None = None,
-) -> Charge:
-    """Token and charge for a card the processor has vaulted; or the charge this form already
-    made. Raises what `create_charge` raises (`LinkNotPayable`, ...), writing nothing then."""
+) -> Charge | Opened:
+    """The first step of paying by card (see `charges.payments`): a token and a pending charge
+    for a card the processor has vaulted, with the link claimed; or the charge this form
+    already made. Raises what `open_charge` raises (`LinkNotPayable`, ...), writing nothing
+    then."""
     _serialise_attempts(conn, checkout)
     earlier = find_attempt(conn, checkout=checkout, nonce=nonce)
     if earlier is not None:
@@ -108,12 +108,11 @@ def pay_by_card(
     token = tokens_service.create_token(
         conn, principal=checkout.principal, card=card, processor_ref=processor_ref, now=now
     )
-    return charges_service.create_charge(
+    return charges_service.open_charge(
         conn,
         principal=checkout.principal,
         new=_new_charge(checkout, nonce, email, amount, token_id=token.id),
         now=now,
-        processor=processor,
         record=record,
     )
 
@@ -125,7 +124,6 @@ def start_promptpay(
     nonce: str,
     email: str | None,
     now: datetime,
-    processor: Processor,
     record: Recorder,
     amount: int | None = None,
 ) -> Charge:
@@ -143,14 +141,13 @@ def start_promptpay(
         currency=link.currency,
         now=now,
     )
-    return charges_service.create_charge(
+    return charges_service.open_charge(
         conn,
         principal=checkout.principal,
         new=_new_charge(checkout, nonce, email, amount, source_id=source.id),
         now=now,
-        processor=processor,
         record=record,
-    )
+    ).charge
 
 
 def complete_promptpay(

@@ -1,0 +1,122 @@
+"""Settling card charges whose request died between the processor's call and its record.
+
+A pending card charge older than `SETTLE_AFTER` has no request working on it any more (the test
+processor answers at once; a live one within its timeout). The sweeper asks the processor what
+it did for that charge id and settles the charge accordingly; when the processor never charged
+for it, the charge fails (`failed_processing`) and its link is given back. `settle_charge` does
+nothing to a charge already settled, so the request, the sweeper and a retried request may race
+freely. Runs in every `serve` process and in `paylinks worker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from paylinks.accounts.service import Principal
+from paylinks.charges import service
+from paylinks.charges.processor import Outcome, Processor
+from paylinks.clock import Clock, to_micros
+from paylinks.db import Database
+from paylinks.events.service import Recorder
+from paylinks.models import accounts, charges
+
+log = logging.getLogger("paylinks.settlement")
+SETTLE_AFTER = timedelta(seconds=10)
+EVERY_SECONDS = 5.0
+# Omise's code for a charge the network never completed.
+INTERRUPTED = Outcome(
+    False, "failed_processing", "the payment was interrupted before the card was charged"
+)
+
+Processors = Callable[[bool], Processor | None]
+
+
+def interrupted(
+    conn: Connection, *, before: datetime, limit: int = 100
+) -> list[tuple[Principal, str]]:
+    """Pending card charges created before `before`: (their account and mode, their id)."""
+    rows = conn.execute(
+        sa.select(
+            charges.c.id,
+            charges.c.account_pk,
+            charges.c.livemode,
+            accounts.c.id.label("account_id"),
+        )
+        .join(accounts, accounts.c.pk == charges.c.account_pk)
+        .where(
+            charges.c.status == "pending",
+            charges.c.token_pk.is_not(None),
+            charges.c.created_at < to_micros(before),
+        )
+        .order_by(charges.c.created_at)
+        .limit(limit)
+    ).all()
+    return [
+        (Principal(r.account_pk, r.account_id, bool(r.livemode), "secret", ""), r.id) for r in rows
+    ]
+
+
+async def settle(
+    db: Database,
+    *,
+    principal: Principal,
+    charge_id: str,
+    processor: Processor | None,
+    now: datetime,
+    record: Recorder,
+) -> service.Charge:
+    """Settle one interrupted charge from the processor's own account of it."""
+    found = processor.lookup(charge_id) if processor is not None else None
+    outcome = found or INTERRUPTED
+    settled = await db.write(
+        service.settle_charge,
+        principal=principal,
+        charge_id=charge_id,
+        outcome=outcome,
+        now=now,
+        record=record,
+    )
+    log.warning("settled interrupted charge %s: %s", charge_id, settled.status)
+    return settled
+
+
+async def settle_interrupted(
+    db: Database, *, processors: Processors, record: Recorder, now: datetime
+) -> int:
+    """One sweep; how many charges it settled."""
+    stale = await db.read(interrupted, before=now - SETTLE_AFTER)
+    for principal, charge_id in stale:
+        await settle(
+            db,
+            principal=principal,
+            charge_id=charge_id,
+            processor=processors(principal.livemode),
+            now=now,
+            record=record,
+        )
+    return len(stale)
+
+
+async def run_forever(
+    db: Database,
+    *,
+    processors: Processors,
+    record: Recorder,
+    clock: Clock,
+    stop: asyncio.Event,
+    every: float = EVERY_SECONDS,
+) -> None:
+    while not stop.is_set():
+        try:
+            await settle_interrupted(db, processors=processors, record=record, now=clock.now())
+        except Exception:  # a database hiccup must not end settlement for good
+            log.exception("settlement sweep failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
