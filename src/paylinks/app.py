@@ -37,6 +37,7 @@ from paylinks.clock import Clock, SystemClock
 from paylinks.config import Settings
 from paylinks.dashboard.routes import routes as dashboard_routes
 from paylinks.db import Database
+from paylinks.edge import ControlCharacterGuard
 from paylinks.events import routes as events
 from paylinks.events.recording import EventRecorder
 from paylinks.instance import Keyring
@@ -206,7 +207,11 @@ def create_app(
     app = Starlette(
         routes=routes(),
         exception_handlers={HTTPException: http_exception, Exception: server_error},
-        middleware=[Middleware(RequestIds, metrics=request_metrics)],
+        # RequestIds outermost, so that a refused request still has an id and an access line.
+        middleware=[
+            Middleware(RequestIds, metrics=request_metrics),
+            Middleware(ControlCharacterGuard),
+        ],
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False

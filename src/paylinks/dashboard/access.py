@@ -13,7 +13,7 @@ from paylinks.accounts.service import find_principal, hash_key
 from paylinks.api import Services
 from paylinks.checkout.limits import client_address
 from paylinks.dashboard import sessions, users
-from paylinks.dashboard.pages import Visit, read_form, redirect, render
+from paylinks.dashboard.pages import Visit, holds_nul, read_form, redirect, render
 from paylinks.ratelimit import Limiter, MemoryLimiter, RedisLimiter, parse_policy
 
 # Sign-in attempts per client address: enough for typos, too few for guessing.
@@ -83,6 +83,8 @@ async def sign_in(request: Request) -> Response:
     form = await read_form(request)
     if form is None:
         return _form_page(request, error="That form was too large.", status=413)
+    if holds_nul(form):  # the e-mail is looked up: PostgreSQL cannot compare text with NUL
+        return _form_page(request, error="That form could not be read.", status=400)
     limiter = _limiter(request)
     decision = await limiter.hit(client_address(request))
     if not decision.allowed:
