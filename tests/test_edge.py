@@ -82,6 +82,25 @@ def test_control_characters_in_page_paths_and_queries_are_an_html_400(
     assert_html_page(client.get(path), 400)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/pay/payl_test_x/a/b", 404),
+        ("DELETE", "/pay/payl_test_x", 405),
+        ("GET", "/static/nothing", 404),
+        ("PUT", "/dashboard/sign-in", 405),
+    ],
+)
+def test_unknown_page_paths_and_methods_are_answered_with_a_page(
+    client: TestClient, method: str, path: str, status: int
+) -> None:
+    """The router's own 404 and 405 speak the area's language too, not the API's JSON."""
+    response = client.request(method, path)
+    assert_html_page(response, status)
+    if status == 405:
+        assert response.headers["allow"]
+
+
 def test_a_tab_in_a_query_value_passes_a_line_break_does_not(
     client: TestClient, account: TestAccount
 ) -> None:

@@ -18,16 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from paylinks import health, housekeeping, logs, metrics, recovery
+from paylinks import edge, health, housekeeping, logs, metrics, recovery
 from paylinks.accounts.service import find_principal
-from paylinks.api import (
-    Endpoint,
-    Services,
-    endpoint,
-    http_exception,
-    json_response,
-    server_error,
-)
+from paylinks.api import Endpoint, Services, endpoint, json_response
 from paylinks.auth import Authenticator
 from paylinks.charges import routes as charges
 from paylinks.charges.processor import Processor, TestProcessor
@@ -37,7 +30,6 @@ from paylinks.clock import Clock, SystemClock
 from paylinks.config import Settings
 from paylinks.dashboard.routes import routes as dashboard_routes
 from paylinks.db import Database
-from paylinks.edge import ControlCharacterGuard
 from paylinks.events import routes as events
 from paylinks.events.recording import EventRecorder
 from paylinks.instance import Keyring
@@ -206,11 +198,12 @@ def create_app(
     request_metrics = RequestMetrics() if settings.metrics else None
     app = Starlette(
         routes=routes(),
-        exception_handlers={HTTPException: http_exception, Exception: server_error},
+        # Errors no route answered, in the language of the path's area (JSON or an HTML page).
+        exception_handlers={HTTPException: edge.http_exception, Exception: edge.server_error},
         # RequestIds outermost, so that a refused request still has an id and an access line.
         middleware=[
             Middleware(RequestIds, metrics=request_metrics),
-            Middleware(ControlCharacterGuard),
+            Middleware(edge.ControlCharacterGuard),
         ],
         lifespan=lifespan,
     )

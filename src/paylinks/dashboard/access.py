@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from urllib.parse import urlsplit
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -79,12 +80,20 @@ def _cookie(request: Request, response: Response, token: str) -> Response:
 async def sign_in(request: Request) -> Response:
     """Either `secret_key`, or `email` and `password`. Every attempt counts against the
     client's address; over the limit, even a right answer waits."""
-    services: Services = request.app.state.services
     form = await read_form(request)
     if form is None:
         return _form_page(request, error="That form was too large.", status=413)
-    if holds_nul(form):  # the e-mail is looked up: PostgreSQL cannot compare text with NUL
-        return _form_page(request, error="That form could not be read.", status=400)
+    try:
+        if holds_nul(form):  # the e-mail is looked up: PostgreSQL cannot compare text with NUL
+            return _form_page(request, error="That form could not be read.", status=400)
+        return await _signed_in(request, form)
+    finally:
+        await form.close()  # a multipart body spools to temporary files
+
+
+async def _signed_in(request: Request, form: FormData) -> Response:
+    """The answer to a readable sign-in form: a session and a redirect, or the form again."""
+    services: Services = request.app.state.services
     limiter = _limiter(request)
     decision = await limiter.hit(client_address(request))
     if not decision.allowed:

@@ -187,6 +187,24 @@ def holds_nul(form: FormData) -> bool:
     )
 
 
+def _refused_form(form: FormData | None, session: Session) -> Response | None:
+    """The page for a posted form that must not reach the handler: one holding NUL (400), or
+    without the session's CSRF token (403)."""
+    if form is None:
+        return None
+    if holds_nul(form):
+        return notice("Bad request", "That form could not be read.", status=400, session=session)
+    sent = form.get("csrf")
+    if not session.csrf_ok(sent if isinstance(sent, str) else None):
+        return notice(
+            "Form expired",
+            "This form is no longer valid. Go back, reload the page and try again.",
+            status=403,
+            session=session,
+        )
+    return None
+
+
 def page(handler: Handler) -> Endpoint:
     async def run(request: Request) -> Response:
         services: Services = request.app.state.services
@@ -201,20 +219,9 @@ def page(handler: Handler) -> Endpoint:
                 form = await read_form(request)
                 if form is None:
                     return notice("Too large", "That form was too large.", status=413)
-                if holds_nul(form):
-                    await form.close()
-                    return notice("Bad request", "That form could not be read.", status=400,
-                                  session=session)  # fmt: skip
-                sent = form.get("csrf")
-                if not session.csrf_ok(sent if isinstance(sent, str) else None):
-                    return notice(
-                        "Form expired",
-                        "This form is no longer valid. Go back, reload the page and try again.",
-                        status=403,
-                        session=session,
-                    )
             try:
-                return await handler(Visit(request, services, session, form))
+                refused = _refused_form(form, session)
+                return refused or await handler(Visit(request, services, session, form))
             finally:
                 if form is not None:
                     await form.close()  # uploaded files are spooled to temporary files
