@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from paylinks.errors import BadRequest, InvalidAmount
-from paylinks.params import Params, merge, parse_form
+from paylinks.params import Params, clamped_integer, merge, parse_form
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -79,6 +79,35 @@ def test_integers_accept_numbers_and_numeric_strings(value: Any, expected: int) 
 def test_non_integers_are_rejected_with_the_given_error(value: Any) -> None:
     with pytest.raises(InvalidAmount, match="amount"):
         Params({"amount": value}).integer("amount", error=InvalidAmount)
+
+
+@pytest.mark.parametrize("value", ["１０００００", "١٠٠", "१००", "+１"])
+def test_integers_take_ascii_digits_only(value: str) -> None:
+    """Omise reads only 0-9; Python's `int()` would read full-width or Arabic-Indic digits."""
+    with pytest.raises(InvalidAmount, match="amount must be an integer"):
+        Params({"amount": value}).integer("amount", error=InvalidAmount)
+
+
+@pytest.mark.parametrize(
+    "value", ["9223372036854775808", "-9223372036854775809", "9" * 30, 2**64 - 1, -(2**63) - 1]
+)
+def test_integers_beyond_64_bits_are_refused_with_the_given_error(value: Any) -> None:
+    with pytest.raises(InvalidAmount, match="out of range"):
+        Params({"amount": value}).integer("amount", error=InvalidAmount)
+    assert Params({"n": "9223372036854775807"}).integer("n") == 2**63 - 1
+
+
+@pytest.mark.parametrize("key", ["²", "٠", "9" * 5000])
+def test_odd_digit_keys_are_object_keys_not_list_indexes(key: str) -> None:
+    assert parse_form(f"m[{key}]=a") == {"m": {key: "a"}}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("7", 7), ("0", 1), ("", 5), ("x", 5), ("²", 5), ("１", 5), ("9" * 5000, 100), ("007", 7)],
+)
+def test_clamped_integers_read_ascii_digits_within_bounds(text: str, expected: int) -> None:
+    assert clamped_integer(text, low=1, high=100, default=5) == expected
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from dashboard_support import sign_in
 from starlette.testclient import TestClient
 from support import TestAccount, auth
 
@@ -147,6 +148,23 @@ def test_bad_search_parameters(
     response = client.get("/search", params=params, auth=auth(account.test.secret_key))
     assert response.status_code == 400
     assert response.json()["code"] == code
+
+
+def test_a_query_of_too_many_words_is_refused_before_the_database(
+    make_client: Any, account: TestAccount
+) -> None:
+    client: TestClient = make_client()
+    words = " ".join(["ab"] * 20_000)  # took a minute, then a 500: too many bound parameters
+    response = client.request(
+        "GET",
+        "/search",
+        json={"scope": "link", "query": words},
+        auth=auth(account.test.secret_key),
+    )
+    assert response.status_code == 400 and "at most 32" in response.json()["message"]
+    sign_in(client, account.test.secret_key)
+    page = client.get("/dashboard/links", params={"q": " ".join(["ab"] * 33)})
+    assert page.status_code == 200 and "at most 32" in page.text
 
 
 def test_json_boolean_filters_are_echoed_as_json_words(

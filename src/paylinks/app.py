@@ -18,16 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from paylinks import health, housekeeping, logs, metrics, recovery
+from paylinks import edge, health, housekeeping, logs, metrics, recovery
 from paylinks.accounts.service import find_principal
-from paylinks.api import (
-    Endpoint,
-    Services,
-    endpoint,
-    http_exception,
-    json_response,
-    server_error,
-)
+from paylinks.api import Endpoint, Services, endpoint, json_response
 from paylinks.auth import Authenticator
 from paylinks.charges import routes as charges
 from paylinks.charges import settlement
@@ -224,8 +217,13 @@ def create_app(
     request_metrics = RequestMetrics() if settings.metrics else None
     app = Starlette(
         routes=routes(),
-        exception_handlers={HTTPException: http_exception, Exception: server_error},
-        middleware=[Middleware(RequestIds, metrics=request_metrics)],
+        # Errors no route answered, in the language of the path's area (JSON or an HTML page).
+        exception_handlers={HTTPException: edge.http_exception, Exception: edge.server_error},
+        # RequestIds outermost, so that a refused request still has an id and an access line.
+        middleware=[
+            Middleware(RequestIds, metrics=request_metrics),
+            Middleware(edge.ControlCharacterGuard),
+        ],
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import (
+    Context,
+    Decimal,
+    DecimalException,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    Underflow,
+    localcontext,
+)
 
 from paylinks.errors import InvalidAmount, InvalidCurrency
 
@@ -67,16 +78,32 @@ def format_major(amount: int, currency: Currency) -> str:
     return f"{scaled:.{currency.exponent}f}"
 
 
+# A major-unit amount as people type it: ASCII digits (Decimal() would also read "１０" and
+# "1_000"), one optional point, an optional short exponent. The length and exponent bounds keep
+# every number small enough that no arithmetic below can overflow or round.
+_MAJOR = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+MAX_MAJOR_LENGTH = 64
+MAX_MAJOR = 10**15
+# Room for every digit MAX_MAJOR_LENGTH allows: scaling never rounds; any other trouble traps.
+_EXACT = Context(
+    prec=MAX_MAJOR_LENGTH + 8,
+    traps=[InvalidOperation, DivisionByZero, Overflow, Underflow, Inexact],
+)
+
+
 def major_to_minor(value: str, currency: Currency, *, exact: bool = True) -> Decimal:
     """A major-unit decimal string ('1000', '10.5') in minor units. ValueError if it is not a
-    number, or (when `exact`) if it has more decimals than the currency."""
+    number, or (when `exact`) if it has more decimals than the currency; never another error."""
+    if len(value) > MAX_MAJOR_LENGTH or not _MAJOR.fullmatch(value):
+        raise ValueError(value)
     try:
-        number = Decimal(value)
-    except InvalidOperation as exc:
+        with localcontext(_EXACT):
+            number = Decimal(value)
+            if abs(number) > MAX_MAJOR:
+                raise ValueError(value)
+            minor = number.scaleb(currency.exponent)
+            if exact and minor != minor.to_integral_value():
+                raise ValueError(value)
+    except DecimalException as exc:
         raise ValueError(value) from exc
-    if not number.is_finite() or abs(number) > 10**15:
-        raise ValueError(value)
-    minor = number.scaleb(currency.exponent)
-    if exact and minor != minor.to_integral_value():
-        raise ValueError(value)
     return minor

@@ -21,7 +21,12 @@ from paylinks.errors import ApiError, BadRequest
 
 MAX_DEPTH = 8
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
-_INTEGER = re.compile(r"^[+-]?\d{1,30}$")
+# ASCII digits only, as Omise reads them: `\d`, `str.isdigit()` and `int()` also take "１０" or
+# "١٠" (and `isdigit()` says yes to "²", which `int()` then refuses).
+_INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
+_DIGITS = re.compile(r"[0-9]+")
+# Every integer a request carries must fit the database's BIGINT, whatever it is used for.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
@@ -81,7 +86,7 @@ def _lists_from_indexes(value: Any) -> Any:
     """PHP's `k[0]=a&k[1]=b` arrives as {'0': 'a', '1': 'b'}: turn it into a list."""
     if isinstance(value, dict):
         value = {k: _lists_from_indexes(v) for k, v in value.items()}
-        if value and all(k.isdigit() for k in value):
+        if value and all(_DIGITS.fullmatch(k) and len(k) <= 6 for k in value):
             keys = sorted(value, key=int)
             if [int(k) for k in keys] == list(range(len(keys))):
                 return [value[k] for k in keys]
@@ -151,18 +156,12 @@ class Params:
             if required:
                 raise error(f"{name} is required")
             return None
-        if isinstance(value, bool):
-            raise error(f"{name} must be an integer")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float):
-            if math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
-                # Omise: JSON clients may send 100000.0; an integral float is the same amount.
-                return int(value)
-            raise error(f"{name} must be an integer, got {value!r}")
-        if isinstance(value, str) and _INTEGER.match(value.strip()):
-            return int(value.strip())
-        raise error(f"{name} must be an integer, got {_show(value)}")
+        number = _as_integer(value)
+        if number is None:
+            raise error(f"{name} must be an integer, got {_show(value)}")
+        if not INT64_MIN <= number <= INT64_MAX:
+            raise error(f"{name} is out of range, got {_show(value)}")
+        return number
 
     def boolean(self, name: str, *, error: type[ApiError] = BadRequest) -> bool | None:
         value = self.data.get(name)
@@ -204,6 +203,39 @@ class Params:
                 f"{name} must be an object (a JSON object or {name}[key]=value form fields)"
             )
         return value
+
+
+def _as_integer(value: Any) -> int | None:
+    """An integer from JSON or form text, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
+            # Omise: JSON clients may send 100000.0; an integral float is the same amount.
+            return int(value)
+        return None
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
+
+
+def is_ascii_number(text: str) -> bool:
+    """True for a non-empty run of ASCII digits (and nothing else)."""
+    return _DIGITS.fullmatch(text) is not None
+
+
+def clamped_integer(text: str, *, low: int, high: int, default: int) -> int:
+    """A whole number typed in a query string or header, as a page reads it: `default` unless
+    it is ASCII digits, then held within [low, high]. Digits beyond `high`'s length are not
+    read at all (`int()` refuses more than 4300 digits, and the value would be clamped anyway)."""
+    text = text.strip()
+    if not is_ascii_number(text):
+        return default
+    if len(text.lstrip("0")) > len(str(high)):
+        return high
+    return min(max(int(text), low), high)
 
 
 def _show(value: Any) -> str:

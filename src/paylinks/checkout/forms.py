@@ -31,10 +31,11 @@ from paylinks.tokens.schemas import CardInput
 TOKEN_LIFETIME = 2 * 3600  # seconds
 CLOCK_SKEW = 60  # seconds a token may seem to come from the future (processes' clocks differ)
 MAX_FORM_BYTES = 16 * 1024
-_EXPIRY = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*$|^\s*(\d{2})(\d{2})\s*$")
+# ASCII digits only (`\d` would also read "١٢/٣٥").
+_EXPIRY = re.compile(r"\s*([0-9]{1,2})\s*/\s*([0-9]{2}|[0-9]{4})\s*|\s*([0-9]{2})([0-9]{2})\s*")
 # Shown again after a decline; never the card number.
 KEPT_FIELDS = ("name", "expiry", "email", "amount")
-_TOKEN = re.compile(r"^([0-9a-f]{32})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$")
+_TOKEN = re.compile(r"([0-9a-f]{32})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def issue_token(key: bytes, *, link_id: str, now: datetime) -> str:
 
 
 def verify_token(key: bytes, token: str | None, *, link_id: str, now: datetime) -> Verdict:
-    match = _TOKEN.match(token or "")
+    match = _TOKEN.fullmatch(token or "")
     if match is None:
         return Verdict(None, "forged")
     nonce, issued, mac = match.group(1), int(match.group(2)), match.group(3)
@@ -126,7 +127,7 @@ def read_card(fields: dict[str, str], t: Messages) -> tuple[CardInput, str | Non
     email = _email(fields, t, errors)
     name, number = fields.get("name", "").strip(), fields.get("number", "").strip()
     typed_expiry = fields.get("expiry", "").strip()
-    expiry = _EXPIRY.match(typed_expiry)
+    expiry = _EXPIRY.fullmatch(typed_expiry)
     if not name:
         errors["name"] = t("err_name_required")
     if not number:

@@ -108,6 +108,9 @@ EN = {
     "error_title": "Something went wrong",
     "error_body": "We could not finish your request. If you were paying, check with the merchant "
     "before you try again.",
+    "bad_request_title": "This address is not valid",
+    "bad_request_body": "The address holds characters that no payment page has. Check that it "
+    "was copied completely, or ask the merchant for the link again.",
     "back": "Back to the payment page",
 }  # fmt: skip
 
@@ -199,6 +202,8 @@ TH = {
     "และอย่าชำระเงินซ้ำ",
     "error_title": "เกิดข้อผิดพลาด",
     "error_body": "ระบบไม่สามารถดำเนินการตามคำขอได้ หากคุณกำลังชำระเงิน โปรดตรวจสอบกับผู้ขายก่อนลองอีกครั้ง",
+    "bad_request_title": "ที่อยู่นี้ไม่ถูกต้อง",
+    "bad_request_body": "ที่อยู่นี้มีอักขระที่หน้าชำระเงินไม่มี โปรดตรวจสอบว่าคัดลอกมาครบถ้วน หรือขอลิงก์จากผู้ขายอีกครั้ง",
     "back": "กลับไปหน้าชำระเงิน",
 }  # fmt: skip
 

@@ -8,13 +8,14 @@ import math
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from paylinks.accounts.service import find_principal, hash_key
 from paylinks.api import Services
 from paylinks.dashboard import sessions, users
-from paylinks.dashboard.pages import Visit, read_form, redirect, render
+from paylinks.dashboard.pages import Visit, holds_nul, read_form, redirect, render
 from paylinks.errors import BadRequest
 from paylinks.origins import is_cross_site
 
@@ -73,6 +74,17 @@ async def sign_in(request: Request) -> Response:
     form = await read_form(request)
     if form is None:
         return _form_page(request, error="That form was too large.", status=413)
+    try:
+        if holds_nul(form):  # the e-mail is looked up: PostgreSQL cannot compare text with NUL
+            return _form_page(request, error="That form could not be read.", status=400)
+        return await _signed_in(request, form)
+    finally:
+        await form.close()  # a multipart body spools to temporary files
+
+
+async def _signed_in(request: Request, form: FormData) -> Response:
+    """The answer to a readable sign-in form: a session and a redirect, or the form again."""
+    services: Services = request.app.state.services
     limiter = services.limits.sign_in
     if limiter is not None:
         decision = await limiter.hit(services.clients.of(request))

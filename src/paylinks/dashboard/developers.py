@@ -21,7 +21,8 @@ from paylinks.dashboard.pages import Visit, page, redirect
 from paylinks.errors import ApiError, BadRequest
 from paylinks.events import service as events_service
 from paylinks.events.service import EVENT_KEYS
-from paylinks.pagination import ListQuery
+from paylinks.pagination import MAX_OFFSET, ListQuery
+from paylinks.params import clamped_integer
 from paylinks.webhooks import addresses, endpoints, outbox
 from paylinks.webhooks.endpoints import Changes
 
@@ -116,8 +117,9 @@ async def endpoint_page(visit: Visit, *, error: str | None = None, status: int =
 
 
 def _offset(visit: Visit) -> int:
+    # Clamped like the links list's page number: the database only ever sees a 64-bit offset.
     raw = visit.request.query_params.get("offset", "0")
-    return int(raw) if raw.isdigit() else 0
+    return clamped_integer(raw, low=0, high=MAX_OFFSET, default=0)
 
 
 async def change_endpoint(visit: Visit) -> Response:

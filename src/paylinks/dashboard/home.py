@@ -32,7 +32,7 @@ def _overview(
 
 async def overview(visit: Visit) -> Response:
     asked = visit.request.query_params.get("days", "30")
-    days = int(asked) if asked.isdigit() and int(asked) in PERIODS else 30
+    days = next((p for p in PERIODS if str(p) == asked), 30)  # only the periods offered
     found = await visit.services.db.read(
         _overview, principal=visit.principal, days=days, now=visit.now()
     )

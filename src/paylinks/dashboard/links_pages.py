@@ -21,7 +21,7 @@ from paylinks.errors import ApiError, BadRequest, NotFound
 from paylinks.links import service as links_service
 from paylinks.links.schemas import parse_metadata
 from paylinks.pagination import ListQuery
-from paylinks.params import Params
+from paylinks.params import Params, clamped_integer
 from paylinks.search import service as search
 
 PER_PAGE = 25
@@ -47,8 +47,9 @@ def _filters(visit: Visit) -> tuple[dict[str, str], str, int]:
     if q.get("from") or q.get("to"):
         filters["created"] = f"{q.get('from', '')}..{q.get('to', '')}"
     order = "chronological" if q.get("sort") == "oldest" else "reverse_chronological"
-    number = q.get("page", "1")
-    return filters, order, int(number) if number.isdigit() and int(number) > 0 else 1
+    # A hand-edited page number is clamped, not an error: past the last page the list is empty.
+    number = clamped_integer(q.get("page", "1"), low=1, high=search.MAX_PAGE, default=1)
+    return filters, order, number
 
 
 def _find(conn: Connection, *, principal: Principal, query: search.SearchQuery,

@@ -4,7 +4,8 @@ needs, CSRF on every form, and pages (never traces) for whatever goes wrong.
 A page handler is `async def handler(visit: Visit) -> Response`; `page(handler)` wraps it:
 
 1. no live session → 303 to the sign-in page (with `next`);
-2. a POST must carry the session's CSRF token (`csrf` field) → else a 403 page;
+2. a POST must carry the session's CSRF token (`csrf` field) → else a 403 page (and a form
+   holding NUL is a 400 page);
 3. `NotFound` → the 404 page (another account's id looks exactly like a missing one);
 4. anything unexpected → the 500 page, logged.
 """
@@ -33,6 +34,7 @@ from paylinks.dashboard import sessions
 from paylinks.dashboard.sessions import Session
 from paylinks.errors import NotFound
 from paylinks.logs import redact
+from paylinks.params import clamped_integer
 
 log = logging.getLogger("paylinks.dashboard")
 
@@ -168,12 +170,39 @@ async def current_session(request: Request, services: Services) -> Session | Non
 
 async def read_form(request: Request) -> FormData | None:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+    if clamped_integer(declared, low=0, high=MAX_FORM_BYTES + 1, default=0) > MAX_FORM_BYTES:
         return None
     try:
         return await request.form(max_files=2, max_fields=200, max_part_size=MAX_FORM_BYTES)
     except Exception:  # a malformed multipart body is the client's fault, not a 500
         return None
+
+
+def holds_nul(form: FormData) -> bool:
+    """True when a field's name or text holds NUL: no browser sends one, and PostgreSQL can
+    neither store nor compare it (the edge guard sees paths and queries, not bodies)."""
+    return any(
+        "\x00" in name or (isinstance(value, str) and "\x00" in value)
+        for name, value in form.multi_items()
+    )
+
+
+def _refused_form(form: FormData | None, session: Session) -> Response | None:
+    """The page for a posted form that must not reach the handler: one holding NUL (400), or
+    without the session's CSRF token (403)."""
+    if form is None:
+        return None
+    if holds_nul(form):
+        return notice("Bad request", "That form could not be read.", status=400, session=session)
+    sent = form.get("csrf")
+    if not session.csrf_ok(sent if isinstance(sent, str) else None):
+        return notice(
+            "Form expired",
+            "This form is no longer valid. Go back, reload the page and try again.",
+            status=403,
+            session=session,
+        )
+    return None
 
 
 def page(handler: Handler) -> Endpoint:
@@ -190,16 +219,9 @@ def page(handler: Handler) -> Endpoint:
                 form = await read_form(request)
                 if form is None:
                     return notice("Too large", "That form was too large.", status=413)
-                sent = form.get("csrf")
-                if not session.csrf_ok(sent if isinstance(sent, str) else None):
-                    return notice(
-                        "Form expired",
-                        "This form is no longer valid. Go back, reload the page and try again.",
-                        status=403,
-                        session=session,
-                    )
             try:
-                return await handler(Visit(request, services, session, form))
+                refused = _refused_form(form, session)
+                return refused or await handler(Visit(request, services, session, form))
             finally:
                 if form is not None:
                     await form.close()  # uploaded files are spooled to temporary files

@@ -24,6 +24,9 @@ SCOPES = ("link",)
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
+# Each word is three ILIKE conditions: 20,000 words (a 60 KB body) took a minute and then broke
+# the database's limit on bound parameters (a 500). No person types more than a few.
+MAX_QUERY_WORDS = 32
 FILTERS = ("amount", "currency", "multiple", "used", "deleted", "active", "created")
 
 
@@ -85,13 +88,16 @@ def _like(word: str) -> str:
 def _text_conditions(query: str) -> list[sa.ColumnElement[bool]]:
     """Each word in the title, the description or the metadata (its JSON text: values, and
     keys too)."""
+    words = query.split()
+    if len(words) > MAX_QUERY_WORDS:
+        raise BadRequest(f"query has {len(words)} words; at most {MAX_QUERY_WORDS} are searched")
     return [
         sa.or_(
             links.c.title.ilike(_like(word), escape="\\"),
             links.c.description.ilike(_like(word), escape="\\"),
             links.c.metadata.ilike(_like(word), escape="\\"),
         )
-        for word in query.split()
+        for word in words
     ]
 
 
