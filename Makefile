@@ -8,7 +8,7 @@ CHROMIUM_STAMP := $(VENV)/.chromium-stamp
 BROWSER_PACKAGES := chromium fonts-thai-tlwg
 export PAYLINKS_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install serve test lint typecheck pytest bench clean
+.PHONY: install serve test lint typecheck pytest bench fuzz mutate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,14 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/api_bench.py
+
+# Deeper than the fixed fuzz set `make test` runs: a random seed (printed; replay a failure with
+# PAYLINKS_FUZZ_SEED=N make fuzz) and PAYLINKS_FUZZ_EXAMPLES examples per operation and route.
+fuzz: $(STAMP)
+	@seed=$${PAYLINKS_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "make fuzz: PAYLINKS_FUZZ_SEED=$$seed (replay: PAYLINKS_FUZZ_SEED=$$seed make fuzz)"; \
+	PAYLINKS_FUZZ_SEED=$$seed PAYLINKS_FUZZ_EXAMPLES=$${PAYLINKS_FUZZ_EXAMPLES:-100} \
+		$(BIN)/pytest -n auto -p no:randomly tests/test_fuzz.py tests/test_fuzz_html.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) tests/compat/node/node_modules var .pytest_cache .mypy_cache .ruff_cache

@@ -40,6 +40,8 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
+            if len(body) != length:
+                return  # the sender went away mid-request: nothing was delivered
             with lock:
                 state.received.append(
                     Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
+
+import pytest
 
 from paylinks.accounts import service as accounts
 from paylinks.clock import SystemClock
@@ -35,3 +38,16 @@ def stable(link: dict[str, Any]) -> dict[str, Any]:
     the time of the request."""
     charges = {k: v for k, v in link["charges"].items() if k != "to"}
     return {**link, "charges": charges}
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A tool a test needs is missing: a failure where the run requires every tool (`.ci/run`
+    sets PAYLINKS_REQUIRE_TOOLS=1; `CI` and PAYLINKS_REQUIRE_BROWSER=1 count too), a skip on a
+    workstation."""
+    required = any(
+        os.environ.get(name) not in (None, "", "0")
+        for name in ("PAYLINKS_REQUIRE_TOOLS", "PAYLINKS_REQUIRE_BROWSER", "CI")
+    )
+    if required:
+        pytest.fail(f"required in this run, but {reason}")
+    pytest.skip(reason)

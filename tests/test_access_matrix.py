@@ -102,6 +102,17 @@ def _strangers(owner: TestAccount, other: TestAccount, path: str) -> list[str]:
     return keys
 
 
+BODY: dict[str, Any] = {"description": "mine now", "url": "http://127.0.0.1:9/x"}
+
+
+def _owner_may(client: TestClient, method: str, path: str, key: str) -> None:
+    """The positive control: the owner's own call reaches the object (whatever it then says,
+    never "no such object"), so the strangers' 404s are about them, not a broken route."""
+    response = client.request(method, path, auth=auth(key), json=BODY)
+    assert response.status_code != 404, response.text
+    assert response.status_code < 500, response.text
+
+
 @pytest.mark.parametrize(("path", "method"), ID_ROUTES)
 def test_strangers_get_not_found_and_change_nothing(
     client: TestClient,
@@ -114,12 +125,67 @@ def test_strangers_get_not_found_and_change_nothing(
     object_id = MAKERS[param](client, account)
     owner_key = account.test.secret_key
     read_back = READ_BACK[param].format(id=object_id)
-    before = _stable(client.get(read_back, auth=auth(owner_key)).json())
-    body: dict[str, Any] = {"description": "mine now", "url": "http://127.0.0.1:9/x"}
+    found = client.get(read_back, auth=auth(owner_key))
+    assert found.status_code == 200, found.text
+    before = _stable(found.json())
+    target = path.replace("{" + param + "}", object_id)
     for key in _strangers(account, other_account, path):
-        response = client.request(
-            method, path.replace("{" + param + "}", object_id), auth=auth(key), json=body
-        )
+        response = client.request(method, target, auth=auth(key), json=BODY)
         assert response.status_code == 404, (key, response.text)
         assert response.json()["code"] == "not_found"
     assert _stable(client.get(read_back, auth=auth(owner_key)).json()) == before
+    _owner_may(
+        client, method, target, owner_key if "tokens" not in path else account.test.public_key
+    )
+
+
+# Objects a live key can make today (live mode has no processor: no live tokens or charges).
+LIVE_MAKERS: dict[str, Callable[[TestClient, TestAccount], str]] = {
+    "link_id": lambda c, a: str(
+        c.post(
+            "/links",
+            auth=auth(a.live.secret_key),
+            json={"amount": 100000, "currency": "thb", "title": "Live"},
+        ).json()["id"]
+    ),
+    "endpoint_id": lambda c, a: str(
+        c.post(
+            "/webhook_endpoints",
+            auth=auth(a.live.secret_key),
+            json={"url": "https://93.184.216.34/hook"},
+        ).json()["id"]
+    ),
+}
+LIVE_ROUTES = [
+    (path, method)
+    for path, method in ID_ROUTES
+    if set(re.findall(r"{(\w+)}", path)) <= set(LIVE_MAKERS)
+]
+
+
+@pytest.mark.parametrize(("path", "method"), LIVE_ROUTES)
+def test_test_keys_cannot_reach_live_objects(
+    client: TestClient,
+    account: TestAccount,
+    other_account: TestAccount,
+    path: str,
+    method: str,
+) -> None:
+    (param,) = re.findall(r"{(\w+)}", path)
+    object_id = LIVE_MAKERS[param](client, account)
+    assert "_test_" not in object_id
+    owner_key = account.live.secret_key
+    read_back = READ_BACK[param].format(id=object_id)
+    found = client.get(read_back, auth=auth(owner_key))
+    assert found.status_code == 200, found.text
+    before = _stable(found.json())
+    target = path.replace("{" + param + "}", object_id)
+    for key in (
+        account.test.secret_key,
+        other_account.test.secret_key,
+        other_account.live.secret_key,
+    ):
+        response = client.request(method, target, auth=auth(key), json=BODY)
+        assert response.status_code == 404, (key, response.text)
+    assert _stable(client.get(read_back, auth=auth(owner_key)).json()) == before
+    _owner_may(client, method, target, owner_key)

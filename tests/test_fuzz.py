@@ -1,21 +1,32 @@
-"""Fuzzing. Schemathesis generates requests for every operation of /openapi.json (fixed seed,
-bounded examples) and checks the answers against the document; Hypothesis throws odd JSON and
-form bodies at the parsers. Never a 5xx, never an answer the document does not describe."""
+"""Fuzzing. Schemathesis generates valid and invalid requests for every operation of
+/openapi.json, aimed at an account that has objects of every kind, and walks sequences of calls
+along the document's links (stateful); every answer is checked against the document. Hypothesis
+throws odd JSON and form bodies at the parsers. Never a 5xx, never an answer the document does
+not describe, never an invalid request accepted.
+
+CI runs a fixed set (derandomized: the same examples every run). `make fuzz` runs deeper with a
+random seed, printed so that a failure can be replayed (PAYLINKS_FUZZ_SEED=N make fuzz)."""
 
 from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 import schemathesis
+from fuzzing import fuzz_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from payments import link, pay, token
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ensure_resource_availability,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -30,12 +41,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-QUICK = settings(
-    max_examples=12,
-    deadline=None,
-    derandomize=True,  # the same examples on every run: a failure reproduces
-    suppress_health_check=list(HealthCheck),
-)
+EXAMPLES = 12
 
 
 OPERATIONS = sorted(
@@ -44,24 +50,118 @@ OPERATIONS = sorted(
     for method, op in item.items()
     if method in ("get", "post", "patch", "delete")
 )
+# Operations that take something a request could get wrong (no negative case exists otherwise).
+WITH_INPUT = sorted(
+    op["operationId"]
+    for item in openapi_document()["paths"].values()
+    for method, op in item.items()
+    if method in ("get", "post", "patch", "delete")
+    and (op.get("parameters") or op.get("requestBody") or item.get("parameters"))
+)
+
+
+@dataclass(frozen=True)
+class Objects:
+    """Real ids of an account's objects, one of each kind, for generated cases to aim at (a
+    generated id alone finds nothing, and the code behind an existing object is never run)."""
+
+    by_parameter: dict[str, str]
+
+    def aim(self, case: Any, aimed: bool) -> Any:
+        if aimed and case.path_parameters:
+            for name in case.path_parameters:
+                if name in self.by_parameter:
+                    case.path_parameters[name] = self.by_parameter[name]
+        return case
+
+
+@pytest.fixture
+def objects(client: TestClient, account: TestAccount) -> Objects:
+    secret, public = auth(account.test.secret_key), auth(account.test.public_key)
+    invoice = link(client, account, multiple=True)
+    pay(client, account, invoice["id"])
+    source = client.post(
+        "/sources", auth=public, json={"type": "promptpay", "amount": 100000, "currency": "thb"}
+    ).json()
+    pending = client.post(
+        "/charges", auth=secret, json={"source": source["id"], "link": invoice["id"]}
+    ).json()
+    event = client.get("/events", auth=secret, params={"limit": 1}).json()["data"][0]
+    endpoint = client.post(
+        "/webhook_endpoints", auth=secret, json={"url": "http://127.0.0.1:9/fuzz"}
+    ).json()
+    other_source = client.post(
+        "/sources", auth=public, json={"type": "promptpay", "amount": 100000, "currency": "thb"}
+    ).json()
+    return Objects(
+        {
+            "link_id": invoice["id"],
+            "charge_id": pending["id"],
+            "token_id": token(client, account),
+            "source_id": other_source["id"],
+            "event_id": event["id"],
+            "endpoint_id": endpoint["id"],
+        }
+    )
 
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
 def test_generated_requests_get_documented_answers(
-    client: TestClient, account: TestAccount, operation_id: str
+    client: TestClient, account: TestAccount, objects: Objects, operation_id: str
 ) -> None:
+    """Valid requests (half of them aimed at the account's real objects): never a 5xx, and an
+    answer the document describes."""
     schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
     operation = schema.find_operation_by_id(operation_id)
-    # The secret key of an account with no objects: generated ids find nothing, generated
-    # bodies are judged by validation alone.
     headers = {"Authorization": _basic(account.test.secret_key)}
 
-    @QUICK
-    @given(case=operation.as_strategy())
-    def generated(case: Any) -> None:
-        case.call_and_validate(headers=headers, checks=CHECKS)
+    @fuzz_settings(EXAMPLES)
+    @given(case=operation.as_strategy(), aimed=st.booleans())
+    def generated(case: Any, aimed: bool) -> None:
+        objects.aim(case, aimed).call_and_validate(headers=headers, checks=CHECKS)
 
     generated()
+
+
+@pytest.mark.parametrize("operation_id", WITH_INPUT)
+def test_invalid_requests_are_refused_with_a_4xx(
+    client: TestClient, account: TestAccount, objects: Objects, operation_id: str
+) -> None:
+    """Requests that break the document (wrong types, missing fields, out-of-range values) are
+    refused with a 4xx the document describes, never accepted and never a 5xx."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
+    operation = schema.find_operation_by_id(operation_id)
+    headers = {"Authorization": _basic(account.test.secret_key)}
+
+    @fuzz_settings(EXAMPLES)
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.NEGATIVE), aimed=st.booleans())
+    def generated(case: Any, aimed: bool) -> None:
+        objects.aim(case, aimed).call_and_validate(
+            headers=headers, checks=[not_a_server_error, negative_data_rejection]
+        )
+
+    generated()
+
+
+def test_sequences_of_calls_along_the_documents_links(
+    client: TestClient, account: TestAccount, objects: Objects
+) -> None:
+    """Schemathesis' stateful mode: create, then follow the document's links (retrieve, update,
+    pay, mark, roll, delete) with the ids the answers carry. `use_after_free` is not checked:
+    Omise's deleted links stay readable (`deleted: true`), by design."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
+    headers = {"Authorization": _basic(account.test.secret_key)}
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": headers}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(
+                response, checks=[*CHECKS, ensure_resource_availability], headers=headers
+            )
+
+    Workflow.run(settings=fuzz_settings(25, stateful_step_count=6))
 
 
 def _basic(key: str) -> str:

@@ -15,7 +15,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from fuzzing import fuzz_settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from payments import link, pay
 from starlette.routing import Route
@@ -35,12 +36,7 @@ from paylinks.ratelimit import MemoryLimiter, parse_policy
 HTML_AREAS = ("/pay/", "/static/", "/dashboard")
 SECURITY_HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options",
                     "referrer-policy")  # fmt: skip
-HTML_FUZZ = settings(
-    max_examples=20,
-    deadline=None,
-    derandomize=True,  # the same examples on every run: a failure reproduces
-    suppress_health_check=list(HealthCheck),
-)
+HTML_FUZZ = fuzz_settings(20)
 
 
 def _html_routes() -> dict[str, set[str]]:

@@ -1906,7 +1906,7 @@ def test_request_schemas_reject_what_the_server_rejects(ctx: Ctx) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Known app bugs: these fail today; fixing the app makes them pass (then drop the marks).
+# Edge cases an earlier audit found answered wrongly (all fixed; kept as regressions).
 
 
 def test_list_echoes_early_dates_as_valid_timestamps(ctx: Ctx) -> None:

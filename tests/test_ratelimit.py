@@ -134,12 +134,15 @@ def test_redis_limiter_is_shared_between_processes(redis_url: str) -> None:
     windows = [Window(5, 2, "2seconds"), Window(8, 3600, "hour")]
     key = f"test-{uuid.uuid4().hex}"
 
+    clock = FakeTime()
+
     async def scenario() -> tuple[list[bool], list[bool], bool]:
-        # Two limiters stand for two server processes sharing one Redis.
-        first, second = RedisLimiter(windows, redis_url), RedisLimiter(windows, redis_url)
+        # Two limiters stand for two server processes sharing one Redis (and one clock).
+        first = RedisLimiter(windows, redis_url, clock=clock)
+        second = RedisLimiter(windows, redis_url, clock=clock)
         try:
             burst = [(await (first if i % 2 else second).hit(key)).allowed for i in range(7)]
-            await asyncio.sleep(2.1)
+            clock.now += 2.1
             later = [(await first.hit(key)).allowed for _ in range(4)]
             refused = await second.hit(key)
             return burst, later, refused.retry_after > 3000

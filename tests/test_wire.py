@@ -81,5 +81,17 @@ def test_non_ascii_survives_the_round_trip(client: TestClient, account: TestAcco
 
 
 def test_head_is_answered_like_get(client: TestClient, account: TestAccount) -> None:
-    response = client.head("/links", auth=auth(account.test.secret_key))
-    assert response.status_code == 200
+    """Same status and headers as GET (the length of the body GET would send), and no body."""
+    key = auth(account.test.secret_key)
+    client.post("/links", auth=key, json={"amount": 100000, "currency": "thb", "title": "Head"})
+    get, head = client.get("/links", auth=key), client.head("/links", auth=key)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"] == "application/json"
+    assert head.headers["content-length"] == str(len(get.content))
+    skip = {"x-request-id", "content-length", "date"}
+    assert {k: v for k, v in head.headers.items() if k not in skip} == {
+        k: v for k, v in get.headers.items() if k not in skip
+    }
+    missing = client.head("/links/payl_test_missing", auth=key)
+    assert missing.status_code == 404 and missing.content == b""

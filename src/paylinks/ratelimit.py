@@ -124,14 +124,17 @@ class MemoryLimiter:
             del self._logs[key]
 
 
-# KEYS[1] = log key; ARGV = amount1, seconds1, amount2, seconds2, ...
-# Returns {allowed, retry_after, count1, oldest1, count2, oldest2, ...} as strings (Lua numbers
-# would be truncated to integers on the way out).
+# KEYS[1] = log key; ARGV = amount1, seconds1, amount2, seconds2, ..., now ("" for the Redis
+# server's clock; tests give their own). Returns {allowed, retry_after, count1, oldest1, count2,
+# oldest2, ...} as strings (Lua numbers would be truncated to integers on the way out).
 _SCRIPT = """
 local key = KEYS[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local n = #ARGV / 2
+local n = (#ARGV - 1) / 2
+local now = tonumber(ARGV[#ARGV])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
 local retry = 0
 local longest = 0
 for i = 1, n do
@@ -172,9 +175,17 @@ return out
 
 
 class RedisLimiter:
-    """Moving-window logs shared by every process that points at the same Redis."""
+    """Moving-window logs shared by every process that points at the same Redis. Time is the
+    Redis server's (hosts with drifting clocks agree), unless a test gives a `clock`."""
 
-    def __init__(self, windows: list[Window], url: str, *, prefix: str = "paylinks:rl:") -> None:
+    def __init__(
+        self,
+        windows: list[Window],
+        url: str,
+        *,
+        prefix: str = "paylinks:rl:",
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         import redis.asyncio as redis_asyncio
 
         self.windows = windows
@@ -182,11 +193,13 @@ class RedisLimiter:
         self._script = self._client.register_script(_SCRIPT)
         self._prefix = prefix
         self._args = [v for w in windows for v in (w.amount, w.seconds)]
+        self._clock = clock
 
     async def hit(self, key: str) -> Decision:
+        now = f"{self._clock():.6f}" if self._clock is not None else ""
         out = [
             x.decode() if isinstance(x, bytes) else str(x)
-            for x in await self._script(keys=[self._prefix + key], args=self._args)
+            for x in await self._script(keys=[self._prefix + key], args=[*self._args, now])
         ]
         states = [
             WindowState(w, max(w.amount - int(out[2 + 2 * i]), 0), float(out[3 + 2 * i]))

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from servers import LiveServer, live_server
+from support import unavailable
 from visitor import Visitor
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,22 +30,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("PAYLINKS_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"PAYLINKS_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
-
-
 # Module scope, not session: while Playwright's sync API runs, its event loop is the thread's
 # running loop, and later tests calling asyncio.run() in the same process would fail.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+        unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("the playwright package is missing (pip install -e '.[dev]')")
+        unavailable("the playwright package is missing (pip install -e '.[dev]')")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

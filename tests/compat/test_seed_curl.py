@@ -8,7 +8,6 @@ passed without a shell, so the seed's unquoted `?limit=20&offset=0` reaches curl
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from servers import LiveServer, create_account_keys
+from support import unavailable
 
 
 @dataclass
@@ -35,9 +35,7 @@ pytestmark = pytest.mark.usefixtures("curl_binary")  # skip or fail before start
 def curl_binary() -> str:
     curl = shutil.which("curl")
     if curl is None:
-        if os.environ.get("CI"):
-            pytest.fail("curl is not on PATH; the seed's curl examples need it in CI")
-        pytest.skip("curl is not on PATH")
+        unavailable("curl is not on PATH; the seed's curl examples need it")
     return curl
 
 
