@@ -62,5 +62,10 @@ fuzz: $(STAMP)
 	PAYLINKS_FUZZ_SEED=$$seed PAYLINKS_FUZZ_EXAMPLES=$${PAYLINKS_FUZZ_EXAMPLES:-100} \
 		$(BIN)/pytest -n auto -p no:randomly tests/test_fuzz.py tests/test_fuzz_html.py $(PYTEST_ARGS)
 
+# Mutation testing of the rules that hold money and security (about 15 minutes here; a
+# measurement, not part of CI): writes docs/mutation.md.
+mutate: $(STAMP)
+	$(BIN)/python bench/mutation.py
+
 clean:
-	rm -rf $(VENV) tests/compat/node/node_modules var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/compat/node/node_modules var .pytest_cache .mypy_cache .ruff_cache mutants

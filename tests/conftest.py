@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import kinds
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
@@ -29,10 +30,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail, instead of skipping, when PAYLINKS_TEST_POSTGRES_URL is unset or unreachable",
     )
     parser.addoption(
+        "--test-kinds", action="store_true", help="print how many tests there are of each kind"
+    )
+    parser.addoption(
         "--require-redis",
         action="store_true",
         help="fail, instead of skipping, when Redis (PAYLINKS_TEST_REDIS_URL) is unreachable",
     )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """`pytest --collect-only -q -p no:xdist --test-kinds`: the count by kind (tests/kinds.py),
+    so that "N tests" means something (docs/testing.md)."""
+    if session.config.getoption("--test-kinds"):
+        print("\n" + kinds.summary(list(session.items)))
 
 
 def _worker() -> str:
