@@ -823,6 +823,8 @@ def search_with_bad_parameters(ctx: Ctx) -> None:
         ({"scope": "link", "per_page": 0}, "invalid_page"),
         ({"scope": "link", "page": "two"}, "invalid_page"),
         ({"scope": "link", "order": "random"}, "bad_request"),
+        ({"scope": "link", "query": " ".join("abcdefghijk")}, "bad_request"),
+        ({"scope": "link", "query": "x" * 201}, "bad_request"),
     ]
     for query, code in cases:
         assert error_code(ctx.call("search", status=400, query=query)) == code, query

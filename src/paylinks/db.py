@@ -3,7 +3,10 @@
 Service functions are plain `fn(conn, **kwargs)` on a SQLAlchemy `Connection`. This module decides
 on which thread and in which transaction they run:
 
-- `read(fn)`   — a small dedicated thread pool (not Starlette's shared one), one transaction.
+- `read(fn)`   — a small dedicated thread pool (not Starlette's shared one), one transaction;
+  on SQLite, on the event loop itself (see `read`).
+- `read_offloaded(fn)` — on that thread pool on every backend: for reads that may take more than
+  a few milliseconds (text search), which on the event loop would hold up every other request.
 - `write(fn)`  — on SQLite, one writer thread that *group-commits*: it takes every write queued
   while the previous commit was syncing, runs each in its own SAVEPOINT inside one
   `BEGIN IMMEDIATE` transaction, commits once, and only then answers each caller. A failing job
@@ -129,6 +132,7 @@ class Database:
         self.url = normalise_url(url)
         self.is_sqlite = is_sqlite_url(self.url)
         self.write_engine, self.read_engine = create_engines(self.url, pool_size=pool_size)
+        self.dialect: str = self.write_engine.dialect.name  # "sqlite" or "postgresql"
         readers = 2 if self.is_sqlite else pool_size
         self._read_pool = ThreadPoolExecutor(readers, thread_name_prefix="paylinks-db-read")
         self._write_pool: ThreadPoolExecutor | None = None
@@ -160,6 +164,13 @@ class Database:
             # SQLite reads are microseconds and never wait for the writer (WAL): running them on
             # the event loop costs less than a hop to a thread and back.
             return self._run_read(fn, kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._read_pool, partial(self._run_read, fn, kwargs))
+
+    async def read_offloaded(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """`read`, but on the read thread pool on SQLite too: for reads whose time is not bounded
+        by a page (text search). sqlite3 releases the GIL while a statement runs, so the event loop
+        keeps answering other requests meanwhile."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._read_pool, partial(self._run_read, fn, kwargs))
 

@@ -183,6 +183,9 @@ class GuardedDatabase:
     async def read(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         return await self._db.read(fn, **kwargs)
 
+    async def read_offloaded(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        return await self._db.read_offloaded(fn, **kwargs)
+
     async def write(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         result: T = await self._db.write(self._guarded, fn=fn, kwargs=kwargs)
         self.claimed = True

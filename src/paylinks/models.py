@@ -79,6 +79,15 @@ links = sa.Table(
     ),
 )
 
+# Text search has indexes these tables do not describe, made by migration 0008 only (the schema
+# comes from migrations; `metadata.create_all` would make a database without it):
+# - SQLite: `links_search`, an FTS5 table (trigram tokenizer) with `links` as external content,
+#   kept in step by the triggers `links_search_insert`, `_update` (of title, description and
+#   metadata) and `_delete`. Recreating `links` (Alembic batch mode) drops those triggers: a
+#   migration that does must create them again and rebuild `links_search`.
+# - PostgreSQL: `ix_links_search_title`, `_description` and `_metadata`, pg_trgm GIN indexes
+#   (`gin_trgm_ops`) that serve search's `ILIKE '%word%'` conditions.
+
 # Per (account, mode) link totals, spread over a few slots so that concurrent creates on
 # PostgreSQL do not queue on one row. `total` of an unfiltered list is their sum: O(1), not a
 # COUNT(*) over a million rows.

@@ -21,10 +21,13 @@ def search_links(conn: Connection, **kwargs: Any) -> tuple[list[Link], Embedded,
 
 async def search(call: ApiCall) -> dict[str, Any]:
     query = service.parse_search(call.params)
-    found, embedded, total = await call.db.read(
+    conditions = service.link_conditions(query, now=call.now())
+    # Off the event loop even on SQLite: a search may take milliseconds, not microseconds.
+    found, embedded, total = await call.db.read_offloaded(
         search_links,
         principal=call.principal,
-        conditions=service.link_conditions(query, now=call.now()),
+        conditions=conditions,
+        text_match=service.fts_match(query.query, call.services.db.dialect),
         reverse=query.order == "reverse_chronological",
         limit=query.per_page,
         offset=query.offset,

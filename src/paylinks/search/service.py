@@ -1,6 +1,18 @@
 """Search (omise-compat §4.7): scope `link`, a text query, filters, pages of `per_page`.
 
-`query` matches every whitespace-separated word against title or description (case-insensitive).
+`query` matches every whitespace-separated word against the title, the description or the
+metadata's JSON text (case-insensitive substrings). A query has at most `MAX_QUERY_WORDS` words
+and `MAX_QUERY_LENGTH` characters: each word is a condition, and an unbounded query was an
+unbounded amount of work.
+
+Words of three characters or more are looked up in trigram indexes (migration 0008). PostgreSQL:
+`pg_trgm` GIN indexes on the three columns serve the conditions below as they are. SQLite: the
+FTS5 table `links_search`; `fts_match` gives the lookup and `links.service.search_links` decides
+whether it or a walk over the account's links is cheaper. Shorter words cannot use an index;
+they are checked on the rows the longer words leave (or on the account's links when there are
+none). Every word is checked with the `LIKE` conditions search has always used, so results are
+exactly theirs: the indexes only narrow the rows to check.
+
 Filters: `amount` in *major* units as Omise documents (`1000`, `1000..2000`, `..500`, `100..`),
 `currency`, `multiple`, `used`, `deleted`, `active`, and `created` as a date range.
 """
@@ -24,9 +36,9 @@ SCOPES = ("link",)
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
-# Each word is three ILIKE conditions: 20,000 words (a 60 KB body) took a minute and then broke
-# the database's limit on bound parameters (a 500). No person types more than a few.
-MAX_QUERY_WORDS = 32
+MAX_QUERY_WORDS = 10
+MAX_QUERY_LENGTH = 200
+TRIGRAM = 3  # the shortest word a trigram index can look up
 FILTERS = ("amount", "currency", "multiple", "used", "deleted", "active", "created")
 
 
@@ -63,9 +75,11 @@ def parse_search(params: Params) -> SearchQuery:
         raise InvalidPage(f"page must be between 1 and {MAX_PAGE}")
     if per_page < 1:
         raise InvalidPage("per_page must be a positive integer")
+    query = params.string("query") or ""
+    query_words(query)
     return SearchQuery(
         scope=scope,
-        query=params.string("query") or "",
+        query=query,
         filters={k: _filter_text(v) for k, v in filters.items() if v not in (None, "")},
         order=order,
         page=page,
@@ -80,25 +94,50 @@ def _filter_text(value: Any) -> str:
     return str(value)
 
 
+def query_words(query: str) -> list[str]:
+    """The words of a search query; `BadRequest` past the limits, or for a NUL character (the
+    API's parameters refuse those already; the dashboard's search box reads its own)."""
+    if "\x00" in query:
+        raise BadRequest("query must not contain NUL characters")
+    if len(query) > MAX_QUERY_LENGTH:
+        raise BadRequest(
+            f"query must be at most {MAX_QUERY_LENGTH} characters long, got {len(query)}"
+        )
+    words = query.split()
+    if len(words) > MAX_QUERY_WORDS:
+        raise BadRequest(f"query must have at most {MAX_QUERY_WORDS} words, got {len(words)}")
+    return words
+
+
 def _like(word: str) -> str:
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
+def _word_condition(word: str) -> sa.ColumnElement[bool]:
+    """The word in the title, the description or the metadata (its JSON text: values, and keys
+    too): what search has always meant. PostgreSQL's trigram indexes serve it as it is."""
+    return sa.or_(
+        links.c.title.ilike(_like(word), escape="\\"),
+        links.c.description.ilike(_like(word), escape="\\"),
+        links.c.metadata.ilike(_like(word), escape="\\"),
+    )
+
+
+def fts_match(query: str, dialect: str) -> str | None:
+    """SQLite: the FTS5 query for the words a trigram index can look up (three characters or
+    more), for `links.service.search_links(text_match=...)`; None when there are none, or on
+    another database. FTS5 folds case beyond ASCII where SQLite's LIKE does not: its matches are
+    a superset, which the `LIKE` conditions of `link_conditions` then narrow."""
+    if dialect != "sqlite":
+        return None
+    words = [word for word in query.split() if len(word) >= TRIGRAM]
+    # Inside double quotes everything is literal; a quote is doubled.
+    return " AND ".join('"' + word.replace('"', '""') + '"' for word in words) or None
+
+
 def _text_conditions(query: str) -> list[sa.ColumnElement[bool]]:
-    """Each word in the title, the description or the metadata (its JSON text: values, and
-    keys too)."""
-    words = query.split()
-    if len(words) > MAX_QUERY_WORDS:
-        raise BadRequest(f"query has {len(words)} words; at most {MAX_QUERY_WORDS} are searched")
-    return [
-        sa.or_(
-            links.c.title.ilike(_like(word), escape="\\"),
-            links.c.description.ilike(_like(word), escape="\\"),
-            links.c.metadata.ilike(_like(word), escape="\\"),
-        )
-        for word in words
-    ]
+    return [_word_condition(word) for word in query_words(query)]
 
 
 def _split_range(name: str, value: str) -> tuple[str | None, str | None]:
@@ -170,6 +209,8 @@ def _active_condition(active: bool, now: datetime) -> sa.ColumnElement[bool]:
 
 
 def link_conditions(search: SearchQuery, *, now: datetime) -> list[sa.ColumnElement[bool]]:
+    """The conditions of a search; `BadRequest` for a query past the limits, `InvalidFilter` for
+    a bad filter."""
     conditions = _text_conditions(search.query)
     for name, value in search.filters.items():
         if name == "amount":
