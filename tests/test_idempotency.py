@@ -275,3 +275,80 @@ def test_housekeeping_forgets_expired_keys(
     with db.transaction() as conn:
         sweep(conn, now=clock.now())
     assert keys() == {"new"}
+
+
+def test_the_in_flight_window_and_the_key_lifetime_end_exactly(
+    make_client: Any, account: TestAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry exactly `IN_FLIGHT` after a died request is answered (no longer in flight); a key
+    exactly `KEY_TTL` old is forgotten (a new request)."""
+    clock = FrozenClock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    client = make_client(clock=clock)
+    secret = account.test.secret_key
+    died_after_commit(monkeypatch)
+    assert post(client, "edge", "/links", LINK, secret).status_code == 500
+    clock.advance(idempotency.IN_FLIGHT.total_seconds() - 1)
+    assert post(client, "edge", "/links", LINK, secret).status_code == 409
+    clock.advance(1)
+    rebuilt = post(client, "edge", "/links", LINK, secret)
+    assert rebuilt.status_code == 200 and rebuilt.headers["idempotent-replayed"] == "true"
+    clock.advance((idempotency.KEY_TTL - idempotency.IN_FLIGHT).total_seconds())
+    fresh = post(client, "edge", "/links", LINK, secret)
+    assert "idempotent-replayed" not in fresh.headers
+    assert fresh.json()["id"] != rebuilt.json()["id"]
+
+
+def test_the_same_request_is_recognised_in_any_spelling(
+    client: TestClient, account: TestAccount
+) -> None:
+    """Parameter order and a trailing slash do not make another request; another value does."""
+    secret = account.test.secret_key
+    headers = {"Idempotency-Key": "spelling", "content-type": "application/json"}
+    first = client.post(
+        "/links", auth=auth(secret), headers=headers,
+        content=json.dumps({"amount": 100000, "currency": "thb", "title": "Same"}),
+    )  # fmt: skip
+    again = client.post(
+        "/links/", auth=auth(secret), headers=headers,
+        content=json.dumps({"title": "Same", "currency": "thb", "amount": 100000}),
+    )  # fmt: skip
+    assert again.headers["idempotent-replayed"] == "true" and again.content == first.content
+    other = client.post(
+        "/links", auth=auth(secret), headers=headers,
+        content=json.dumps({"title": "Other", "currency": "thb", "amount": 100000}),
+    )  # fmt: skip
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+
+
+def test_each_key_keeps_its_own_answer(client: TestClient, account: TestAccount) -> None:
+    """Stored answers are per key: a second key's answer never overwrites the first's."""
+    secret = account.test.secret_key
+    first = post(client, "own-1", "/links", LINK, secret)
+    second = post(client, "own-2", "/links", {**LINK, "title": "Second"}, secret)
+    assert post(client, "own-1", "/links", LINK, secret).content == first.content
+    assert post(client, "own-2", "/links", {**LINK, "title": "Second"}, secret).content == (
+        second.content
+    )
+    refused = post(client, "own-3", "/links", {**LINK, "amount": -1}, secret)
+    assert refused.status_code == 400
+    retried = post(client, "own-3", "/links", LINK, secret)  # a failure was not stored
+    assert retried.status_code == 200 and "idempotent-replayed" not in retried.headers
+
+
+def test_housekeeping_counts_what_it_forgets(db: Database, account: TestAccount) -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    with db.transaction() as conn:
+        for key, expires in (("old-a", now), ("old-b", now), ("young", now + idempotency.KEY_TTL)):
+            conn.execute(
+                idempotency_keys.insert().values(
+                    account_pk=account.pk, livemode=False, key=key, method="POST",
+                    path="/links", request_hash="x", created_at=0,
+                    expires_at=int(expires.timestamp() * 1_000_000),
+                )
+            )  # fmt: skip
+    with db.transaction() as conn:
+        assert idempotency.reap(conn, now=now) >= 2
+        left = conn.execute(
+            sa.select(idempotency_keys.c.key).where(idempotency_keys.c.account_pk == account.pk)
+        ).scalars()
+        assert set(left) == {"young"}

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 from support import TestAccount, auth
 
-from paylinks.ratelimit import MemoryLimiter, RedisLimiter, Window, parse_policy
+from paylinks.ratelimit import MemoryLimiter, RedisLimiter, Window, headers_for, parse_policy
 
 SEED = [Window(60, 60, "minute"), Window(1000, 3600, "hour")]
 
@@ -191,3 +191,98 @@ def test_redis_retry_after_waits_for_the_longest_exhausted_window(redis_url: str
 
     refused, retry_after = asyncio.run(go())
     assert refused and 58 < retry_after <= 60
+
+
+def test_headers_describe_the_binding_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeTime()
+    limiter = MemoryLimiter([Window(3, 10, "10seconds"), Window(5, 60, "minute")], clock)
+    first = limiter.hit_now("k")
+    headers = headers_for(first, now_epoch=1_000_000.5)
+    # Both windows have room; the one with least left binds (10 s: 2 left, minute: 4 left).
+    assert headers == {
+        "X-RateLimit-Limit": "3",
+        "X-RateLimit-Remaining": "2",
+        "X-RateLimit-Reset": str(1_000_000 + 10),
+        "X-RateLimit-Window": "10seconds",
+        "RateLimit-Policy": '"10seconds";q=3;w=10, "minute";q=5;w=60',
+        "RateLimit": '"10seconds";r=2;t=10',
+    }
+    clock.now += 0.2
+    limiter.hit_now("k")
+    limiter.hit_now("k")
+    refused = limiter.hit_now("k")
+    limited = headers_for(refused, now_epoch=1_000_000.0)
+    assert limited["Retry-After"] == "10" and limited["X-RateLimit-Remaining"] == "0"
+    assert limited["X-RateLimit-Reset"] == str(1_000_000 + 10)
+
+
+def test_a_tie_reports_the_longer_window() -> None:
+    limiter = MemoryLimiter([Window(1, 10, "10seconds"), Window(1, 60, "minute")], FakeTime())
+    decision = limiter.hit_now("k")
+    assert decision.binding().window.name == "minute"  # both have 0 left: the longer binds
+
+
+def test_retry_after_is_at_least_a_second() -> None:
+    clock = FakeTime()
+    limiter = MemoryLimiter([Window(1, 1, "second")], clock)
+    limiter.hit_now("k")
+    clock.now += 0.999
+    refused = limiter.hit_now("k")
+    assert not refused.allowed and refused.retry_after == pytest.approx(0.001)
+    assert headers_for(refused, now_epoch=0)["Retry-After"] == "1"
+
+
+def test_a_request_exactly_one_window_later_is_admitted() -> None:
+    clock = FakeTime()
+    limiter = MemoryLimiter([Window(1, 60, "minute")], clock)
+    assert limiter.hit_now("k").allowed
+    clock.now += 60  # the first hit has just left the window
+    assert limiter.hit_now("k").allowed
+    clock.now += 59.999
+    assert not limiter.hit_now("k").allowed
+
+
+def test_idle_keys_are_forgotten_and_logs_stay_short() -> None:
+    clock = FakeTime()
+    limiter = MemoryLimiter([Window(2, 10, "10seconds")], clock)
+    for n in range(50):
+        limiter.hit_now(f"idle-{n}")
+    limiter.hit_now("busy")
+    limiter.hit_now("busy")
+    clock.now += 10  # every log's newest hit is now a window old
+    limiter.hit_now("busy")
+    assert set(limiter._logs) == {"busy"}  # the idle keys are gone; the busy one kept
+    assert len(limiter._logs["busy"]) <= 2  # never more than the deepest window needs
+
+
+def test_policies_that_mean_no_limit() -> None:
+    for text in ("", "off", "OFF", "none", "None", "0", "  off  "):
+        assert parse_policy(text) == []
+
+
+def test_the_redis_limiter_reports_what_is_left(redis_url: str) -> None:
+    clock = FakeTime()
+    limiter = RedisLimiter(
+        [Window(3, 10, "10seconds"), Window(5, 60, "minute")], redis_url, prefix="t-left:",
+        clock=clock,
+    )  # fmt: skip
+
+    async def go() -> list[Any]:
+        key = uuid.uuid4().hex
+        try:
+            decisions = []
+            for _ in range(4):
+                decisions.append(await limiter.hit(key))
+                clock.now += 1
+            return decisions
+        finally:
+            await limiter.close()
+
+    decisions = asyncio.run(go())
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    first = decisions[0]
+    assert [(s.window.name, s.remaining) for s in first.states] == [("10seconds", 2), ("minute", 4)]
+    assert first.states[0].reset_after == pytest.approx(10) and first.retry_after == 0
+    refused = decisions[3]
+    assert [s.remaining for s in refused.states] == [0, 2]
+    assert refused.retry_after == pytest.approx(7)  # the first hit leaves the 10 s window at +10

@@ -166,3 +166,54 @@ def test_a_retry_of_a_request_that_died_mid_call_gets_the_settled_charge(
     assert processor.calls == []
     again = client.post("/charges", auth=secret, json=body, headers=key)
     assert again.content == answered.content  # stored now: replayed byte for byte
+
+
+def test_settling_touches_only_interrupted_card_charges(
+    client: TestClient, account: TestAccount, db: Database
+) -> None:
+    """Pending PromptPay charges wait for the bank, not the processor; a settled charge is done;
+    two interrupted charges are each settled from their own record."""
+    secret = auth(account.test.secret_key)
+    promptpay = link(client, account)
+    source = client.post(
+        "/sources",
+        auth=auth(account.test.public_key),
+        json={"type": "promptpay", "amount": 100000, "currency": "thb"},
+    ).json()
+    waiting = client.post(
+        "/charges", auth=secret, json={"source": source["id"], "link": promptpay["id"]}
+    ).json()
+    paid_id = opened_then_died(client, account, db, link(client, account)["id"], now=START)
+    unpaid_id = opened_then_died(client, account, db, link(client, account)["id"], now=START)
+    processor = TestProcessor()
+    processor.charge(charge_id=paid_id, card_ref="test:success", amount=1, currency="thb")
+    sweep(db, processor, LATER + timedelta(days=365))  # long after: every age qualifies
+    assert charge_and_events(client, account, paid_id)[0]["status"] == "successful"
+    assert charge_and_events(client, account, unpaid_id)[0]["status"] == "failed"
+    assert client.get(f"/charges/{waiting['id']}", auth=secret).json()["status"] == "pending"
+
+
+def test_the_sweeper_runs_until_stopped(
+    client: TestClient, account: TestAccount, db: Database
+) -> None:
+    charge_id = opened_then_died(client, account, db, link(client, account)["id"], now=START)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        sweeper = asyncio.create_task(
+            settlement.run_forever(
+                db,
+                processors=lambda live: None if live else TestProcessor(),
+                record=EventRecorder(public_url=PUBLIC_URL),
+                clock=FrozenClock(LATER),
+                stop=stop,
+                every=0.01,
+            )
+        )
+        while charge_and_events(client, account, charge_id)[0]["status"] == "pending":
+            await asyncio.sleep(0.01)  # waiting on the condition, not on a time
+        stop.set()
+        await asyncio.wait_for(sweeper, 5)
+
+    asyncio.run(run())
+    assert charge_and_events(client, account, charge_id)[1] == ["charge.create", "charge.failed"]

@@ -19,6 +19,7 @@ from paylinks.webhooks.addresses import (
     check_url,
     check_webhook_url,
     classify,
+    pin,
     resolve_safely,
 )
 
@@ -187,3 +188,75 @@ def test_http_is_allowed_only_in_test_mode() -> None:
     assert check_url("http://127.0.0.1:3000/x", allow_http=TEST.allow_http).port == 3000
     with pytest.raises(UnsafeWebhookUrl):
         check_url("http://127.0.0.1:3000/x", allow_http=LIVE.allow_http)
+
+
+@pytest.mark.parametrize(
+    ("url", "scheme", "host", "port"),
+    [
+        ("https://hooks.example.com/x", "https", "hooks.example.com", 443),
+        ("http://hooks.example.com/x", "http", "hooks.example.com", 80),
+        ("https://hooks.example.com:8443/x", "https", "hooks.example.com", 8443),
+        ("http://[::1]:3000/x", "http", "::1", 3000),
+    ],
+)
+def test_a_url_names_its_scheme_host_and_port(url: str, scheme: str, host: str, port: int) -> None:
+    target = check_url(url, allow_http=True)
+    assert (target.scheme, target.host, target.port) == (scheme, host, port)
+
+
+@pytest.mark.parametrize("url", ["https://user@example.com/", "https://:secret@example.com/"])
+def test_a_user_name_or_a_password_alone_is_refused(url: str) -> None:
+    with pytest.raises(UnsafeWebhookUrl, match="no user name or password"):
+        check_url(url, allow_http=False)
+
+
+def test_the_resolver_is_asked_with_the_urls_port() -> None:
+    asked: list[tuple[str, int]] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        asked.append((host, port))
+        return ["93.184.216.34"]
+
+    check_webhook_url("https://hooks.example.com:8443/x", policy=LIVE, resolver=resolver)
+    check_webhook_url("http://hooks.example.com/x", policy=TEST, resolver=resolver)
+    assert asked == [("hooks.example.com", 8443), ("hooks.example.com", 80)]
+
+
+def test_a_scoped_ipv6_address_is_judged_without_its_zone() -> None:
+    assert classify("fe80::1%eth0").category == "special"
+    assert classify("2606:4700::1111%2").category == "public"
+    assert (classify("10.0.0.1").category, classify("8.8.8.8").description) == (
+        "special",
+        "a public address",
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "address", "pinned_url", "host_header", "sni"),
+    [
+        ("https://hooks.example.com/x?a=1", "93.184.216.34",
+         "https://93.184.216.34/x?a=1", "hooks.example.com", "hooks.example.com"),
+        ("https://hooks.example.com:8443/x", "2606:4700::1111",
+         "https://[2606:4700::1111]:8443/x", "hooks.example.com:8443", "hooks.example.com"),
+        ("http://hooks.example.com/x", "93.184.216.34",
+         "http://93.184.216.34/x", "hooks.example.com", None),  # no TLS: no SNI
+        ("https://93.184.216.34/x", "93.184.216.34",
+         "https://93.184.216.34/x", "93.184.216.34", None),  # an address is no server name
+    ],
+)  # fmt: skip
+def test_a_request_is_pinned_to_the_checked_address(
+    url: str, address: str, pinned_url: str, host_header: str, sni: str | None
+) -> None:
+    pinned = pin(url, address)
+    assert (pinned.url, pinned.host_header, pinned.sni_hostname, pinned.address) == (
+        pinned_url, host_header, sni, address,
+    )  # fmt: skip
+
+
+def test_private_answers_are_shown_only_where_allowed_by_default() -> None:
+    allowing = Policy(livemode=False, allow_private=True)
+    assert allowing.refusal("10.0.0.1") is None
+    assert not allowing.shows_responses_of("10.0.0.1")
+    assert allowing.shows_responses_of("127.0.0.1") and allowing.shows_responses_of("8.8.8.8")
+    live_allowing = Policy(livemode=True, allow_private=True)
+    assert not live_allowing.shows_responses_of("127.0.0.1")  # loopback: only a test key's

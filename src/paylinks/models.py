@@ -59,7 +59,8 @@ links = sa.Table(
     sa.Column("deleted_at", sa.BigInteger, nullable=True),
     sa.Column("expires_at", sa.BigInteger, nullable=True),
     sa.Column("usage_limit", sa.BigInteger, nullable=True),
-    # Successful charges so far; compared with usage_limit when a payment claims the link.
+    # Places taken on a multi-use link (successful charges, and card charges in progress);
+    # compared with usage_limit when a payment claims the link. Single-use links use `used`.
     sa.Column("paid_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("views", sa.BigInteger, nullable=False, server_default="0"),

@@ -132,9 +132,8 @@ def claim_link(conn: Connection, *, principal: Principal, link: Link, now: datet
             sa.or_(links.c.usage_limit.is_(None), links.c.paid_count < links.c.usage_limit)
         ).values(paid_count=links.c.paid_count + 1)
     else:
-        update = update.where(links.c.used == sa.false()).values(
-            used=True, used_at=to_micros(now), paid_count=links.c.paid_count + 1
-        )
+        # A single-use link has no usage limit: `used` is its whole count.
+        update = update.where(links.c.used == sa.false()).values(used=True, used_at=to_micros(now))
     for _ in range(CLAIM_TRIES):
         if conn.execute(update).rowcount == 1:
             return
@@ -163,6 +162,12 @@ _HELD = (
 )
 
 
+def is_held(conn: Connection, *, link: Link) -> bool:
+    """Whether a card charge between its claim and its settlement holds a place of the link."""
+    found = conn.execute(sa.select(_HELD.label("held")).where(links.c.pk == link.pk)).scalar()
+    return bool(found)
+
+
 def _link_and_holder(conn: Connection, link: Link) -> tuple[Link, bool]:
     """The link's payment state now, and whether a card charge between its claim and its
     settlement holds a place: read together, so that both describe the same moment."""
@@ -187,9 +192,11 @@ def _link_and_holder(conn: Connection, link: Link) -> tuple[Link, bool]:
 
 def release_link(conn: Connection, *, link: Link) -> None:
     """Give back a claim after a decline: the link stays payable."""
-    values: dict[str, Any] = {"paid_count": links.c.paid_count - 1}
-    if not link.multiple:
-        values.update(used=False, used_at=None)
+    values: dict[str, Any] = (
+        {"paid_count": links.c.paid_count - 1}
+        if link.multiple
+        else {"used": False, "used_at": None}
+    )
     conn.execute(links.update().where(links.c.pk == link.pk).values(**values))
 
 
@@ -347,10 +354,9 @@ def _record_outcome(
 
 
 def _select() -> sa.Select[Any]:
-    return (
-        sa.select(charges, links.c.id.label("link_id"), sources.c.id.label("source_id"))
-        .outerjoin(links, links.c.pk == charges.c.link_pk)
-        .outerjoin(sources, sources.c.pk == charges.c.source_pk)
+    """A charge with its link's id (its source is read apart, by `_from_rows`)."""
+    return sa.select(charges, links.c.id.label("link_id")).outerjoin(
+        links, links.c.pk == charges.c.link_pk
     )
 
 

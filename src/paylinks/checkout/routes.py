@@ -116,7 +116,8 @@ def _unpayable(visit: Visit) -> Response | None:
     try:
         ensure_payable(visit.checkout.link, visit.now())
     except LinkNotPayable as error:
-        return _state(visit, error.reason)
+        held = error.reason in ("used", "limit_reached") and visit.checkout.held
+        return _state(visit, "in_progress" if held else error.reason)
     if visit.services.processor_for(visit.checkout.link.livemode) is None:
         return _state(visit, "live")
     return None

@@ -36,6 +36,9 @@ class CheckoutLink:
     principal: Principal  # the link's account and mode, as if its secret key had called
     merchant: str  # the branding's display name, else the account's name
     branding: Branding | None = None
+    # A card payment holds the link's last place until the processor answers (or, later, the
+    # customer authenticates): the page then says a payment is in progress, not "paid".
+    held: bool = False
 
 
 def find_link(conn: Connection, *, link_id: str) -> CheckoutLink | None:
@@ -45,7 +48,10 @@ def find_link(conn: Connection, *, link_id: str) -> CheckoutLink | None:
     link, principal, account_name = found
     branding = get_branding(conn, account_pk=principal.account_pk)
     merchant = (branding.display_name if branding else None) or account_name
-    return CheckoutLink(link, principal, merchant, branding)
+    held = link.used or link.usage_limit is not None
+    if held:  # only then can a payment in progress be what stops it
+        held = charges_service.is_held(conn, link=link)
+    return CheckoutLink(link, principal, merchant, branding, held)
 
 
 def find_attempt(conn: Connection, *, checkout: CheckoutLink, nonce: str) -> Charge | None:
