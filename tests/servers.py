@@ -19,7 +19,8 @@ from pathlib import Path
 
 import httpx
 
-from paylinks.charges.processor import Call, read_journal
+from paylinks.processors.protocol import Call
+from paylinks.processors.sandbox import read_journal
 
 BIN = Path(sys.executable).parent
 

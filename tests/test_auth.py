@@ -8,8 +8,7 @@ import base64
 import pytest
 
 from paylinks import auth as auth_module
-from paylinks.accounts.service import Principal, hash_key
-from paylinks.auth import Authenticator, key_from_header
+from paylinks.auth import Authenticator, Principal, hash_key, key_from_header
 from paylinks.errors import AuthenticationFailure
 
 

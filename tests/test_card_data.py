@@ -34,8 +34,8 @@ import pytest
 import sqlalchemy as sa
 from servers import BIN, create_account_keys, free_port, paylinks
 
-from paylinks.charges.processor import TEST_CARDS
 from paylinks.db import normalise_url
+from paylinks.processors.sandbox import TEST_CARDS
 
 pytestmark = pytest.mark.slow
 

@@ -14,14 +14,16 @@ from starlette.testclient import TestClient
 from support import TestAccount, auth
 from tests_settings import PUBLIC_URL
 
-from paylinks.accounts.service import Principal
-from paylinks.charges import service
-from paylinks.charges.processor import Call
-from paylinks.charges.service import LinkNotPayable, NewCharge
+from paylinks.auth import Principal
+from paylinks.charges.service import NewCharge
 from paylinks.clock import FrozenClock
 from paylinks.db import Database
-from paylinks.events.recording import EventRecorder
+from paylinks.links import claims
 from paylinks.links import service as links_service
+from paylinks.links.claims import LinkNotPayable
+from paylinks.payments import service as payments
+from paylinks.processors.protocol import Call
+from paylinks.recording import EventRecorder
 
 RECORD = EventRecorder(public_url=PUBLIC_URL)
 
@@ -34,7 +36,7 @@ def claim(db: Database, account: TestAccount, link_id: str, now: datetime) -> No
     principal = principal_of(account)
     with db.transaction() as conn:
         found = links_service.get_link(conn, principal=principal, link_id=link_id)
-        service.claim_link(conn, principal=principal, link=found, now=now)
+        claims.claim_link(conn, principal=principal, link=found, now=now)
 
 
 def refusal(db: Database, account: TestAccount, link_id: str, now: datetime) -> LinkNotPayable:
@@ -49,7 +51,7 @@ def open_card_charge(client: TestClient, account: TestAccount, db: Database, lin
         link_id=link_id, description=None, metadata={}, customer_email=None,
     )  # fmt: skip
     with db.transaction() as conn:
-        opened = service.open_charge(
+        opened = payments.open_charge(
             conn, principal=principal_of(account), new=new, now=datetime.now(UTC), record=RECORD
         )
     return opened.charge.id
@@ -106,7 +108,7 @@ def test_a_decline_gives_the_link_back_entirely(client: TestClient, account: Tes
 def test_the_processor_is_asked_for_this_charge_its_amount_and_card(
     client: TestClient, account: TestAccount
 ) -> None:
-    processor = client.app.state.services.test_processor  # type: ignore[attr-defined]
+    processor = client.app.state.runtime.test_processor  # type: ignore[attr-defined]
     invoice = link(client, account, amount=123456, currency="jpy", multiple=True)
     made = pay(client, account, invoice["id"]).json()
     assert processor.calls[-1] == Call(made["id"], "test:success", 123456, "jpy")

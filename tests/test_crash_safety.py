@@ -29,9 +29,9 @@ import pytest
 import sqlalchemy as sa
 from servers import BIN, create_account_keys, free_port
 
-from paylinks.charges.processor import read_journal
 from paylinks.db import normalise_url
 from paylinks.models import charges, idempotency_keys
+from paylinks.processors.sandbox import read_journal
 
 KILLS = 10
 CLIENTS = 3

@@ -24,14 +24,15 @@ from starlette.testclient import TestClient
 from support import TestAccount, auth
 from test_checkout import form_tokens, open_page
 
-from paylinks.accounts.service import find_principal, hash_key
+from paylinks.accounts.service import find_principal
 from paylinks.app import routes
+from paylinks.auth import hash_key
 from paylinks.checkout import pages as checkout_pages
 from paylinks.clock import SystemClock
 from paylinks.dashboard import pages as dashboard_pages
 from paylinks.dashboard import sessions
 from paylinks.db import Database
-from paylinks.ratelimit import MemoryLimiter, parse_policy
+from paylinks.web.ratelimit import MemoryLimiter, parse_policy
 
 HTML_AREAS = ("/pay/", "/static/", "/dashboard")
 SECURITY_HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options",
@@ -119,7 +120,7 @@ def _scene(client: TestClient, db: Database, account: TestAccount) -> Scene:
         "charge_id": [pending.group(1), paid["id"]],
         "endpoint_id": [hook.json()["id"]],
         "event_id": [e["id"] for e in events[:3]],
-        "name": [*checkout_pages.STATIC_TYPES, *dashboard_pages.STATIC_TYPES],
+        "name": [*checkout_pages.PAGES.static_files, *dashboard_pages.PAGES.static_files],
         "kind": ["svg", "png"],
         "rest": ["nothing/here", "links"],
     }

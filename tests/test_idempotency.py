@@ -18,11 +18,11 @@ from servers import live_server
 from starlette.testclient import TestClient
 from support import TestAccount, auth
 
-from paylinks import idempotency
+from paylinks.api import idempotency
 from paylinks.clock import FrozenClock
 from paylinks.db import Database
-from paylinks.housekeeping import sweep
 from paylinks.models import idempotency_keys
+from paylinks.ops.housekeeping import sweep
 
 LINK = {"amount": 100000, "currency": "thb", "title": "Idempotent"}
 

@@ -30,8 +30,8 @@ from standardwebhooks.webhooks import Webhook
 from paylinks.cli import main
 from paylinks.client import Client
 from paylinks.clock import format_time, parse_time
-from paylinks.listen import SETTLE, EventFeed, Forwarder, derived_secret, event_body
-from paylinks.trigger import TRIGGERS
+from paylinks.remote.listen import SETTLE, EventFeed, Forwarder, derived_secret, event_body
+from paylinks.remote.trigger import TRIGGERS
 from paylinks.webhooks import signing
 
 pytestmark = pytest.mark.slow

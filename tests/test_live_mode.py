@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from servers import BIN, live_server
 
-from paylinks import safety
 from paylinks.config import Settings
 from paylinks.db import Database, normalise_url
+from paylinks.ops import safety
 
 SAFE = {
     "PAYLINKS_LIVE_MODE": "true",

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from paylinks import migrate
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.db import Database, normalise_url
-from paylinks.links import service as links_service
+from paylinks.links import search as links_search
 from paylinks.models import link_counters, links
 from paylinks.search import service as search
 
@@ -87,7 +87,7 @@ def found(db: Database, account_pk: int, query: str) -> list[str]:
     conditions = search.link_conditions(text, now=datetime.now(UTC))
     principal = Principal(account_pk, "acct_x", False, "secret", key_hash="")
     with db.snapshot() as conn:
-        matches, _ = links_service.search_links(
+        matches, _ = links_search.search_links(
             conn, principal=principal, conditions=conditions, reverse=False, limit=30,
             offset=0, text_match=search.fts_match(query, db.dialect),
         )  # fmt: skip

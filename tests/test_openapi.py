@@ -36,8 +36,10 @@ from starlette.testclient import TestClient
 from support import TestAccount, auth
 
 import paylinks
-from paylinks import api, health, idempotency
+from paylinks.api import idempotency
+from paylinks.api import pipeline as api
 from paylinks.app import openapi_document, routes
+from paylinks.ops import health
 from paylinks.sources import service as sources_service
 
 DOC: dict[str, Any] = openapi_document()
@@ -1839,7 +1841,17 @@ def test_document_is_well_formed() -> None:
                         + "/content/application~1json/schema"
                     )
                     field_name = expression.removeprefix("$response.body#/")
-                    assert field_name in body_schema["properties"], expression
+                    assert field_name in _properties(body_schema), expression
+
+
+def _properties(schema: dict[str, Any]) -> set[str]:
+    """The properties a schema names, through `allOf` and `$ref`."""
+    found = set(schema.get("properties", {}))
+    for part in schema.get("allOf", []):
+        if "$ref" in part:
+            part, _ = resolve(part["$ref"][1:])
+        found |= _properties(part)
+    return found
 
 
 @pytest.mark.parametrize(

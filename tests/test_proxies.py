@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 from starlette.requests import Request
 
-from paylinks.proxies import ClientAddresses, parse_networks
+from paylinks.web.proxies import ClientAddresses, parse_networks
 
 
 def request(peer: str | None, *forwarded: str) -> Request:

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 from support import TestAccount, auth
 
-from paylinks.ratelimit import MemoryLimiter, RedisLimiter, Window, headers_for, parse_policy
+from paylinks.web.ratelimit import MemoryLimiter, RedisLimiter, Window, headers_for, parse_policy
 
 SEED = [Window(60, 60, "minute"), Window(1000, 3600, "hour")]
 

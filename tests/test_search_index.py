@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 from support import TestAccount, auth
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.db import Database
-from paylinks.links import service as links_service
+from paylinks.links import search as links_search
 from paylinks.models import link_counters, links
 from paylinks.search import service as search
 
@@ -281,7 +281,7 @@ def plan(db: Database, account: TestAccount, query: str) -> str:
                 seen.append((statement, parameters))
 
         sa.event.listen(conn, "before_cursor_execute", capture)
-        links_service.search_links(
+        links_search.search_links(
             conn, principal=principal, conditions=conditions, reverse=False, limit=30, offset=0,
             text_match=search.fts_match(query, db.dialect),
         )  # fmt: skip

@@ -18,7 +18,7 @@ from tests_settings import quiet_settings
 
 from paylinks.app import create_app
 from paylinks.db import Database
-from paylinks.links import service as links_service
+from paylinks.links import search as links_search
 
 
 def get_search(client: TestClient, key: str, query: str) -> httpx.Response:
@@ -103,14 +103,14 @@ def test_a_slow_search_does_not_hold_up_other_requests(
     it ran on the event loop, nothing else could be answered until it gave up waiting, and the
     search would finish first."""
     entered, release = threading.Event(), threading.Event()
-    search_links = links_service.search_links
+    search_links = links_search.search_links
 
     def slow_search(conn: Any, **kwargs: Any) -> Any:
         entered.set()
         release.wait(timeout=10)  # only a search that blocks the event loop waits this long
         return search_links(conn, **kwargs)
 
-    monkeypatch.setattr(links_service, "search_links", slow_search)
+    monkeypatch.setattr(links_search, "search_links", slow_search)
     app = create_app(quiet_settings(), database=db)
     finished: list[str] = []
 

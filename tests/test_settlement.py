@@ -17,13 +17,15 @@ from starlette.testclient import TestClient
 from support import TestAccount, auth
 from tests_settings import PUBLIC_URL
 
-from paylinks.accounts.service import Principal
-from paylinks.charges import service, settlement
-from paylinks.charges.processor import TestProcessor
+from paylinks.auth import Principal
 from paylinks.charges.service import NewCharge
 from paylinks.clock import FrozenClock
 from paylinks.db import Database
-from paylinks.events.recording import EventRecorder
+from paylinks.payments import service as payments
+from paylinks.payments import settlement
+from paylinks.processors.protocol import Outcome
+from paylinks.processors.sandbox import TestProcessor
+from paylinks.recording import EventRecorder
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LATER = START + settlement.SETTLE_AFTER + timedelta(seconds=1)  # older than SETTLE_AFTER
@@ -39,7 +41,7 @@ def opened_then_died(
         link_id=link_id, description=None, metadata={}, customer_email=None,
     )  # fmt: skip
     with db.transaction() as conn:
-        opened = service.open_charge(
+        opened = payments.open_charge(
             conn, principal=principal, new=new, now=now, record=EventRecorder(public_url=PUBLIC_URL)
         )
     assert opened.card_ref is not None and opened.charge.status == "pending"
@@ -122,9 +124,9 @@ def test_settling_twice_records_nothing_twice(
     charge_id = opened_then_died(client, account, db, invoice["id"], now=START)
     principal = Principal(account.pk, account.id, False, "secret", "")
     record = EventRecorder(public_url=PUBLIC_URL)
-    for outcome in (settlement.INTERRUPTED, service.Outcome(successful=True)):
+    for outcome in (settlement.INTERRUPTED, Outcome(successful=True)):
         with db.transaction() as conn:
-            settled = service.settle_charge(
+            settled = payments.settle_charge(
                 conn, principal=principal, charge_id=charge_id, outcome=outcome, now=START,
                 record=record,
             )  # fmt: skip
@@ -145,7 +147,7 @@ def test_a_retry_of_a_request_that_died_mid_call_gets_the_settled_charge(
     processor's record (it never charged), never "pending" and never a second call."""
     clock = FrozenClock(START)
     client = make_client(clock=clock)
-    processor: TestProcessor = client.app.state.services.test_processor  # type: ignore[attr-defined]
+    processor: TestProcessor = client.app.state.runtime.test_processor  # type: ignore[attr-defined]
     invoice = link(client, account)
     body = {"card": token(client, account), "link": invoice["id"]}
 
@@ -210,10 +212,16 @@ def test_the_sweeper_runs_until_stopped(
                 every=0.01,
             )
         )
-        while charge_and_events(client, account, charge_id)[0]["status"] == "pending":
-            await asyncio.sleep(0.01)  # waiting on the condition, not on a time
-        stop.set()
-        await asyncio.wait_for(sweeper, 5)
+
+        async def settled() -> None:
+            while charge_and_events(client, account, charge_id)[0]["status"] == "pending":
+                await asyncio.sleep(0.01)  # waiting on the condition, not on a time
+
+        try:
+            await asyncio.wait_for(settled(), 30)  # a bound, should the sweeper never settle it
+        finally:
+            stop.set()
+            await asyncio.wait_for(sweeper, 5)
 
     asyncio.run(run())
     assert charge_and_events(client, account, charge_id)[1] == ["charge.create", "charge.failed"]

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from paylinks.charges.processor import TEST_CARDS
 from paylinks.errors import InvalidCard
+from paylinks.processors.sandbox import TEST_CARDS
 from paylinks.tokens.cards import (
     brand_of,
     check_expiry,

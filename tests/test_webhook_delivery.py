@@ -17,16 +17,16 @@ from receivers import receiver
 from starlette.testclient import TestClient
 from support import TestAccount, auth
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.clock import FrozenClock
 from paylinks.db import Database
 from paylinks.errors import BadRequest
-from paylinks.events.recording import EventRecorder
 from paylinks.links import service as links_service
 from paylinks.links.service import NewLink
 from paylinks.models import webhook_deliveries, webhook_endpoints
-from paylinks.webhooks import endpoints as webhooks
-from paylinks.webhooks import outbox
+from paylinks.recording import EventRecorder
+from paylinks.webhooks import delivery as outbox
+from paylinks.webhooks import service as webhooks
 from paylinks.webhooks.worker import Worker
 
 pytestmark = pytest.mark.usefixtures("empty_outbox")

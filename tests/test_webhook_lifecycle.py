@@ -25,15 +25,16 @@ from starlette.testclient import TestClient
 from support import TestAccount, auth
 from test_webhook_delivery import add_endpoint, deliveries, drain
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.clock import FrozenClock
 from paylinks.db import Database
-from paylinks.events.service import record_event
+from paylinks.eventlog import record_event
 from paylinks.models import webhook_attempts, webhook_deliveries, webhook_endpoints
-from paylinks.webhooks import endpoints
+from paylinks.webhooks import service as endpoints
 from paylinks.webhooks.commands import webhooks_group
-from paylinks.webhooks.outbox import enqueue
-from paylinks.webhooks.worker import TIMEOUT, Worker
+from paylinks.webhooks.sender import TIMEOUT
+from paylinks.webhooks.service import enqueue
+from paylinks.webhooks.worker import Worker
 
 DAY = 86400
 

@@ -38,13 +38,13 @@ from receivers import receiver
 from servers import LiveServer, WorkerProcess, live_server, paylinks, start_worker
 from support import TestAccount
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.db import Database
-from paylinks.events.recording import EventRecorder
 from paylinks.links import service as links_service
 from paylinks.links.service import NewLink
 from paylinks.models import events, webhook_deliveries, webhook_endpoints
-from paylinks.webhooks import endpoints as webhooks
+from paylinks.recording import EventRecorder
+from paylinks.webhooks import service as webhooks
 from paylinks.webhooks.worker import Worker
 
 SEED = 20261124

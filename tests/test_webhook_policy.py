@@ -25,14 +25,15 @@ from starlette.testclient import TestClient
 from support import TestAccount, auth
 from test_webhook_delivery import add_endpoint, principal_of
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.db import Database
 from paylinks.errors import LimitExceeded
-from paylinks.events.service import record_event
+from paylinks.eventlog import record_event
 from paylinks.models import webhook_attempts, webhook_deliveries, webhook_endpoints
-from paylinks.webhooks import endpoints
-from paylinks.webhooks.outbox import enqueue
-from paylinks.webhooks.worker import EXCERPT_CHARS, Worker
+from paylinks.webhooks import service as endpoints
+from paylinks.webhooks.sender import EXCERPT_CHARS
+from paylinks.webhooks.service import enqueue
+from paylinks.webhooks.worker import Worker
 
 pytestmark = pytest.mark.usefixtures("empty_outbox")
 

@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 from support import TestAccount, auth
 
-from paylinks.links import service
+from paylinks.links import reads
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def test_unexpected_exception_is_a_generic_500_without_a_trace(
     def explode(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("secret internals /srv/app.py line 3")
 
-    monkeypatch.setattr(service, "get_link", explode)
+    monkeypatch.setattr(reads, "read_link", explode)
     response = client.get("/links/payl_test_x", auth=auth(account.test.secret_key))
     body = assert_error(response, 500, "internal_error")
     assert "secret internals" not in response.text and "Traceback" not in response.text

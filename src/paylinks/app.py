@@ -18,13 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from paylinks import edge, health, housekeeping, logs, metrics, recovery
+from paylinks import edge, logs, recovery
 from paylinks.accounts.service import find_principal
-from paylinks.api import Endpoint, Services, endpoint, json_response
+from paylinks.api.pipeline import endpoint, json_response
 from paylinks.auth import Authenticator
 from paylinks.charges import routes as charges
-from paylinks.charges import settlement
-from paylinks.charges.processor import Processor, TestProcessor
 from paylinks.checkout import pages as checkout_pages
 from paylinks.checkout import routes as checkout
 from paylinks.clock import Clock, SystemClock
@@ -33,17 +31,24 @@ from paylinks.dashboard.access import SIGN_IN_LIMITS
 from paylinks.dashboard.routes import routes as dashboard_routes
 from paylinks.db import Database
 from paylinks.events import routes as events
-from paylinks.events.recording import EventRecorder
-from paylinks.instance import Keyring
+from paylinks.keyring import Keyring
 from paylinks.links import routes as links
-from paylinks.metrics import RequestMetrics
-from paylinks.middleware import RequestIds
-from paylinks.proxies import ClientAddresses, parse_networks
-from paylinks.ratelimit import Limiter, Limits, build_limiter
-from paylinks.recent import RecentKeys
+from paylinks.ops import health, housekeeping, metrics
+from paylinks.ops.metrics import RequestMetrics
+from paylinks.ops.middleware import RequestIds
+from paylinks.payments import routes as payments
+from paylinks.payments import settlement
+from paylinks.processors.protocol import Processor
+from paylinks.processors.sandbox import TestProcessor
+from paylinks.recording import EventRecorder
+from paylinks.runtime import Runtime
 from paylinks.search import routes as search
 from paylinks.sources import routes as sources
 from paylinks.tokens import routes as tokens
+from paylinks.web import RequestHandler
+from paylinks.web.proxies import ClientAddresses, parse_networks
+from paylinks.web.ratelimit import Limiter, Limits, build_limiter
+from paylinks.web.recent import RecentKeys
 from paylinks.webhooks import routes as webhooks
 from paylinks.webhooks.worker import Worker
 
@@ -61,7 +66,7 @@ async def openapi(_request: Request) -> Response:
     return json_response(openapi_document())
 
 
-def resource(path: str, **handlers: Endpoint) -> list[BaseRoute]:
+def resource(path: str, **handlers: RequestHandler) -> list[BaseRoute]:
     """One route per path (with and without a trailing slash: PHP and the Python SDK add one),
     dispatching on the method, so that a 405 lists every allowed method."""
 
@@ -82,21 +87,21 @@ def routes() -> list[BaseRoute]:
             "/links/{link_id}",
             GET=endpoint(links.retrieve_link),
             PATCH=endpoint(links.update_link),
-            DELETE=endpoint(links.destroy_link),
+            DELETE=endpoint(links.delete_link),
         ),
         *resource("/links/{link_id}/charges", GET=endpoint(links.list_link_charges)),
         *resource("/links/{link_id}/stats", GET=endpoint(links.link_stats)),
         *resource("/search", GET=endpoint(search.search)),
         *resource(
-            "/charges", GET=endpoint(charges.list_charges), POST=endpoint(charges.create_charge)
+            "/charges", GET=endpoint(charges.list_charges), POST=endpoint(payments.create_charge)
         ),
         *resource("/charges/{charge_id}", GET=endpoint(charges.retrieve_charge)),
         *resource("/charges/{charge_id}/events", GET=endpoint(events.list_charge_events)),
-        *resource("/charges/{charge_id}/mark_as_paid", POST=endpoint(charges.mark_as_paid)),
-        *resource("/charges/{charge_id}/mark_as_failed", POST=endpoint(charges.mark_as_failed)),
+        *resource("/charges/{charge_id}/mark_as_paid", POST=endpoint(payments.mark_as_paid)),
+        *resource("/charges/{charge_id}/mark_as_failed", POST=endpoint(payments.mark_as_failed)),
         *resource("/events", GET=endpoint(events.list_events)),
         *resource("/events/{event_id}", GET=endpoint(events.retrieve_event)),
-        *resource("/events/{event_id}/redeliver", POST=endpoint(events.redeliver_event)),
+        *resource("/events/{event_id}/redeliver", POST=endpoint(webhooks.redeliver_event)),
         *resource(
             "/webhook_endpoints",
             GET=endpoint(webhooks.list_endpoints),
@@ -163,7 +168,7 @@ def create_app(
     the app."""
     owns_db = database is None
     db = database or Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
-    services = Services(
+    runtime = Runtime(
         settings=settings,
         db=db,
         clock=clock or SystemClock(),
@@ -184,13 +189,13 @@ def create_app(
     async def lifespan(running: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         sweepers = [
-            asyncio.create_task(housekeeping.run_forever(db, services.clock, stop)),
+            asyncio.create_task(housekeeping.run_forever(db, runtime.clock, stop)),
             asyncio.create_task(
                 settlement.run_forever(
                     db,
-                    processors=services.processor_for,
-                    record=services.recorder,
-                    clock=services.clock,
+                    processors=runtime.processor_for,
+                    record=runtime.recorder,
+                    clock=runtime.clock,
                     stop=stop,
                 )
             ),
@@ -199,7 +204,7 @@ def create_app(
         if settings.deliver_webhooks:
             worker = Worker(
                 db,
-                clock=services.clock,
+                clock=runtime.clock,
                 allow_private=settings.allow_private_webhooks,
                 lease_seconds=settings.webhook_lease_seconds,
             )
@@ -210,7 +215,7 @@ def create_app(
         if worker is not None and delivery is not None:
             await delivery
             await worker.close()
-        await services.limits.close()
+        await runtime.limits.close()
         if owns_db:
             db.close()
 
@@ -227,7 +232,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False
-    app.state.services = services
+    app.state.runtime = runtime
     app.state.request_metrics = request_metrics
     return app
 

@@ -1,17 +1,40 @@
-"""Authentication: HTTP Basic with the API key as user name; keys found by hash, cached briefly."""
+"""Authentication: who is calling (`Principal`), the key in HTTP Basic, keys found by hash and
+cached briefly. Every layer takes a `Principal`; none needs to know how it was found."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from paylinks.accounts.service import Principal, hash_key
 from paylinks.errors import AuthenticationFailure
 
 CACHE_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an account, in one mode, with a public or a secret key."""
+
+    account_pk: int
+    account_id: str
+    livemode: bool
+    kind: str  # "public" | "secret"
+    key_hash: str
+    key_pk: int | None = None  # the key's row; None for work done on an account's behalf
+
+    @property
+    def is_secret(self) -> bool:
+        return self.kind == "secret"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
 
 Lookup = Callable[[str], Awaitable[Principal | None]]
 

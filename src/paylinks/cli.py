@@ -17,10 +17,10 @@ from paylinks.clock import SystemClock, format_time
 from paylinks.config import Settings
 from paylinks.dashboard.commands import users_group
 from paylinks.db import Database
-from paylinks.listen import listen
-from paylinks.ratelimit import parse_policy
 from paylinks.remote.commands import charges_group, links_group
-from paylinks.trigger import trigger
+from paylinks.remote.listen import listen
+from paylinks.remote.trigger import trigger
+from paylinks.web.ratelimit import parse_policy
 from paylinks.webhooks.commands import webhooks_group
 
 
@@ -88,7 +88,7 @@ def refuse_unsafe(settings: Settings, db: Database) -> None:
     """In live mode, stop with every unsafe setting named (see `safety`)."""
     if not settings.live_mode:
         return
-    from paylinks import safety
+    from paylinks.ops import safety
 
     found = safety.problems(settings, db)
     if found:
@@ -244,11 +244,12 @@ def worker(database_url: str | None) -> None:
     import asyncio
     import signal
 
-    from paylinks import housekeeping, logs
-    from paylinks.charges import settlement
-    from paylinks.charges.processor import TestProcessor
+    from paylinks import logs
     from paylinks.clock import SystemClock
-    from paylinks.events.recording import EventRecorder
+    from paylinks.ops import housekeeping
+    from paylinks.payments import settlement
+    from paylinks.processors.sandbox import TestProcessor
+    from paylinks.recording import EventRecorder
     from paylinks.webhooks.worker import Worker
 
     settings = settings_from(database_url=database_url)

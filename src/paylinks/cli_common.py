@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from paylinks import migrate
 from paylinks.accounts import service as accounts
+from paylinks.auth import Principal
 from paylinks.config import Settings
 from paylinks.db import Database, is_sqlite_url, normalise_url
 
@@ -45,12 +46,12 @@ def open_database(database_url: str | None) -> Database:
     return db
 
 
-def principal_for(conn: Connection, account_id: str, mode: str) -> accounts.Principal:
+def principal_for(conn: Connection, account_id: str, mode: str) -> Principal:
     """Act as the account's secret key of `mode`."""
     found = [a for a, _ in accounts.list_accounts(conn) if a.id == account_id]
     if not found:
         raise click.ClickException(f"account {account_id} was not found")
-    return accounts.Principal(found[0].pk, account_id, mode == "live", "secret", "")
+    return Principal(found[0].pk, account_id, mode == "live", "secret", "")
 
 
 # Commands that talk to a running server over the API (not to the database).

@@ -7,8 +7,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from paylinks.proxies import parse_networks
-from paylinks.ratelimit import parse_policy
+from paylinks.web.proxies import parse_networks
+from paylinks.web.ratelimit import parse_policy
 
 DEFAULT_DATA_DIR = Path("var")
 

@@ -26,9 +26,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -37,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 log = logging.getLogger("paylinks.db")
 
 T = TypeVar("T")
+P = ParamSpec("P")
 BATCH_LIMIT = 64
 
 SQLITE_PRAGMAS = (
@@ -108,10 +108,22 @@ def create_engines(url: str, *, pool_size: int) -> tuple[Engine, Engine]:
     return engine, engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
+# A service function's work once its arguments are bound: it only needs the connection.
+Work = Callable[[Connection], T]
+
+
+def _bind(
+    fn: Callable[Concatenate[Connection, P], T], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Callable[[Connection], T]:
+    def work(conn: Connection) -> T:
+        return fn(conn, *args, **kwargs)
+
+    return work
+
+
 @dataclass
 class _Job:
-    fn: Callable[..., Any]
-    kwargs: dict[str, Any]
+    work: Callable[[Connection], Any]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
     result: Any = None
@@ -159,40 +171,52 @@ class Database:
 
     # -- asynchronous use --------------------------------------------------------------------
 
-    async def read(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+    # Each takes a service function and its arguments, typed by the function's own signature
+    # (ParamSpec): mypy checks every keyword at every call site.
+
+    async def read(
+        self, fn: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        work = _bind(fn, args, kwargs)
         if self.is_sqlite:
             # SQLite reads are microseconds and never wait for the writer (WAL): running them on
             # the event loop costs less than a hop to a thread and back.
-            return self._run_read(fn, kwargs)
+            return self._run_read(work)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._read_pool, partial(self._run_read, fn, kwargs))
+        return await loop.run_in_executor(self._read_pool, self._run_read, work)
 
-    async def read_offloaded(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+    async def read_offloaded(
+        self, fn: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """`read`, but on the read thread pool on SQLite too: for reads whose time is not bounded
         by a page (text search). sqlite3 releases the GIL while a statement runs, so the event loop
         keeps answering other requests meanwhile."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._read_pool, partial(self._run_read, fn, kwargs))
+        return await loop.run_in_executor(self._read_pool, self._run_read, _bind(fn, args, kwargs))
 
-    async def write(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+    async def write(
+        self, fn: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        return await self.write_work(_bind(fn, args, kwargs))
+
+    async def write_work(self, work: Callable[[Connection], T]) -> T:
+        """Run bound work in a write transaction (see `write`)."""
         loop = asyncio.get_running_loop()
         if self._write_pool is not None:
-            return await loop.run_in_executor(
-                self._write_pool, partial(self._run_write, fn, kwargs)
-            )
+            return await loop.run_in_executor(self._write_pool, self._run_write, work)
         self._ensure_writer()
-        job = _Job(fn, kwargs, loop, loop.create_future())
+        job = _Job(work, loop, loop.create_future())
         self._queue.put(job)
         result: T = await job.future
         return result
 
-    def _run_read(self, fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    def _run_read(self, work: Callable[[Connection], T]) -> T:
         if self.is_sqlite:
             conn = self._reader()
             with conn.begin():
-                return fn(conn, **kwargs)
+                return work(conn)
         with self.snapshot() as conn:
-            return fn(conn, **kwargs)
+            return work(conn)
 
     def _reader(self) -> Connection:
         """This thread's own long-lived SQLite read connection (no pool checkout per read);
@@ -203,9 +227,9 @@ class Database:
             self._local.slot = slot
         return slot.conn
 
-    def _run_write(self, fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    def _run_write(self, work: Callable[[Connection], T]) -> T:
         with self.transaction() as conn:
-            return fn(conn, **kwargs)
+            return work(conn)
 
     # -- the SQLite group-commit writer ---------------------------------------------------
 
@@ -275,7 +299,7 @@ class Database:
     @staticmethod
     def _run_job(conn: Connection, job: _Job, *, reraise: bool) -> bool:
         try:
-            job.result = job.fn(conn, **job.kwargs)
+            job.result = job.work(conn)
             return True
         except BaseException as exc:
             job.error = exc

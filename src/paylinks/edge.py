@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from paylinks import api
+from paylinks.api import pipeline as api
 from paylinks.checkout import pages as checkout_pages
 from paylinks.checkout.messages import Messages
 from paylinks.dashboard import pages as dashboard_pages

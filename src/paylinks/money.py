@@ -16,6 +16,8 @@ from decimal import (
     localcontext,
 )
 
+from babel.numbers import format_currency, get_currency_symbol
+
 from paylinks.errors import InvalidAmount, InvalidCurrency
 
 
@@ -107,3 +109,18 @@ def major_to_minor(value: str, currency: Currency, *, exact: bool = True) -> Dec
     except DecimalException as exc:
         raise ValueError(value) from exc
     return minor
+
+
+# Babel has no CLDR narrow symbols; where English shows a bare code, use the symbol people know.
+NARROW_SYMBOLS = {"thb": "฿", "myr": "RM", "idr": "Rp"}
+
+
+def format_money(amount: int, currency_code: str, locale: str) -> str:
+    """Minor units as the locale writes money: 100000 THB -> '฿1,000.00', 5000 JPY -> '¥5,000'."""
+    currency = parse_currency(currency_code)
+    code = currency.code.upper()
+    text = format_currency(Decimal(amount).scaleb(-currency.exponent), code, locale=locale)
+    narrow = NARROW_SYMBOLS.get(currency.code)
+    if narrow and get_currency_symbol(code, locale=locale) == code:
+        text = text.replace(code, narrow)
+    return text

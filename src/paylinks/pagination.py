@@ -6,7 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from paylinks.clock import EPOCH, format_time
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from paylinks.auth import Principal
+from paylinks.clock import EPOCH, format_time, to_micros
 from paylinks.errors import BadRequest
 from paylinks.params import Params
 
@@ -68,3 +72,34 @@ def list_object(
         "from": format_time(query.from_ or EPOCH),
         "to": format_time(query.to or now),
     }
+
+
+def scoped(table: sa.Table, principal: Principal) -> list[sa.ColumnElement[bool]]:
+    """Rows of the caller's account *and* mode: every query is scoped by both, so another
+    account's or mode's object is a 404, never a 403."""
+    return [table.c.account_pk == principal.account_pk, table.c.livemode == principal.livemode]
+
+
+def page_of(
+    conn: Connection,
+    select: sa.Select[Any],
+    *,
+    table: sa.Table,
+    where: list[sa.ColumnElement[bool]],
+    query: ListQuery,
+) -> tuple[list[sa.Row[Any]], int]:
+    """One page of `select` (rows of `table` matching `where`) as a list query asks: within
+    `from`/`to` by `created_at`, in `(created_at, pk)` order or its reverse (ties never skip or
+    repeat a row between pages), `limit` from `offset`; and how many rows match in all."""
+    where = list(where)
+    if query.from_ is not None:
+        where.append(table.c.created_at >= to_micros(query.from_))
+    if query.to is not None:
+        where.append(table.c.created_at <= to_micros(query.to))
+    created, pk = table.c.created_at, table.c.pk
+    order = (created.desc(), pk.desc()) if query.reverse else (created.asc(), pk.asc())
+    rows = conn.execute(
+        select.where(*where).order_by(*order).limit(query.limit).offset(query.offset)
+    ).all()
+    total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
+    return list(rows), int(total)

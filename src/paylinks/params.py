@@ -241,3 +241,32 @@ def clamped_integer(text: str, *, low: int, high: int, default: int) -> int:
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+# Limits every resource shares (Stripe's metadata limits; the seed's description limit).
+DESCRIPTION_MAX = 1000
+METADATA_KEYS_MAX = 50
+METADATA_KEY_MAX = 40
+METADATA_VALUE_MAX = 500
+METADATA_TOTAL_MAX = 8192
+
+
+def parse_metadata(params: Params) -> dict[str, Any] | None:
+    """Metadata within documented limits: 50 keys of at most 40 characters, each value at most
+    500 characters as JSON, 8 KiB in all. Values may be any JSON (form fields give strings)."""
+    metadata = params.mapping("metadata")
+    if metadata is None:
+        return None
+    if len(metadata) > METADATA_KEYS_MAX:
+        raise BadRequest(f"metadata has {len(metadata)} keys; at most {METADATA_KEYS_MAX} allowed")
+    for key, value in metadata.items():
+        if not key or len(key) > METADATA_KEY_MAX:
+            raise BadRequest(f"metadata keys must have 1 to {METADATA_KEY_MAX} characters")
+        encoded = value if isinstance(value, str) else orjson.dumps(value).decode()
+        if len(encoded) > METADATA_VALUE_MAX:
+            raise BadRequest(
+                f"metadata[{key}] is too long: at most {METADATA_VALUE_MAX} characters"
+            )
+    if len(orjson.dumps(metadata)) > METADATA_TOTAL_MAX:
+        raise BadRequest(f"metadata is too large: at most {METADATA_TOTAL_MAX} bytes as JSON")
+    return metadata

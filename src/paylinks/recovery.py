@@ -12,12 +12,12 @@ from typing import Any
 
 from starlette.requests import Request
 
-from paylinks.api import ApiCall, Handler
+from paylinks.api.pipeline import ApiCall, Handler
 from paylinks.charges import routes as charges
 from paylinks.charges import service as charges_service
-from paylinks.charges import settlement
 from paylinks.events import routes as events
 from paylinks.links import routes as links
+from paylinks.payments import settlement
 from paylinks.sources import routes as sources
 from paylinks.tokens import routes as tokens
 from paylinks.webhooks import routes as webhooks
@@ -46,17 +46,17 @@ async def rebuild(call: ApiCall, object_id: str) -> dict[str, Any]:
 async def _settle_if_interrupted(call: ApiCall, charge_id: str) -> None:
     """A card charge whose request died before settling it is settled now (from what the
     processor says it did), so that the retry gets its final answer, not "pending"."""
-    services = call.services
-    charge = await services.db.read(
+    runtime = call.runtime
+    charge = await runtime.db.read(
         charges_service.get_charge, principal=call.principal, charge_id=charge_id
     )
     if charge.status != "pending" or charge.card is None:
         return
     await settlement.settle(
-        services.db,
+        runtime.db,
         principal=call.principal,
         charge_id=charge_id,
-        processor=services.processor_for(call.principal.livemode),
-        now=services.clock.now(),
-        record=services.recorder,
+        processor=runtime.processor_for(call.principal.livemode),
+        now=runtime.clock.now(),
+        record=runtime.recorder,
     )

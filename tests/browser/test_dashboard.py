@@ -100,15 +100,20 @@ def test_webhooks_from_the_dashboard(
         made = api.post(
             "/links", json={"amount": 100000, "currency": "thb", "title": "Hook"}
         ).json()
-        deadline = time.monotonic() + 20
-        while not rx.received and time.monotonic() < deadline:
-            time.sleep(0.05)
-        page.reload()
-        assert "link.create" in page.content()
+        # The receiver has the request before the worker records the attempt (after the answer):
+        # wait until the attempt is in the delivery log the page shows, not for a time.
+        redeliver = page.get_by_role("button", name="Redeliver")
+        deadline = time.monotonic() + 30
+        while redeliver.count() == 0:
+            assert time.monotonic() < deadline, f"no attempt recorded; received {rx.received}"
+            time.sleep(0.1)
+            page.reload()
+        assert "link.create" in page.content() and rx.received
         desktop.screenshot("dashboard-endpoint")
         page.get_by_role("button", name="Redeliver").first.click()
-        deadline = time.monotonic() + 20
-        while len(rx.received) < 2 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 30
+        while len(rx.received) < 2:
+            assert time.monotonic() < deadline, f"the redelivery never came: {rx.received}"
             time.sleep(0.05)
         first, again = rx.received[0], rx.received[1]
         assert first.headers["webhook-id"] == again.headers["webhook-id"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from paylinks.auth import Principal, hash_key
 from paylinks.clock import from_micros, to_micros
 from paylinks.errors import NotFound
 from paylinks.ids import new_id, new_key
@@ -29,26 +29,6 @@ class Account:
     id: str
     name: str
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: an account, in one mode, with a public or a secret key."""
-
-    account_pk: int
-    account_id: str
-    livemode: bool
-    kind: str  # "public" | "secret"
-    key_hash: str
-    key_pk: int | None = None  # the key's row; None for work done on an account's behalf
-
-    @property
-    def is_secret(self) -> bool:
-        return self.kind == "secret"
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _hint(key: str) -> str:

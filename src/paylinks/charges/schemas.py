@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
-from paylinks.charges.service import EMBEDDED, Charge, NewCharge
+from paylinks.charges.service import Charge, NewCharge
 from paylinks.clock import format_time
 from paylinks.errors import BadRequest, InvalidAmount
-from paylinks.links.schemas import DESCRIPTION_MAX, link_to_wire, parse_metadata
-from paylinks.links.service import Link
-from paylinks.pagination import ListQuery, list_object
-from paylinks.params import Params
+from paylinks.params import DESCRIPTION_MAX, Params, parse_metadata
 from paylinks.sources.schemas import source_to_wire
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -85,20 +81,3 @@ def charge_to_wire(charge: Charge, *, public_url: str) -> dict[str, Any]:
         "paid_at": format_time(charge.paid_at),
         "created_at": format_time(charge.created_at),
     }
-
-
-EMBEDDED_QUERY = ListQuery(EMBEDDED, 0, "chronological", None, None)
-
-
-def link_with_charges_to_wire(
-    link: Link, charges: list[Charge], total: int, *, public_url: str, now: datetime
-) -> dict[str, Any]:
-    """The link object with its embedded charges list (the first 20 and how many in all)."""
-    embedded = list_object(
-        data=[charge_to_wire(c, public_url=public_url) for c in charges],
-        total=total,
-        query=EMBEDDED_QUERY,
-        location=f"/links/{link.id}/charges",
-        now=now,
-    )
-    return link_to_wire(link, public_url=public_url, now=now, charges=embedded)

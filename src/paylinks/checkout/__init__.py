@@ -1,2 +1,2 @@
-"""The hosted payment page: a client of the link, token, source and charge services, with no
+"""The hosted payment page: a client of the link, token, source and charge runtime, with no
 payment rules of its own."""

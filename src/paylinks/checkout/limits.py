@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from paylinks.ratelimit import Limiter, Limits
+from paylinks.web.ratelimit import Limiter, Limits
 
 
 async def _first_refusal(checks: list[tuple[Limiter | None, str]]) -> int | None:

@@ -1,27 +1,19 @@
-"""Rendering the page: templates, the visitor's language, money in their locale, the security
-headers every response carries, and the page's own static files."""
+"""Rendering the page: the visitor's language, the security headers every response carries, and
+the area's templates and static files (`web.html.Pages`)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
-from collections.abc import Awaitable, Callable
-from decimal import Decimal
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import jinja2
-from babel.numbers import format_currency, get_currency_symbol
 from starlette.requests import Request
 from starlette.responses import Response
 
 from paylinks.checkout.messages import DEFAULT_LOCALE, LOCALES, Messages
-from paylinks.money import parse_currency
+from paylinks.web import RequestHandler
+from paylinks.web.html import Pages
 
 log = logging.getLogger("paylinks.checkout")
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -36,40 +28,15 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
 PAGE_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
-STATIC_TYPES = {
-    "checkout.css": "text/css; charset=utf-8",
-    "checkout.js": "text/javascript; charset=utf-8",
-}
-# Babel has no CLDR narrow symbols; where English shows a bare code, use the symbol people know.
-NARROW_SYMBOLS = {"thb": "฿", "myr": "RM", "idr": "Rp"}
-
-
-@cache
-def static_file(name: str) -> bytes:
-    return resources.files("paylinks.checkout").joinpath("static", name).read_bytes()
-
-
-def asset_url(name: str) -> str:
-    """The file's URL with its content hash, so a cached copy never outlives a change."""
-    return f"/static/checkout/{name}?v={hashlib.sha256(static_file(name)).hexdigest()[:12]}"
-
-
-def integrity(name: str) -> str:
-    """Subresource Integrity: the browser refuses the file if its bytes were altered."""
-    return "sha384-" + base64.b64encode(hashlib.sha384(static_file(name)).digest()).decode()
-
-
-@cache
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("paylinks.checkout", "templates"),
-        autoescape=True,  # merchant text is always text; no template marks it safe
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(asset_url=asset_url, integrity=integrity)
-    return env
+PAGES = Pages(
+    "paylinks.checkout",
+    static_url="/static/checkout",
+    static_files=("checkout.css", "checkout.js"),
+    headers=PAGE_HEADERS,
+    static_headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=86400"},
+)
+render = PAGES.render
+static = PAGES.static
 
 
 def choose_locale(request: Request) -> str:
@@ -90,30 +57,6 @@ def choose_locale(request: Request) -> str:
         if language in LOCALES and quality > 0:
             ranked.append((-quality, position, language))
     return min(ranked)[2] if ranked else DEFAULT_LOCALE
-
-
-def format_amount(amount: int, currency_code: str, locale: str) -> str:
-    """Minor units as the locale writes money: 100000 THB -> '฿1,000.00', 5000 JPY -> '¥5,000'."""
-    currency = parse_currency(currency_code)
-    code = currency.code.upper()
-    text = format_currency(Decimal(amount).scaleb(-currency.exponent), code, locale=locale)
-    narrow = NARROW_SYMBOLS.get(currency.code)
-    if narrow and get_currency_symbol(code, locale=locale) == code:
-        text = text.replace(code, narrow)
-    return text
-
-
-def render(
-    template: str,
-    context: dict[str, Any],
-    *,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    html = environment().get_template(template).render(**context)
-    return Response(
-        html, status, {**PAGE_HEADERS, **(headers or {})}, media_type="text/html; charset=utf-8"
-    )
 
 
 def notice(
@@ -142,7 +85,7 @@ def notice(
     return render("notice.html", values, status=status, headers=headers)
 
 
-def html_page(handler: Endpoint) -> Endpoint:
+def html_page(handler: RequestHandler) -> RequestHandler:
     """Whatever goes wrong, the visitor gets a page (with the headers), never a stack trace."""
 
     async def run(request: Request) -> Response:
@@ -155,13 +98,3 @@ def html_page(handler: Endpoint) -> Endpoint:
     run.__name__ = handler.__name__
     run.__doc__ = handler.__doc__
     return run
-
-
-async def static(request: Request) -> Response:
-    """The page's CSS and JS; only the files named here, with their own content types."""
-    name = request.path_params["name"]
-    content_type = STATIC_TYPES.get(name)
-    if content_type is None:
-        return Response("not found", 404, {**PAGE_HEADERS}, media_type="text/plain; charset=utf-8")
-    headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=86400"}
-    return Response(static_file(name), 200, headers, media_type=content_type)

@@ -1,5 +1,5 @@
 """What one page request does in one transaction, composed from the link, token, source and
-charge services. The payment rules stay in those services; this module adds only the page's
+charge runtime. The payment rules stay in those runtime; this module adds only the page's
 idempotency: an attempt is named by its form nonce, kept in the charge's metadata.
 """
 
@@ -13,15 +13,18 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.branding.service import Branding, get_branding
 from paylinks.charges import service as charges_service
-from paylinks.charges.service import Charge, NewCharge, Opened
+from paylinks.charges.service import Charge, NewCharge
 from paylinks.errors import NotFound
-from paylinks.events.service import Recorder
+from paylinks.eventlog import Recorder
+from paylinks.links import claims
 from paylinks.links import service as links_service
 from paylinks.links.service import Link
 from paylinks.models import charges, links
+from paylinks.payments import service as payments
+from paylinks.payments.service import Opened
 from paylinks.sources import service as sources_service
 from paylinks.tokens import service as tokens_service
 
@@ -50,7 +53,7 @@ def find_link(conn: Connection, *, link_id: str) -> CheckoutLink | None:
     merchant = (branding.display_name if branding else None) or account_name
     held = link.used or link.usage_limit is not None
     if held:  # only then can a payment in progress be what stops it
-        held = charges_service.is_held(conn, link=link)
+        held = claims.is_held(conn, link=link)
     return CheckoutLink(link, principal, merchant, branding, held)
 
 
@@ -114,7 +117,7 @@ def open_card_payment(
     token = tokens_service.create_token(
         conn, principal=checkout.principal, card=card, processor_ref=processor_ref, now=now
     )
-    return charges_service.open_charge(
+    return payments.open_charge(
         conn,
         principal=checkout.principal,
         new=_new_charge(checkout, nonce, email, amount, token_id=token.id),
@@ -147,7 +150,7 @@ def start_promptpay(
         currency=link.currency,
         now=now,
     )
-    return charges_service.open_charge(
+    return payments.open_charge(
         conn,
         principal=checkout.principal,
         new=_new_charge(checkout, nonce, email, amount, source_id=source.id),
@@ -173,5 +176,5 @@ def complete_promptpay(
         raise NotFound.for_object("charge", charge_id)
     if charge.status != "pending":
         return charge
-    complete = charges_service.mark_as_paid if paid else charges_service.mark_as_failed
+    complete = payments.mark_as_paid if paid else payments.mark_as_failed
     return complete(conn, principal=principal, charge_id=charge_id, now=now, record=record)

@@ -13,44 +13,44 @@ import hmac
 
 from starlette.responses import Response
 
-from paylinks.api import Services
 from paylinks.links import service as links_service
 from paylinks.links.service import Link
+from paylinks.runtime import Runtime
 
 COOKIE = "paylinks_seen"
 DAY_SECONDS = 86400
 
 
-def _today(services: Services) -> str:
-    return services.clock.now().strftime("%Y%m%d")
+def _today(runtime: Runtime) -> str:
+    return runtime.clock.now().strftime("%Y%m%d")
 
 
 async def count_view(
-    services: Services, *, link: Link, cookie: str | None, client: str, agent: str
+    runtime: Runtime, *, link: Link, cookie: str | None, client: str, agent: str
 ) -> bool:
     """Count this visit unless the visitor was counted today; whether it was counted."""
-    today = _today(services)
+    today = _today(runtime)
     if cookie == today:
         return False
-    secret = await services.keyring.get("page-views")
+    secret = await runtime.keyring.get("page-views")
     visitor = hmac.new(
         secret, f"{today}|{link.id}|{client}|{agent}".encode(), hashlib.sha256
     ).hexdigest()
-    if not services.viewers.first_sighting(visitor):
+    if not runtime.viewers.first_sighting(visitor):
         return False
-    await services.db.write(links_service.record_view, link_pk=link.pk)
+    await runtime.db.write(links_service.record_view, link_pk=link.pk)
     return True
 
 
-def remember(services: Services, response: Response, *, link: Link) -> Response:
+def remember(runtime: Runtime, response: Response, *, link: Link) -> Response:
     """The day's cookie, sent back only to this link's page."""
     response.set_cookie(
         COOKIE,
-        _today(services),
+        _today(runtime),
         max_age=DAY_SECONDS,
         path=f"/pay/{link.id}",
         httponly=True,
         samesite="lax",
-        secure=services.settings.public_url.startswith("https:"),
+        secure=runtime.settings.public_url.startswith("https:"),
     )
     return response

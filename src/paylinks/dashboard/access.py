@@ -12,12 +12,13 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from paylinks.accounts.service import find_principal, hash_key
-from paylinks.api import Services
+from paylinks.accounts.service import find_principal
+from paylinks.auth import hash_key
 from paylinks.dashboard import sessions, users
-from paylinks.dashboard.pages import Visit, holds_nul, read_form, redirect, render
+from paylinks.dashboard.pages import MerchantVisit, holds_nul, read_form, redirect, render
 from paylinks.errors import BadRequest
-from paylinks.origins import is_cross_site
+from paylinks.runtime import Runtime
+from paylinks.web.origins import is_cross_site
 
 # Sign-in attempts per client address: enough for typos, too few for guessing. (A user's own
 # failures also lock that user for a while: see `users.LOCK_AFTER`.)
@@ -50,8 +51,8 @@ async def sign_in_page(request: Request) -> Response:
 
 
 def _cookie(request: Request, response: Response, token: str) -> Response:
-    services: Services = request.app.state.services
-    secure = request.url.scheme == "https" or services.settings.public_url.startswith("https:")
+    runtime: Runtime = request.app.state.runtime
+    secure = request.url.scheme == "https" or runtime.settings.public_url.startswith("https:")
     response.set_cookie(
         sessions.COOKIE,
         token,
@@ -68,8 +69,8 @@ async def sign_in(request: Request) -> Response:
     """Either `secret_key`, or `email` and `password`. Posts from other sites are refused (login
     CSRF: signing a victim into the attacker's account). Every attempt counts against the
     client's address; over the limit, even a right answer waits. A locked user waits too."""
-    services: Services = request.app.state.services
-    if is_cross_site(request, public_url=services.settings.public_url):
+    runtime: Runtime = request.app.state.runtime
+    if is_cross_site(request, public_url=runtime.settings.public_url):
         return _form_page(request, error="Sign in from this page.", status=403)
     form = await read_form(request)
     if form is None:
@@ -84,10 +85,10 @@ async def sign_in(request: Request) -> Response:
 
 async def _signed_in(request: Request, form: FormData) -> Response:
     """The answer to a readable sign-in form: a session and a redirect, or the form again."""
-    services: Services = request.app.state.services
-    limiter = services.limits.sign_in
+    runtime: Runtime = request.app.state.runtime
+    limiter = runtime.limits.sign_in
     if limiter is not None:
-        decision = await limiter.hit(services.clients.of(request))
+        decision = await limiter.hit(runtime.clients.of(request))
         if not decision.allowed:
             wait = max(1, math.ceil(decision.retry_after))
             return _form_page(
@@ -96,10 +97,10 @@ async def _signed_in(request: Request, form: FormData) -> Response:
     key = str(form.get("secret_key") or "").strip()
     opened: str | Response | None
     if key:
-        opened = await _open_with_key(services, key)
+        opened = await _open_with_key(runtime, key)
     else:
         opened = await _open_with_password(
-            services, str(form.get("email") or ""), str(form.get("password") or "")
+            runtime, str(form.get("email") or ""), str(form.get("password") or "")
         )
     if isinstance(opened, Response):
         return opened
@@ -109,43 +110,39 @@ async def _signed_in(request: Request, form: FormData) -> Response:
     return _cookie(request, redirect(target), opened)
 
 
-async def _open_with_key(services: Services, key: str) -> str | None:
+async def _open_with_key(runtime: Runtime, key: str) -> str | None:
     """A session tied to this secret key (it ends when the key is rolled); None if the key is
     not a live secret key."""
-    principal = await services.db.read(find_principal, key_hash=hash_key(key))
+    principal = await runtime.db.read(find_principal, key_hash=hash_key(key))
     if principal is None or not principal.is_secret:
         return None
-    return await services.db.write(
+    return await runtime.db.write(
         sessions.start_session,
         account_pk=principal.account_pk,
         user_pk=None,
         api_key_pk=principal.key_pk,
         livemode=principal.livemode,
-        now=services.clock.now(),
+        now=runtime.clock.now(),
     )
 
 
-async def _open_with_password(
-    services: Services, email: str, password: str
-) -> str | Response | None:
+async def _open_with_password(runtime: Runtime, email: str, password: str) -> str | Response | None:
     """A user's session; None for a wrong e-mail or password; the sign-in page for a locked
     user (the password is not even checked while the lock lasts)."""
-    now = services.clock.now()
-    candidate = await services.db.read(users.find_for_sign_in, email=email)
+    now = runtime.clock.now()
+    candidate = await runtime.db.read(users.find_for_sign_in, email=email)
     if candidate is not None and candidate.locked(now):
         return _locked_page(candidate.locked_until)
     # scrypt takes tens of milliseconds: off the event loop, outside any transaction.
     if not await asyncio.to_thread(users.check_password, candidate, password):
         if candidate is not None:
-            until = await services.db.write(
-                users.record_failure, user_pk=candidate.user.pk, now=now
-            )
+            until = await runtime.db.write(users.record_failure, user_pk=candidate.user.pk, now=now)
             if until is not None:
                 return _locked_page(until)
         return None
     assert candidate is not None
-    await services.db.write(users.record_success, user_pk=candidate.user.pk)
-    return await services.db.write(
+    await runtime.db.write(users.record_success, user_pk=candidate.user.pk)
+    return await runtime.db.write(
         sessions.start_session,
         account_pk=candidate.user.account_pk,
         user_pk=candidate.user.pk,
@@ -171,14 +168,14 @@ def _locked_page(until: datetime | None) -> Response:
     )
 
 
-async def sign_out(visit: Visit) -> Response:
-    await visit.services.db.write(sessions.end_session, token=visit.session.token)
+async def sign_out(visit: MerchantVisit) -> Response:
+    await visit.runtime.db.write(sessions.end_session, token=visit.session.token)
     response = redirect("/dashboard/sign-in")
     response.delete_cookie(sessions.COOKIE, path="/dashboard")
     return response
 
 
-async def switch_mode(visit: Visit) -> Response:
+async def switch_mode(visit: MerchantVisit) -> Response:
     if not visit.session.may_switch_mode:
         return visit.render(
             "notice.html",
@@ -188,35 +185,37 @@ async def switch_mode(visit: Visit) -> Response:
             "Sign out and sign in with the other mode's secret key.",
         )
     livemode = visit.field("mode") == "live"
-    await visit.services.db.write(sessions.switch_mode, session=visit.session, livemode=livemode)
+    await visit.runtime.db.write(sessions.switch_mode, session=visit.session, livemode=livemode)
     return redirect(_safe_next(visit.field("next") or "/dashboard"))
 
 
-async def reauthenticated(visit: Visit) -> bool:
+async def reauthenticated(visit: MerchantVisit) -> bool:
     """Whether the form proves again who is signed in: the current secret key of the session's
     account and mode (a session opened with a key), or the user's password (a user's session;
     a wrong one counts toward the user's lock)."""
-    services = visit.services
+    runtime = visit.runtime
     session = visit.session
     if session.user_pk is None:
         key = visit.field("current_secret_key").strip()
-        found = await services.db.read(find_principal, key_hash=hash_key(key)) if key else None
+        found = await runtime.db.read(find_principal, key_hash=hash_key(key)) if key else None
         return (
             found is not None
             and found.is_secret
             and found.account_pk == session.account_pk
             and found.livemode == session.livemode
         )
-    candidate = await services.db.read(users.find_for_sign_in, email=session.user_email or "")
+    candidate = await runtime.db.read(users.find_for_sign_in, email=session.user_email or "")
     if candidate is None or candidate.user.pk != session.user_pk:
         return False
     if await asyncio.to_thread(users.check_password, candidate, visit.field("password")):
         return True
-    await services.db.write(users.record_failure, user_pk=candidate.user.pk, now=visit.now())
+    await runtime.db.write(users.record_failure, user_pk=candidate.user.pk, now=visit.now())
     return False
 
 
-async def password_page(visit: Visit, *, error: str | None = None, status: int = 200) -> Response:
+async def password_page(
+    visit: MerchantVisit, *, error: str | None = None, status: int = 200
+) -> Response:
     if visit.session.user_pk is None:
         return _no_password(visit)
     return visit.render(
@@ -224,7 +223,7 @@ async def password_page(visit: Visit, *, error: str | None = None, status: int =
     )
 
 
-async def change_password(visit: Visit) -> Response:
+async def change_password(visit: MerchantVisit) -> Response:
     """A new password for the signed-in user, after the current one; every other session of the
     user ends (whoever knew the old password is signed out everywhere)."""
     session = visit.session
@@ -239,13 +238,13 @@ async def change_password(visit: Visit) -> Response:
         stored = await asyncio.to_thread(users.new_password_hash, new)
     except BadRequest as problem:
         return await password_page(visit, error=problem.message, status=400)
-    await visit.services.db.write(
+    await visit.runtime.db.write(
         users.set_password, user_pk=session.user_pk, password_hash=stored, keep_session=session.pk
     )
     return visit.render("password.html", title="Password", error=None, changed=True)
 
 
-def _no_password(visit: Visit) -> Response:
+def _no_password(visit: MerchantVisit) -> Response:
     return visit.render(
         "notice.html",
         status=404,

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 from paylinks.branding import images
 from paylinks.branding.contrast import DEFAULT_ACCENT, palette
 from paylinks.branding.service import Branding, get_branding, save_branding
-from paylinks.dashboard.pages import HEADERS, Visit, page, redirect
+from paylinks.dashboard.pages import HEADERS, MerchantVisit, page, redirect
 from paylinks.dashboard.users import normalise_email
 from paylinks.errors import BadRequest
 
@@ -27,12 +27,12 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-async def _current(visit: Visit) -> Branding | None:
-    return await visit.services.db.read(get_branding, account_pk=visit.session.account_pk)
+async def _current(visit: MerchantVisit) -> Branding | None:
+    return await visit.runtime.db.read(get_branding, account_pk=visit.session.account_pk)
 
 
 def _render(
-    visit: Visit,
+    visit: MerchantVisit,
     branding: Branding | None,
     *,
     values: dict[str, str] | None = None,
@@ -60,13 +60,13 @@ def _render(
     )
 
 
-async def form_page(visit: Visit) -> Response:
+async def form_page(visit: MerchantVisit) -> Response:
     return _render(
         visit, await _current(visit), saved=visit.request.query_params.get("saved") == "1"
     )
 
 
-async def _logo_change(visit: Visit) -> dict[str, object]:
+async def _logo_change(visit: MerchantVisit) -> dict[str, object]:
     assert visit.form is not None
     if visit.field("remove_logo") == "on":
         return {"logo": None, "logo_type": None}
@@ -77,7 +77,7 @@ async def _logo_change(visit: Visit) -> dict[str, object]:
     return {"logo": data, "logo_type": images.sniff(data)}
 
 
-async def save(visit: Visit) -> Response:
+async def save(visit: MerchantVisit) -> Response:
     values = {k: visit.field(k).strip() for k in ("display_name", "brand_color", "support_email")}
     try:
         if len(values["display_name"]) > NAME_MAX:
@@ -93,13 +93,13 @@ async def save(visit: Visit) -> Response:
     except (ValueError, BadRequest) as problem:
         message = problem.message if isinstance(problem, BadRequest) else str(problem)
         return _render(visit, await _current(visit), values=values, error=message, status=400)
-    await visit.services.db.write(
+    await visit.runtime.db.write(
         save_branding, account_pk=visit.session.account_pk, values=changes, now=visit.now()
     )
     return redirect("/dashboard/branding?saved=1")
 
 
-async def preview_css(visit: Visit) -> Response:
+async def preview_css(visit: MerchantVisit) -> Response:
     """The saved colours for the preview panel (the dashboard's CSP allows no inline style)."""
     branding = await _current(visit)
     colours = palette((branding.brand_color if branding else None) or DEFAULT_ACCENT)

@@ -14,17 +14,17 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from paylinks.accounts import service as accounts
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.dashboard import delivery_log
 from paylinks.dashboard.access import reauthenticated
-from paylinks.dashboard.pages import Visit, page, redirect
+from paylinks.dashboard.pages import MerchantVisit, page, redirect
 from paylinks.errors import ApiError, BadRequest
+from paylinks.eventlog import EVENT_KEYS
 from paylinks.events import service as events_service
-from paylinks.events.service import EVENT_KEYS
 from paylinks.pagination import MAX_OFFSET, ListQuery
 from paylinks.params import clamped_integer
-from paylinks.webhooks import addresses, endpoints, outbox
-from paylinks.webhooks.endpoints import Changes
+from paylinks.webhooks import addresses, service
+from paylinks.webhooks.service import Changes
 
 PER_PAGE = 25
 
@@ -56,40 +56,42 @@ def routes() -> list[BaseRoute]:
 # -- endpoints ----------------------------------------------------------------------------------
 
 
-async def endpoints_page(visit: Visit, *, error: str | None = None, status: int = 200) -> Response:
-    found = await visit.services.db.read(endpoints.list_endpoints, principal=visit.principal)
+async def endpoints_page(
+    visit: MerchantVisit, *, error: str | None = None, status: int = 200
+) -> Response:
+    found = await visit.runtime.db.read(service.list_endpoints, principal=visit.principal)
     return visit.render(
         "developers.html", status=status, title="Developers", endpoints=found,
         keys=EVENT_KEYS, error=error,
     )  # fmt: skip
 
 
-async def _checked_url(visit: Visit, url: str) -> None:
+async def _checked_url(visit: MerchantVisit, url: str) -> None:
     """The API's URL rules (see `addresses`); `ValueError` says what is wrong."""
     policy = addresses.Policy(
-        visit.principal.livemode, visit.services.settings.allow_private_webhooks
+        visit.principal.livemode, visit.runtime.settings.allow_private_webhooks
     )
     await asyncio.to_thread(addresses.check_webhook_url, url, policy=policy)
 
 
-def _chosen_keys(visit: Visit) -> list[str] | None:
+def _chosen_keys(visit: MerchantVisit) -> list[str] | None:
     assert visit.form is not None
     chosen = [k for k in visit.form.getlist("events") if isinstance(k, str)]
     return chosen or None  # none ticked: every event
 
 
-async def add_endpoint(visit: Visit) -> Response:
+async def add_endpoint(visit: MerchantVisit) -> Response:
     url = visit.field("url").strip()
     try:
         await _checked_url(visit, url)
-        made = await visit.services.db.write(
-            endpoints.create_endpoint,
+        made = await visit.runtime.db.write(
+            service.create_endpoint,
             principal=visit.principal,
             url=url,
             keys=_chosen_keys(visit),
             scheme=visit.field("scheme") or "seed",
             now=visit.now(),
-            limit=visit.services.settings.max_webhook_endpoints,
+            limit=visit.runtime.settings.max_webhook_endpoints,
         )
     except (ValueError, ApiError) as problem:
         message = problem.message if isinstance(problem, ApiError) else str(problem)
@@ -99,14 +101,16 @@ async def add_endpoint(visit: Visit) -> Response:
     )
 
 
-async def endpoint_page(visit: Visit, *, error: str | None = None, status: int = 200) -> Response:
-    endpoint = await visit.services.db.read(
-        endpoints.get_endpoint,
+async def endpoint_page(
+    visit: MerchantVisit, *, error: str | None = None, status: int = 200
+) -> Response:
+    endpoint = await visit.runtime.db.read(
+        service.get_endpoint,
         principal=visit.principal,
         endpoint_id=visit.path_param("endpoint_id"),
     )
     offset = _offset(visit)
-    attempts, total = await visit.services.db.read(
+    attempts, total = await visit.runtime.db.read(
         delivery_log.attempts_of, endpoint_pk=endpoint.pk, limit=PER_PAGE, offset=offset
     )
     return visit.render(
@@ -116,21 +120,21 @@ async def endpoint_page(visit: Visit, *, error: str | None = None, status: int =
     )  # fmt: skip
 
 
-def _offset(visit: Visit) -> int:
+def _offset(visit: MerchantVisit) -> int:
     # Clamped like the links list's page number: the database only ever sees a 64-bit offset.
     raw = visit.request.query_params.get("offset", "0")
     return clamped_integer(raw, low=0, high=MAX_OFFSET, default=0)
 
 
-async def change_endpoint(visit: Visit) -> Response:
+async def change_endpoint(visit: MerchantVisit) -> Response:
     changes = Changes(
         keys=_chosen_keys(visit) or ["*"],
         enabled=visit.field("enabled") == "on",
         scheme=visit.field("scheme") or None,
     )
     try:
-        await visit.services.db.write(
-            endpoints.update_endpoint, principal=visit.principal,
+        await visit.runtime.db.write(
+            service.update_endpoint, principal=visit.principal,
             endpoint_id=visit.path_param("endpoint_id"), changes=changes,
         )  # fmt: skip
     except BadRequest as problem:
@@ -138,9 +142,9 @@ async def change_endpoint(visit: Visit) -> Response:
     return redirect(f"/dashboard/developers/endpoints/{visit.path_param('endpoint_id')}")
 
 
-async def roll(visit: Visit) -> Response:
-    endpoint = await visit.services.db.write(
-        endpoints.roll_secret, principal=visit.principal,
+async def roll(visit: MerchantVisit) -> Response:
+    endpoint = await visit.runtime.db.write(
+        service.roll_secret, principal=visit.principal,
         endpoint_id=visit.path_param("endpoint_id"), now=visit.now(),
     )  # fmt: skip
     return visit.render(
@@ -148,9 +152,9 @@ async def roll(visit: Visit) -> Response:
     )
 
 
-async def remove(visit: Visit) -> Response:
-    await visit.services.db.write(
-        endpoints.delete_endpoint, principal=visit.principal,
+async def remove(visit: MerchantVisit) -> Response:
+    await visit.runtime.db.write(
+        service.delete_endpoint, principal=visit.principal,
         endpoint_id=visit.path_param("endpoint_id"), now=visit.now(),
     )  # fmt: skip
     return redirect("/dashboard/developers")
@@ -164,10 +168,10 @@ def _events(conn: Connection, *, principal: Principal, offset: int, key: str) ->
     return events_service.list_events(conn, principal=principal, query=query, key=key or None)
 
 
-async def events_page(visit: Visit) -> Response:
+async def events_page(visit: MerchantVisit) -> Response:
     key = visit.request.query_params.get("key", "")
     offset = _offset(visit)
-    found, total = await visit.services.db.read(
+    found, total = await visit.runtime.db.read(
         _events, principal=visit.principal, offset=offset, key=key
     )
     return visit.render(
@@ -176,22 +180,22 @@ async def events_page(visit: Visit) -> Response:
     )  # fmt: skip
 
 
-async def event_page(visit: Visit, *, notice: str | None = None) -> Response:
-    event = await visit.services.db.read(
+async def event_page(visit: MerchantVisit, *, notice: str | None = None) -> Response:
+    event = await visit.runtime.db.read(
         events_service.get_event, principal=visit.principal, event_id=visit.path_param("event_id")
     )
-    tries = await visit.services.db.read(delivery_log.attempts_of_event, event_pk=event.pk)
-    found = await visit.services.db.read(endpoints.list_endpoints, principal=visit.principal)
+    tries = await visit.runtime.db.read(delivery_log.attempts_of_event, event_pk=event.pk)
+    found = await visit.runtime.db.read(service.list_endpoints, principal=visit.principal)
     return visit.render(
         "event_page.html", title=event.key, event=event, attempts=tries, endpoints=found,
         payload=json.dumps(event.data, ensure_ascii=False, indent=2), notice=notice,
     )  # fmt: skip
 
 
-async def redeliver(visit: Visit) -> Response:
+async def redeliver(visit: MerchantVisit) -> Response:
     try:
-        queued = await visit.services.db.write(
-            outbox.redeliver, principal=visit.principal, event_id=visit.path_param("event_id"),
+        queued = await visit.runtime.db.write(
+            service.redeliver, principal=visit.principal, event_id=visit.path_param("event_id"),
             endpoint_id=visit.field("endpoint") or None, now=visit.now(),
         )  # fmt: skip
     except BadRequest as problem:
@@ -211,8 +215,10 @@ def _public_keys(conn: Connection, *, account_pk: int) -> dict[str, str]:
     return next((keys for a, keys in accounts.list_accounts(conn) if a.pk == account_pk), {})
 
 
-async def keys_page(visit: Visit, *, error: str | None = None, status: int = 200) -> Response:
-    keys = await visit.services.db.read(_public_keys, account_pk=visit.session.account_pk)
+async def keys_page(
+    visit: MerchantVisit, *, error: str | None = None, status: int = 200
+) -> Response:
+    keys = await visit.runtime.db.read(_public_keys, account_pk=visit.session.account_pk)
     confirming = visit.request.query_params.get("roll") == "1" or error is not None
     return visit.render(
         "keys.html", status=status, title="API keys", public_keys=keys, confirming=confirming,
@@ -220,7 +226,7 @@ async def keys_page(visit: Visit, *, error: str | None = None, status: int = 200
     )  # fmt: skip
 
 
-async def roll_keys(visit: Visit) -> Response:
+async def roll_keys(visit: MerchantVisit) -> Response:
     """Roll the mode's keys, once the person at the keyboard has proved again who they are (the
     current secret key, or the user's password): a stolen session alone must not be able to
     take the account's keys. A session opened with the old key ends with it."""
@@ -231,7 +237,7 @@ async def roll_keys(visit: Visit) -> Response:
             visit, error="That did not match: enter the current secret key or your password.",
             status=403,
         )  # fmt: skip
-    pair = await visit.services.db.write(
+    pair = await visit.runtime.db.write(
         accounts.roll_keys, account_id=visit.session.account_id,
         livemode=visit.session.livemode, now=visit.now(),
     )  # fmt: skip

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy.engine import Connection
 from starlette.responses import Response
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.dashboard import charts, performance
-from paylinks.dashboard.pages import Visit
+from paylinks.dashboard.pages import MerchantVisit
 
 PERIODS = (7, 30, 90)
 
@@ -30,10 +30,10 @@ def _overview(
     }
 
 
-async def overview(visit: Visit) -> Response:
+async def overview(visit: MerchantVisit) -> Response:
     asked = visit.request.query_params.get("days", "30")
     days = next((p for p in PERIODS if str(p) == asked), 30)  # only the periods offered
-    found = await visit.services.db.read(
+    found = await visit.runtime.db.read(
         _overview, principal=visit.principal, days=days, now=visit.now()
     )
     chart = charts.daily_chart(found["series"], title=f"Payments per day, last {days} days")

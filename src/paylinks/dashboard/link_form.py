@@ -9,13 +9,12 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from paylinks.checkout.pages import format_amount
-from paylinks.dashboard.pages import Visit, page, redirect
+from paylinks.dashboard.pages import MerchantVisit, page, redirect
 from paylinks.errors import ApiError
 from paylinks.links import schemas
 from paylinks.links import service as links_service
 from paylinks.links.service import NewLink
-from paylinks.money import CURRENCIES, Currency, major_to_minor, parse_currency
+from paylinks.money import CURRENCIES, Currency, format_money, major_to_minor, parse_currency
 from paylinks.params import Params
 
 METADATA_ROWS = 5
@@ -32,7 +31,7 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def _values(visit: Visit) -> dict[str, str]:
+def _values(visit: MerchantVisit) -> dict[str, str]:
     """The form as typed (kept when it comes back with an error, or for the preview)."""
     names = [*FIELDS] + [
         f"meta_{part}_{i}" for i in range(METADATA_ROWS) for part in ("key", "value")
@@ -40,7 +39,7 @@ def _values(visit: Visit) -> dict[str, str]:
     return {name: visit.field(name) for name in names}
 
 
-def _new_link(values: dict[str, str], visit: Visit) -> NewLink:
+def _new_link(values: dict[str, str], visit: MerchantVisit) -> NewLink:
     """The API's parse of the form: the same checks and messages as POST /links."""
     currency = parse_currency(values["currency"] or "thb")
     minor = _minor(values["amount"], currency)
@@ -77,7 +76,7 @@ def _minor(text: str, currency: Currency) -> int:
 
 
 def _form(
-    visit: Visit, values: dict[str, str], *, error: str | None = None, status: int = 200
+    visit: MerchantVisit, values: dict[str, str], *, error: str | None = None, status: int = 200
 ) -> Response:
     return visit.render(
         "link_new.html",
@@ -90,11 +89,11 @@ def _form(
     )
 
 
-async def form_page(visit: Visit) -> Response:
+async def form_page(visit: MerchantVisit) -> Response:
     return _form(visit, {name: "" for name in _values(visit)} | {"currency": "thb"})
 
 
-async def submit(visit: Visit) -> Response:
+async def submit(visit: MerchantVisit) -> Response:
     values = _values(visit)
     if visit.field("action") == "edit":  # back from the preview, to change something
         return _form(visit, values)
@@ -108,16 +107,16 @@ async def submit(visit: Visit) -> Response:
             title="Preview",
             new=new,
             values=values,
-            price=format_amount(new.amount, new.currency, "en"),
+            price=format_money(new.amount, new.currency, "en"),
         )
     try:
-        link = await visit.services.db.write(
+        link = await visit.runtime.db.write(
             links_service.create_link,
             principal=visit.principal,
             new=new,
             now=visit.now(),
-            max_active=visit.services.settings.max_active_links,
-            record=visit.services.recorder,
+            max_active=visit.runtime.settings.max_active_links,
+            record=visit.runtime.recorder,
         )
     except ApiError as problem:  # the active-link cap
         return _form(visit, values, error=problem.message, status=422)

@@ -14,15 +14,16 @@ from sqlalchemy.engine import Connection
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.charges import service as charges_service
 from paylinks.dashboard import charts, performance
-from paylinks.dashboard.pages import HEADERS, Visit, page, redirect
+from paylinks.dashboard.pages import HEADERS, MerchantVisit, page, redirect
 from paylinks.errors import ApiError, BadRequest, NotFound
+from paylinks.links import reads
+from paylinks.links import search as links_search
 from paylinks.links import service as links_service
-from paylinks.links.schemas import parse_metadata
 from paylinks.pagination import ListQuery
-from paylinks.params import Params, clamped_integer
+from paylinks.params import Params, clamped_integer, parse_metadata
 from paylinks.search import service as search
 
 PER_PAGE = 25
@@ -39,7 +40,7 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def _filters(visit: Visit) -> tuple[dict[str, str], str, int]:
+def _filters(visit: MerchantVisit) -> tuple[dict[str, str], str, int]:
     """The list's query: search filters (the API's /search ones), order, page."""
     q = visit.request.query_params
     filters = {name: "true" for name in STATES if q.get(name) == "on"}
@@ -61,7 +62,7 @@ def _find(
     conditions: list[sa.ColumnElement[bool]],
     text_match: str | None,
 ) -> tuple[list[links_service.Link], int]:
-    return links_service.search_links(
+    return links_search.search_links(
         conn,
         principal=principal,
         conditions=conditions,
@@ -72,12 +73,12 @@ def _find(
     )
 
 
-async def list_page(visit: Visit) -> Response:
+async def list_page(visit: MerchantVisit) -> Response:
     filters, order, number = _filters(visit)
     text = visit.request.query_params.get("q", "")
     query = search.SearchQuery("link", text, filters, order, number, PER_PAGE)
     error = None
-    db = visit.services.db
+    db = visit.runtime.db
     try:
         conditions = search.link_conditions(query, now=visit.now())
         # Off the event loop: the list is a search, and counting its matches takes milliseconds
@@ -109,7 +110,7 @@ async def list_page(visit: Visit) -> Response:
 
 
 def _details(conn: Connection, *, principal: Principal, link_id: str, now: Any) -> dict[str, Any]:
-    link, stats = charges_service.link_stats(conn, principal=principal, link_id=link_id)
+    link, stats = reads.link_stats(conn, principal=principal, link_id=link_id)
     query = ListQuery(100, 0, "reverse_chronological", None, None)
     found, total = charges_service.list_charges(
         conn, principal=principal, query=query, link_pk=link.pk
@@ -125,15 +126,17 @@ def _qr_data_uri(url: str) -> str:
     return str(segno.make(url, error="m").svg_data_uri(scale=4, dark="#111", light="#fff"))
 
 
-async def link_page(visit: Visit, *, error: str | None = None, status: int = 200) -> Response:
+async def link_page(
+    visit: MerchantVisit, *, error: str | None = None, status: int = 200
+) -> Response:
     link_id = visit.path_param("link_id")
     if not link_id.startswith("payl_"):
         raise NotFound(f"no link {link_id}")
-    details = await visit.services.db.read(
+    details = await visit.runtime.db.read(
         _details, principal=visit.principal, link_id=link_id, now=visit.now()
     )
     link, stats = details["link"], details["stats"]
-    uri = f"{visit.services.settings.public_url}/pay/{link.id}"
+    uri = f"{visit.runtime.settings.public_url}/pay/{link.id}"
     paid = stats.by_status.get("successful", 0)
     return visit.render(
         "link_page.html",
@@ -151,7 +154,7 @@ async def link_page(visit: Visit, *, error: str | None = None, status: int = 200
 
 
 def _edit(
-    conn: Connection, *, visit: Visit, description: str | None, metadata: dict[str, Any]
+    conn: Connection, *, visit: MerchantVisit, description: str | None, metadata: dict[str, Any]
 ) -> None:
     links_service.update_link(
         conn,
@@ -160,11 +163,11 @@ def _edit(
         description=description,
         metadata=metadata,
         now=visit.now(),
-        record=visit.services.recorder,
+        record=visit.runtime.recorder,
     )
 
 
-async def edit(visit: Visit) -> Response:
+async def edit(visit: MerchantVisit) -> Response:
     try:
         raw = json.loads(visit.field("metadata") or "{}")
         metadata = parse_metadata(Params({"metadata": raw}))
@@ -174,7 +177,7 @@ async def edit(visit: Visit) -> Response:
         return await link_page(visit, error=problem.message, status=400)
     description = visit.field("description").strip()
     try:
-        await visit.services.db.write(
+        await visit.runtime.db.write(
             _edit, visit=visit, description=description or None, metadata=metadata or {}
         )
     except BadRequest as problem:  # e.g. a deleted link
@@ -182,27 +185,27 @@ async def edit(visit: Visit) -> Response:
     return redirect(f"/dashboard/links/{visit.path_param('link_id')}")
 
 
-async def delete(visit: Visit) -> Response:
+async def delete(visit: MerchantVisit) -> Response:
     if visit.field("confirm") != "yes":
         return await link_page(visit, error="Tick the box to confirm the deletion.", status=400)
-    await visit.services.db.write(
-        links_service.destroy_link,
+    await visit.runtime.db.write(
+        links_service.delete_link,
         principal=visit.principal,
         link_id=visit.path_param("link_id"),
         now=visit.now(),
-        record=visit.services.recorder,
+        record=visit.runtime.recorder,
     )
     return redirect(f"/dashboard/links/{visit.path_param('link_id')}")
 
 
-async def qr_download(visit: Visit) -> Response:
+async def qr_download(visit: MerchantVisit) -> Response:
     kind = visit.path_param("kind")
-    link = await visit.services.db.read(
+    link = await visit.runtime.db.read(
         links_service.get_link, principal=visit.principal, link_id=visit.path_param("link_id")
     )
     if kind not in ("png", "svg"):
         raise NotFound("QR codes are png or svg")
-    code = segno.make(f"{visit.services.settings.public_url}/pay/{link.id}", error="m")
+    code = segno.make(f"{visit.runtime.settings.public_url}/pay/{link.id}", error="m")
     if kind == "svg":
         body, media = code.svg_inline(scale=8).encode(), "image/svg+xml"
     else:

@@ -1,7 +1,7 @@
 """The dashboard's page machinery: templates, the security headers, the session every page
 needs, CSRF on every form, and pages (never traces) for whatever goes wrong.
 
-A page handler is `async def handler(visit: Visit) -> Response`; `page(handler)` wraps it:
+A page handler is `async def handler(visit: MerchantVisit) -> Response`; `page(handler)` wraps it:
 
 1. no live session → 303 to the sign-in page (with `next`);
 2. a POST must carry the session's CSRF token (`csrf` field) → else a 403 page (and a form
@@ -12,29 +12,27 @@ A page handler is `async def handler(visit: Visit) -> Response`; `page(handler)`
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from paylinks.api import Services
-from paylinks.checkout.pages import format_amount
 from paylinks.clock import format_time
 from paylinks.dashboard import sessions
 from paylinks.dashboard.sessions import Session
 from paylinks.errors import NotFound
 from paylinks.logs import redact
+from paylinks.money import format_money
 from paylinks.params import clamped_integer
+from paylinks.runtime import Runtime
+from paylinks.web import RequestHandler
+from paylinks.web.html import Pages
 
 log = logging.getLogger("paylinks.dashboard")
 
@@ -52,56 +50,27 @@ HEADERS = {
 }
 # One stylesheet per area, so that each area's styles live beside its pages.
 STYLESHEETS = ("dashboard.css", "links.css", "branding.css", "developers.css")
-STATIC_TYPES = {
-    **{name: "text/css; charset=utf-8" for name in STYLESHEETS},
-    "dashboard.js": "text/javascript; charset=utf-8",
-    "branding.js": "text/javascript; charset=utf-8",
-}
 MAX_FORM_BYTES = 2 * 1024 * 1024  # the logo upload is the largest form
 
 
-@cache
-def static_file(name: str) -> bytes:
-    return resources.files("paylinks.dashboard").joinpath("static", name).read_bytes()
-
-
-def asset_url(name: str) -> str:
-    return f"/dashboard/static/{name}?v={hashlib.sha256(static_file(name)).hexdigest()[:12]}"
-
-
 def money(amount: int, currency: str) -> str:
-    return format_amount(amount, currency, "en")
+    return format_money(amount, currency, "en")
 
 
 def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
-@cache
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("paylinks.dashboard", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(asset_url=asset_url, stylesheets=STYLESHEETS)
-    env.filters.update(money=money, when=when, iso=format_time)
-    return env
-
-
-def render(
-    template: str,
-    context: dict[str, Any],
-    *,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    html = environment().get_template(template).render(**context)
-    return Response(
-        html, status, {**HEADERS, **(headers or {})}, media_type="text/html; charset=utf-8"
-    )
+PAGES = Pages(
+    "paylinks.dashboard",
+    static_url="/dashboard/static",
+    static_files=(*STYLESHEETS, "dashboard.js", "branding.js"),
+    headers=HEADERS,
+    static_headers={**HEADERS, "Cache-Control": "public, max-age=86400"},
+    template_globals={"stylesheets": STYLESHEETS},
+    filters={"money": money, "when": when, "iso": format_time},
+)
+render = PAGES.render
 
 
 def redirect(url: str) -> Response:
@@ -110,11 +79,11 @@ def redirect(url: str) -> Response:
 
 
 @dataclass
-class Visit:
-    """One signed-in request: the session, the services, and (for POSTs) the form."""
+class MerchantVisit:
+    """One signed-in request: the session, the runtime, and (for POSTs) the form."""
 
     request: Request
-    services: Services
+    runtime: Runtime
     session: Session
     form: FormData | None = None
 
@@ -123,7 +92,7 @@ class Visit:
         return self.session.principal
 
     def now(self) -> datetime:
-        return self.services.clock.now()
+        return self.runtime.clock.now()
 
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])
@@ -145,8 +114,7 @@ class Visit:
         }
 
 
-Handler = Callable[[Visit], Awaitable[Response]]
-Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[MerchantVisit], Awaitable[Response]]
 
 
 def notice(title: str, body: str, *, status: int, session: Session | None = None) -> Response:
@@ -157,14 +125,14 @@ def notice(title: str, body: str, *, status: int, session: Session | None = None
     return render("notice.html", context, status=status)
 
 
-async def current_session(request: Request, services: Services) -> Session | None:
+async def current_session(request: Request, runtime: Runtime) -> Session | None:
     token = request.cookies.get(sessions.COOKIE)
     if not token:
         return None
-    now = services.clock.now()
-    found = await services.db.read(sessions.find_session, token=token, now=now)
+    now = runtime.clock.now()
+    found = await runtime.db.read(sessions.find_session, token=token, now=now)
     if found is not None and sessions.needs_renewal(found, now):
-        await services.db.write(sessions.renew, session=found, now=now)
+        await runtime.db.write(sessions.renew, session=found, now=now)
     return found
 
 
@@ -205,12 +173,12 @@ def _refused_form(form: FormData | None, session: Session) -> Response | None:
     return None
 
 
-def page(handler: Handler) -> Endpoint:
+def page(handler: Handler) -> RequestHandler:
     async def run(request: Request) -> Response:
-        services: Services = request.app.state.services
+        runtime: Runtime = request.app.state.runtime
         session: Session | None = None
         try:
-            session = await current_session(request, services)
+            session = await current_session(request, runtime)
             if session is None:
                 target = quote(request.url.path, safe="/")
                 return redirect(f"/dashboard/sign-in?next={target}")
@@ -221,7 +189,7 @@ def page(handler: Handler) -> Endpoint:
                     return notice("Too large", "That form was too large.", status=413)
             try:
                 refused = _refused_form(form, session)
-                return refused or await handler(Visit(request, services, session, form))
+                return refused or await handler(MerchantVisit(request, runtime, session, form))
             finally:
                 if form is not None:
                     await form.close()  # uploaded files are spooled to temporary files
@@ -239,9 +207,5 @@ def page(handler: Handler) -> Endpoint:
 
 
 async def static(request: Request) -> Response:
-    name = request.path_params["name"]
-    content_type = STATIC_TYPES.get(name)
-    if content_type is None:
-        return notice("Not found", "There is nothing here.", status=404)
-    headers = {**HEADERS, "Cache-Control": "public, max-age=86400"}
-    return Response(static_file(name), 200, headers, media_type=content_type)
+    found = PAGES.static_answer(str(request.path_params["name"]))
+    return found or notice("Not found", "There is nothing here.", status=404)

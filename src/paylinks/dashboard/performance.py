@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.clock import from_micros, to_micros
 from paylinks.dashboard.charts import Day
 from paylinks.models import charges, links

@@ -6,7 +6,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from paylinks.dashboard import access, branding, developers, home, link_form, links_pages
-from paylinks.dashboard.pages import Visit, page, static
+from paylinks.dashboard.pages import MerchantVisit, page, static
 from paylinks.errors import NotFound
 
 
@@ -29,5 +29,5 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-async def missing(_visit: Visit) -> Response:
+async def missing(_visit: MerchantVisit) -> Response:
     raise NotFound("no such page")

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.clock import from_micros, to_micros
 from paylinks.models import accounts, api_keys, dashboard_sessions, users
 

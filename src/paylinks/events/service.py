@@ -1,68 +1,20 @@
-"""Events: one row per state change, written in the transaction of the change.
-
-Services that change state take a `Recorder` and call it with the changed object; what an event
-holds (the object's wire form) is the recorder's business, so services need no renderer.
-"""
+"""Events as the API reads them: one, a page, a charge's. They are written by `eventlog`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import Principal
-from paylinks.clock import from_micros, to_micros
+from paylinks.auth import Principal
+from paylinks.clock import format_time, from_micros
 from paylinks.errors import NotFound
-from paylinks.ids import new_id
-from paylinks.models import events
-from paylinks.pagination import ListQuery
-
-LINK_KEYS = ("link.create", "link.update", "link.destroy")
-CHARGE_KEYS = ("charge.create", "charge.complete", "charge.failed")
-# Recorded when paylinks itself disables an endpoint (410 Gone, five days of failures).
-ENDPOINT_KEYS = ("webhook_endpoint.disable",)
-EVENT_KEYS = CHARGE_KEYS + LINK_KEYS + ENDPOINT_KEYS
-
-
-class Recorder(Protocol):
-    def __call__(
-        self, conn: Connection, *, key: str, principal: Principal, subject: Any, now: datetime
-    ) -> None:
-        """Record `key` for `subject` (a link or a charge) in the caller's transaction."""
-        ...
-
-
-def record_event(
-    conn: Connection,
-    *,
-    principal: Principal,
-    key: str,
-    data: dict[str, Any],
-    now: datetime,
-    charge_pk: int | None = None,
-    link_pk: int | None = None,
-) -> int:
-    """Insert one event; its primary key."""
-    event_id = new_id("evnt", livemode=principal.livemode)
-    pk = conn.execute(
-        events.insert()
-        .values(
-            id=event_id,
-            account_pk=principal.account_pk,
-            livemode=principal.livemode,
-            key=key,
-            data=orjson.dumps(data).decode(),
-            charge_pk=charge_pk,
-            link_pk=link_pk,
-            created_at=to_micros(now),
-        )
-        .returning(events.c.pk)
-    ).scalar_one()
-    return int(pk)
+from paylinks.models import events, webhook_attempts, webhook_deliveries, webhook_endpoints
+from paylinks.pagination import ListQuery, page_of, scoped
 
 
 @dataclass(frozen=True)
@@ -89,14 +41,10 @@ def _from_row(row: Any) -> Event:
     )
 
 
-def _scoped(principal: Principal) -> list[sa.ColumnElement[bool]]:
-    return [events.c.account_pk == principal.account_pk, events.c.livemode == principal.livemode]
-
-
 def get_event(conn: Connection, *, principal: Principal, event_id: str) -> Event:
     row = conn.execute(
         sa.select(*_COLUMNS, events.c.created_at).where(
-            events.c.id == event_id, *_scoped(principal)
+            events.c.id == event_id, *scoped(events, principal)
         )
     ).first()
     if row is None:
@@ -114,26 +62,46 @@ def list_events(
 ) -> tuple[list[Event], int]:
     """A page of events (of one charge, or of one key, when given), oldest first by default,
     and how many match in all."""
-    where = _scoped(principal)
+    where = scoped(events, principal)
     if charge_pk is not None:
         where.append(events.c.charge_pk == charge_pk)
     if key is not None:
         where.append(events.c.key == key)
-    if query.from_ is not None:
-        where.append(events.c.created_at >= to_micros(query.from_))
-    if query.to is not None:
-        where.append(events.c.created_at <= to_micros(query.to))
-    order = (
-        (events.c.created_at.desc(), events.c.pk.desc())
-        if query.reverse
-        else (events.c.created_at.asc(), events.c.pk.asc())
-    )
+    select = sa.select(*_COLUMNS, events.c.created_at)
+    rows, total = page_of(conn, select, table=events, where=where, query=query)
+    return [_from_row(r) for r in rows], total
+
+
+def deliveries_of(conn: Connection, *, event_pks: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each event's delivery attempts, as the event object lists them."""
     rows = conn.execute(
-        sa.select(*_COLUMNS, events.c.created_at)
-        .where(*where)
-        .order_by(*order)
-        .limit(query.limit)
-        .offset(query.offset)
+        sa.select(
+            webhook_deliveries.c.event_pk,
+            webhook_deliveries.c.id,
+            webhook_endpoints.c.id.label("endpoint_id"),
+            webhook_endpoints.c.url,
+            webhook_attempts.c.status_code,
+            webhook_attempts.c.attempted_at,
+            webhook_attempts.c.latency_ms,
+            webhook_attempts.c.error,
+        )
+        .join(webhook_endpoints, webhook_endpoints.c.pk == webhook_deliveries.c.endpoint_pk)
+        .join(webhook_attempts, webhook_attempts.c.delivery_pk == webhook_deliveries.c.pk)
+        .where(webhook_deliveries.c.event_pk.in_(event_pks))
+        .order_by(webhook_attempts.c.pk)
     ).all()
-    total = conn.execute(sa.select(sa.func.count()).select_from(events).where(*where)).scalar_one()
-    return [_from_row(r) for r in rows], int(total)
+    out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in event_pks}
+    for r in rows:
+        out[r.event_pk].append(
+            {
+                "object": "webhook_delivery",
+                "id": r.id,
+                "endpoint": r.endpoint_id,
+                "uri": r.url,
+                "status": r.status_code,
+                "error": r.error,
+                "latency_ms": r.latency_ms,
+                "attempted_at": format_time(from_micros(r.attempted_at)),
+            }
+        )
+    return out

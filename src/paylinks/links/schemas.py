@@ -5,20 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-
+from paylinks.charges.schemas import charge_to_wire
+from paylinks.charges.service import EMBEDDED, Charge
 from paylinks.clock import format_time
 from paylinks.errors import BadRequest, InvalidAmount
 from paylinks.links.service import Link, NewLink
 from paylinks.money import Currency, check_amount, parse_currency
-from paylinks.params import Params
+from paylinks.pagination import ListQuery, list_object
+from paylinks.params import DESCRIPTION_MAX, Params, parse_metadata
 
 TITLE_MAX = 200
-DESCRIPTION_MAX = 1000
-METADATA_KEYS_MAX = 50
-METADATA_KEY_MAX = 40
-METADATA_VALUE_MAX = 500
-METADATA_TOTAL_MAX = 8192
 USAGE_LIMIT_MAX = 1_000_000_000
 EXPIRY_HORIZON = timedelta(days=3660)
 IMMUTABLE_FIELDS = (
@@ -39,27 +35,6 @@ IMMUTABLE_FIELDS = (
     "payment_uri",
     "charges",
 )
-
-
-def parse_metadata(params: Params) -> dict[str, Any] | None:
-    """Metadata within documented limits: 50 keys of at most 40 characters, each value at most
-    500 characters as JSON, 8 KiB in all. Values may be any JSON (form fields give strings)."""
-    metadata = params.mapping("metadata")
-    if metadata is None:
-        return None
-    if len(metadata) > METADATA_KEYS_MAX:
-        raise BadRequest(f"metadata has {len(metadata)} keys; at most {METADATA_KEYS_MAX} allowed")
-    for key, value in metadata.items():
-        if not key or len(key) > METADATA_KEY_MAX:
-            raise BadRequest(f"metadata keys must have 1 to {METADATA_KEY_MAX} characters")
-        encoded = value if isinstance(value, str) else orjson.dumps(value).decode()
-        if len(encoded) > METADATA_VALUE_MAX:
-            raise BadRequest(
-                f"metadata[{key}] is too long: at most {METADATA_VALUE_MAX} characters"
-            )
-    if len(orjson.dumps(metadata)) > METADATA_TOTAL_MAX:
-        raise BadRequest(f"metadata is too large: at most {METADATA_TOTAL_MAX} bytes as JSON")
-    return metadata
 
 
 def parse_customer_amount(
@@ -172,3 +147,28 @@ def link_to_wire(
             else {}
         ),
     }
+
+
+EMBEDDED_QUERY = ListQuery(EMBEDDED, 0, "chronological", None, None)
+
+
+def link_with_charges_to_wire(
+    link: Link, charges: list[Charge], total: int, *, public_url: str, now: datetime
+) -> dict[str, Any]:
+    """The link object with its embedded charges list (the first 20 and how many in all)."""
+    embedded = list_object(
+        data=[charge_to_wire(c, public_url=public_url) for c in charges],
+        total=total,
+        query=EMBEDDED_QUERY,
+        location=f"/links/{link.id}/charges",
+        now=now,
+    )
+    return link_to_wire(link, public_url=public_url, now=now, charges=embedded)
+
+
+def linked_to_wire(
+    link: Link, embedded: dict[int, tuple[list[Charge], int]], *, public_url: str, now: datetime
+) -> dict[str, Any]:
+    """The link object with its charges from `links.reads` (none read: an empty list)."""
+    found, total = embedded.get(link.pk, ([], 0))
+    return link_with_charges_to_wire(link, found, total, public_url=public_url, now=now)

@@ -16,10 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-from paylinks.accounts.service import Principal, lock_account
+from paylinks import pagination
+from paylinks.accounts.service import lock_account
+from paylinks.auth import Principal
 from paylinks.clock import from_micros, to_micros
 from paylinks.errors import BadRequest, LimitExceeded, NotFound
-from paylinks.events.service import Recorder
+from paylinks.eventlog import Recorder
 from paylinks.ids import new_id
 from paylinks.models import accounts, link_counters, links
 from paylinks.pagination import ListQuery
@@ -85,7 +87,7 @@ class NewLink:
 _COL = {column.name: i for i, column in enumerate(links.columns)}
 
 
-def _from_row(row: Row[Any]) -> Link:
+def from_row(row: Row[Any]) -> Link:
     v = row
     c = _COL
     return Link(
@@ -112,8 +114,8 @@ def _from_row(row: Row[Any]) -> Link:
     )
 
 
-def _scoped(principal: Principal) -> list[sa.ColumnElement[bool]]:
-    return [links.c.account_pk == principal.account_pk, links.c.livemode == principal.livemode]
+def scoped(principal: Principal) -> list[sa.ColumnElement[bool]]:
+    return pagination.scoped(links, principal)
 
 
 def count_active(conn: Connection, *, principal: Principal, now: datetime) -> int:
@@ -123,7 +125,7 @@ def count_active(conn: Connection, *, principal: Principal, now: datetime) -> in
         sa.select(sa.func.count())
         .select_from(links)
         .where(
-            *_scoped(principal),
+            *scoped(principal),
             links.c.deleted == sa.false(),
             links.c.used == sa.false(),
             sa.or_(links.c.expires_at.is_(None), links.c.expires_at > micros),
@@ -234,22 +236,22 @@ _GET_LINK = sa.select(links).where(
     links.c.account_pk == sa.bindparam("account_pk"),
     links.c.livemode == sa.bindparam("livemode"),
 )
-_COUNTER_TOTAL = sa.select(sa.func.coalesce(sa.func.sum(link_counters.c.count), 0)).where(
+COUNTER_TOTAL = sa.select(sa.func.coalesce(sa.func.sum(link_counters.c.count), 0)).where(
     link_counters.c.account_pk == sa.bindparam("account_pk"),
     link_counters.c.livemode == sa.bindparam("livemode"),
 )
 
 
-def _scope_params(principal: Principal) -> dict[str, Any]:
+def scope_params(principal: Principal) -> dict[str, Any]:
     return {"account_pk": principal.account_pk, "livemode": principal.livemode}
 
 
 def get_link(conn: Connection, *, principal: Principal, link_id: str) -> Link:
     """The link, or `NotFound` — also when it belongs to another account or mode."""
-    row = conn.execute(_GET_LINK, {"link_id": link_id, **_scope_params(principal)}).first()
+    row = conn.execute(_GET_LINK, {"link_id": link_id, **scope_params(principal)}).first()
     if row is None:
         raise NotFound.for_object("link", link_id)
-    return _from_row(row)
+    return from_row(row)
 
 
 def update_link(
@@ -284,7 +286,7 @@ def update_link(
     return updated
 
 
-def destroy_link(
+def delete_link(
     conn: Connection, *, principal: Principal, link_id: str, now: datetime, record: Recorder
 ) -> Link:
     """Mark the link deleted: it stays readable and stops being payable. Repeats are no-ops."""
@@ -348,97 +350,16 @@ def list_links(
     """
     page, count = _LIST[(query.reverse, query.from_ is not None, query.to is not None)]
     params: dict[str, Any] = {
-        **_scope_params(principal),
+        **scope_params(principal),
         "limit": query.limit,
         "offset": query.offset,
         "from_micros": to_micros(query.from_) if query.from_ else None,
         "to_micros": to_micros(query.to) if query.to else None,
     }
     rows = conn.execute(page, params).all()
-    total_query = count if query.filtered else _COUNTER_TOTAL
+    total_query = count if query.filtered else COUNTER_TOTAL
     total = conn.execute(total_query, params).scalar_one()
-    return [_from_row(r) for r in rows], int(total)
-
-
-# SQLite's FTS5 index of the links' texts (migration 0008); its rowid is links.pk.
-_links_search = sa.table("links_search", sa.column("rowid", sa.Integer))
-
-
-def _fts_matches(match: str) -> sa.Select[tuple[int]]:
-    return sa.select(_links_search.c.rowid).where(
-        sa.literal_column("links_search").op("MATCH")(match)
-    )
-
-
-def _text_search_scope(
-    conn: Connection, principal: Principal, match: str
-) -> list[sa.ColumnElement[bool]]:
-    """The scope of a text search on SQLite, and where it starts from.
-
-    For words in few links, from the FTS5 index's matches: well under a millisecond where
-    walking 100,000 links of an account takes tens. SQLite's planner, without statistics, would
-    rather walk the account's links and test each against the matches, so `account_pk + 0` keeps
-    the scope as a condition but out of its choice of index. Reading a match costs about twice
-    what walking past a link does (~1.2 µs against 0.4-0.8 µs), so for words in more than a
-    quarter of the account's links the plain scope is as cheap or cheaper: then the search runs
-    as it would without the index. Counting up to that many matches costs ~0.1 ms per 1,000.
-    """
-    links_total = int(conn.execute(_COUNTER_TOTAL, _scope_params(principal)).scalar_one())
-    enough = links_total // 4
-    probe = sa.select(sa.func.count()).select_from(_fts_matches(match).limit(enough + 1).subquery())
-    if conn.execute(probe).scalar_one() > enough:
-        return _scoped(principal)
-    return [
-        links.c.account_pk + 0 == principal.account_pk,
-        links.c.livemode == principal.livemode,
-        links.c.pk.in_(_fts_matches(match)),
-    ]
-
-
-def search_links(
-    conn: Connection,
-    *,
-    principal: Principal,
-    conditions: list[sa.ColumnElement[bool]],
-    reverse: bool,
-    limit: int,
-    offset: int,
-    text_match: str | None = None,
-) -> tuple[list[Link], int]:
-    """Links matching every condition (built by the search module over `links` columns).
-
-    `text_match`: an FTS5 query (`search.service.fts_match`) that every matching link also
-    matches, for SQLite to narrow the search with its text index.
-    """
-    scope = _scoped(principal)
-    if text_match is not None and conn.dialect.name == "sqlite":
-        scope = _text_search_scope(conn, principal, text_match)
-    where = [*scope, *conditions]
-    order = (
-        (links.c.created_at.desc(), links.c.pk.desc())
-        if reverse
-        else (
-            links.c.created_at.asc(),
-            links.c.pk.asc(),
-        )
-    )
-    page = sa.select(links).where(*where).order_by(*order).limit(limit).offset(offset)
-    count = sa.select(sa.func.count()).select_from(links).where(*where)
-    if conn.dialect.name != "postgresql":
-        total = conn.execute(count).scalar_one()
-        rows = conn.execute(page).all()
-        return [_from_row(r) for r in rows], int(total)
-    # psycopg prepares a statement once it has run five times on a connection, and PostgreSQL
-    # may then plan it once for any words: a plan that, expecting many matches, walks the
-    # account's links to fill a page (120 ms at 100,000 links for a word in one link, against
-    # 2 ms through the trigram indexes). A search is planned for the words it has.
-    conn.exec_driver_sql("SET plan_cache_mode = force_custom_plan")
-    try:
-        total = conn.execute(count).scalar_one()
-        rows = conn.execute(page).all()
-    finally:
-        conn.exec_driver_sql("RESET plan_cache_mode")
-    return [_from_row(r) for r in rows], int(total)
+    return [from_row(r) for r in rows], int(total)
 
 
 def find_checkout_link(conn: Connection, *, link_id: str) -> tuple[Link, Principal, str] | None:
@@ -452,7 +373,7 @@ def find_checkout_link(conn: Connection, *, link_id: str) -> tuple[Link, Princip
     ).first()
     if row is None:
         return None
-    link = _from_row(row)
+    link = from_row(row)
     principal = Principal(row.account_pk, row.account_id, link.livemode, "secret", key_hash="")
     return link, principal, row.account_name
 

@@ -136,7 +136,7 @@ class Journal:
 
 
 @dataclass
-class Outcome:
+class RowResult:
     created: list[dict[str, Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
@@ -155,8 +155,8 @@ async def create_all(
     *,
     concurrency: int,
     progress: Callable[[], None],
-) -> Outcome:
-    outcome = Outcome()
+) -> RowResult:
+    outcome = RowResult()
     queue: asyncio.Queue[Row] = asyncio.Queue()
     for row in rows:
         queue.put_nowait(row)

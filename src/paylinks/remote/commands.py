@@ -229,7 +229,7 @@ def links_bulk_create(
             elapsed = bar.tasks[task].elapsed or 1
             bar.update(task, rate=f"{done / elapsed:.1f}")
 
-        async def run() -> bulk.Outcome:
+        async def run() -> bulk.RowResult:
             async with AsyncClient(api_url, secret_key) as api:
                 return await bulk.create_all(
                     api, todo, journal, concurrency=concurrency, progress=advance

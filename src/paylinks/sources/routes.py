@@ -7,9 +7,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from paylinks.api import ApiCall, Services, error_response
+from paylinks.api.pipeline import ApiCall, error_response
 from paylinks.errors import BadRequest, InvalidAmount, NotFound
 from paylinks.money import check_amount, parse_currency
+from paylinks.runtime import Runtime
 from paylinks.sources import promptpay, schemas, service
 
 
@@ -28,21 +29,21 @@ async def create_source(call: ApiCall) -> dict[str, Any]:
         currency=currency.code,
         now=call.now(),
     )
-    return schemas.source_to_wire(source, public_url=call.services.settings.public_url)
+    return schemas.source_to_wire(source, public_url=call.runtime.settings.public_url)
 
 
 async def retrieve_source(call: ApiCall) -> dict[str, Any]:
     source = await call.db.read(
         service.get_source, principal=call.principal, source_id=call.path_param("source_id")
     )
-    return schemas.source_to_wire(source, public_url=call.services.settings.public_url)
+    return schemas.source_to_wire(source, public_url=call.runtime.settings.public_url)
 
 
 async def source_qr(request: Request) -> Response:
     """The QR code to scan: `/sources/<id>/qr.svg` or `.png`. The unguessable id is the key."""
-    services: Services = request.app.state.services
+    runtime: Runtime = request.app.state.runtime
     source_id = request.path_params["source_id"]
-    source = await services.db.read(service.find_source, source_id=source_id)
+    source = await runtime.db.read(service.find_source, source_id=source_id)
     if source is None:
         return error_response(NotFound.for_object("source", source_id))
     kind = request.path_params["kind"]

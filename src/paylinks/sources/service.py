@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.clock import from_micros, to_micros
 from paylinks.errors import BadRequest, NotFound
 from paylinks.ids import new_id
@@ -78,6 +78,14 @@ def get_source(conn: Connection, *, principal: Principal, source_id: str) -> Sou
     if row is None:
         raise NotFound.for_object("source", source_id)
     return _from_row(row)
+
+
+def sources_by_pk(conn: Connection, *, pks: set[int]) -> dict[int, Source]:
+    """The sources with these primary keys (those charges were paid with)."""
+    if not pks:
+        return {}
+    rows = conn.execute(sa.select(sources).where(sources.c.pk.in_(pks)))
+    return {row.pk: _from_row(row) for row in rows}
 
 
 def find_source(conn: Connection, *, source_id: str) -> Source | None:

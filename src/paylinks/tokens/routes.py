@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from paylinks.api import ApiCall
+from paylinks.api.pipeline import ApiCall
 from paylinks.errors import LiveModeUnavailable
 from paylinks.tokens import schemas, service
 
 
 async def create_token(call: ApiCall) -> dict[str, Any]:
     card_input = schemas.parse_card(call.params)
-    processor = call.services.processor_for(call.principal.livemode)
+    processor = call.runtime.processor_for(call.principal.livemode)
     if processor is None:
         raise LiveModeUnavailable(
             "live mode has no card processor configured; no card was stored (use test keys)"
         )
     now = call.now()
-    secret = await call.services.keyring.get("card-fingerprint")
+    secret = await call.runtime.keyring.get("card-fingerprint")
     valid = service.validate_card(card_input, now=now, secret=secret)
     # The number goes no further than the processor's vault.
     processor_ref = processor.vault(valid.digits)

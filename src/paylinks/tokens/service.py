@@ -11,7 +11,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.clock import format_time, from_micros, to_micros
 from paylinks.errors import InvalidCardToken, NotFound, UsedToken
 from paylinks.ids import new_id

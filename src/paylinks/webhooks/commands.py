@@ -13,7 +13,7 @@ from typing import TypeVar
 import click
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.cli_common import (
     account_option,
     database_url_option,
@@ -25,9 +25,9 @@ from paylinks.cli_common import (
 )
 from paylinks.clock import SystemClock, parse_time
 from paylinks.errors import ApiError
-from paylinks.webhooks import addresses, endpoints, outbox
-from paylinks.webhooks.endpoints import Endpoint
+from paylinks.webhooks import addresses, service
 from paylinks.webhooks.schemas import endpoint_to_wire
+from paylinks.webhooks.service import Endpoint
 
 T = TypeVar("T")
 
@@ -73,7 +73,7 @@ def _show(endpoint: Endpoint, *, as_json: bool, with_secret: bool) -> None:
 @mode_option
 @click.option("--url", required=True)
 @click.option("--events", "keys", help="Comma-separated event keys (default: every event).")
-@click.option("--scheme", type=click.Choice(endpoints.SCHEMES), default="seed", show_default=True)
+@click.option("--scheme", type=click.Choice(service.SCHEMES), default="seed", show_default=True)
 @database_url_option
 @json_option
 def webhooks_add(
@@ -89,7 +89,7 @@ def webhooks_add(
         raise click.ClickException(str(exc)) from None
 
     def add(conn: Connection, principal: Principal) -> Endpoint:
-        return endpoints.create_endpoint(
+        return service.create_endpoint(
             conn,
             principal=principal,
             url=url,
@@ -112,7 +112,7 @@ def webhooks_list(account_id: str, mode: str, database_url: str | None, as_json:
     """List an account's endpoints in one mode."""
 
     def find(conn: Connection, principal: Principal) -> list[Endpoint]:
-        return endpoints.list_endpoints(conn, principal=principal)
+        return service.list_endpoints(conn, principal=principal)
 
     found = _in_transaction(database_url, account_id, mode, find)
     if as_json:
@@ -132,7 +132,7 @@ def webhooks_remove(account_id: str, mode: str, endpoint_id: str, database_url: 
     """Delete an endpoint: nothing more is delivered to it."""
 
     def remove(conn: Connection, principal: Principal) -> Endpoint:
-        return endpoints.delete_endpoint(
+        return service.delete_endpoint(
             conn, principal=principal, endpoint_id=endpoint_id, now=SystemClock().now()
         )
 
@@ -152,7 +152,7 @@ def webhooks_roll_secret(
     """A new signing secret; the old one keeps signing beside it for 24 hours."""
 
     def roll(conn: Connection, principal: Principal) -> Endpoint:
-        return endpoints.roll_secret(
+        return service.roll_secret(
             conn, principal=principal, endpoint_id=endpoint_id, now=SystemClock().now()
         )
 
@@ -185,7 +185,7 @@ def webhooks_redeliver(
     webhook-id; what was delivered before, and other endpoints, are left as they are)."""
 
     def queue(conn: Connection, principal: Principal) -> int:
-        return outbox.redeliver_range(
+        return service.redeliver_range(
             conn,
             principal=principal,
             start=start,

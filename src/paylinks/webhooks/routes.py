@@ -1,21 +1,25 @@
-"""HTTP for webhook endpoints (our extension; Omise configures them in its dashboard)."""
+"""HTTP for webhook endpoints (our extension; Omise configures them in its dashboard), and
+for sending an event again (`POST /events/:id/redeliver`)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
-from paylinks.api import ApiCall
+from sqlalchemy.engine import Connection
+
+from paylinks.api.pipeline import ApiCall
+from paylinks.auth import Principal
 from paylinks.errors import InvalidUrl
+from paylinks.events import reads
 from paylinks.pagination import list_object, parse_list_query
-from paylinks.webhooks import addresses, endpoints, schemas
+from paylinks.webhooks import addresses, schemas, service
 
 
 async def check_url(call: ApiCall, url: str) -> None:
     """Refuse a URL webhooks may not call (see `addresses`): `invalid_url`."""
-    policy = addresses.Policy(
-        call.principal.livemode, call.services.settings.allow_private_webhooks
-    )
+    policy = addresses.Policy(call.principal.livemode, call.runtime.settings.allow_private_webhooks)
     try:
         await asyncio.to_thread(addresses.check_webhook_url, url, policy=policy)
     except ValueError as exc:
@@ -26,20 +30,20 @@ async def create_endpoint(call: ApiCall) -> dict[str, Any]:
     url, keys, scheme = schemas.parse_create(call.params)
     await check_url(call, url)
     endpoint = await call.db.write(
-        endpoints.create_endpoint,
+        service.create_endpoint,
         principal=call.principal,
         url=url,
         keys=keys,
         scheme=scheme,
         now=call.now(),
-        limit=call.services.settings.max_webhook_endpoints,
+        limit=call.runtime.settings.max_webhook_endpoints,
     )
     return schemas.endpoint_to_wire(endpoint, with_secret=True)
 
 
 async def retrieve_endpoint(call: ApiCall) -> dict[str, Any]:
     endpoint = await call.db.read(
-        endpoints.get_endpoint,
+        service.get_endpoint,
         principal=call.principal,
         endpoint_id=call.path_param("endpoint_id"),
     )
@@ -48,9 +52,7 @@ async def retrieve_endpoint(call: ApiCall) -> dict[str, Any]:
 
 async def list_endpoints(call: ApiCall) -> dict[str, Any]:
     query = parse_list_query(call.params)
-    found, total = await call.db.read(
-        endpoints.page_endpoints, principal=call.principal, query=query
-    )
+    found, total = await call.db.read(service.page_endpoints, principal=call.principal, query=query)
     return list_object(
         data=[schemas.endpoint_to_wire(e) for e in found],
         total=total,
@@ -65,13 +67,13 @@ async def update_endpoint(call: ApiCall) -> dict[str, Any]:
     if changes.url is not None:
         # Another account's (or mode's) endpoint is a 404 before any word about the URL.
         await call.db.read(
-            endpoints.get_endpoint,
+            service.get_endpoint,
             principal=call.principal,
             endpoint_id=call.path_param("endpoint_id"),
         )
         await check_url(call, changes.url)
     endpoint = await call.db.write(
-        endpoints.update_endpoint,
+        service.update_endpoint,
         principal=call.principal,
         endpoint_id=call.path_param("endpoint_id"),
         changes=changes,
@@ -81,7 +83,7 @@ async def update_endpoint(call: ApiCall) -> dict[str, Any]:
 
 async def delete_endpoint(call: ApiCall) -> dict[str, Any]:
     endpoint = await call.db.write(
-        endpoints.delete_endpoint,
+        service.delete_endpoint,
         principal=call.principal,
         endpoint_id=call.path_param("endpoint_id"),
         now=call.now(),
@@ -91,7 +93,7 @@ async def delete_endpoint(call: ApiCall) -> dict[str, Any]:
 
 async def roll_secret(call: ApiCall) -> dict[str, Any]:
     endpoint = await call.db.write(
-        endpoints.roll_secret,
+        service.roll_secret,
         principal=call.principal,
         endpoint_id=call.path_param("endpoint_id"),
         now=call.now(),
@@ -103,8 +105,29 @@ async def rebuild_endpoint(call: ApiCall, endpoint_id: str) -> dict[str, Any]:
     """The answer a request that changed this endpoint would have given (see `recovery`)."""
     if call.request.method == "DELETE":
         return schemas.deleted_to_wire(endpoint_id, livemode=call.principal.livemode)
-    endpoint = await call.services.db.read(
-        endpoints.get_endpoint, principal=call.principal, endpoint_id=endpoint_id
+    endpoint = await call.runtime.db.read(
+        service.get_endpoint, principal=call.principal, endpoint_id=endpoint_id
     )
     with_secret = call.request.method == "POST"  # create and roll_secret show it
     return schemas.endpoint_to_wire(endpoint, with_secret=with_secret)
+
+
+def _redeliver(
+    conn: Connection, *, principal: Principal, event_id: str, endpoint_id: str | None, now: datetime
+) -> dict[str, Any]:
+    service.redeliver(
+        conn, principal=principal, event_id=event_id, endpoint_id=endpoint_id, now=now
+    )
+    return reads.read_event(conn, principal=principal, event_id=event_id)
+
+
+async def redeliver_event(call: ApiCall) -> dict[str, Any]:
+    """Queue the event again (to one endpoint, or to every endpoint that wants it); the event,
+    whose `webhook_deliveries` grow as the new attempts are made."""
+    return await call.db.write(
+        _redeliver,
+        principal=call.principal,
+        event_id=call.path_param("event_id"),
+        endpoint_id=call.params.string("endpoint"),
+        now=call.now(),
+    )

@@ -7,7 +7,7 @@ from typing import Any
 from paylinks.clock import format_time
 from paylinks.errors import BadRequest
 from paylinks.params import Params
-from paylinks.webhooks.endpoints import Changes, Endpoint
+from paylinks.webhooks.service import Changes, Endpoint
 
 URL_MAX = 2048
 

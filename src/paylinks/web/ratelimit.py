@@ -67,7 +67,7 @@ class Limiter(Protocol):
     async def close(self) -> None: ...
 
 
-def judge(log: list[float], windows: list[Window], now: float) -> Decision:
+def decide(log: list[float], windows: list[Window], now: float) -> Decision:
     """Decide on a sorted log of earlier hits; on success `now` must then be appended."""
     retry = 0.0
     for window in windows:
@@ -107,7 +107,7 @@ class MemoryLimiter:
         now = self._clock()
         self._sweep(now)
         log = self._logs.setdefault(key, [])
-        decision = judge(log, self.windows, now)
+        decision = decide(log, self.windows, now)
         if decision.allowed:
             log.append(now)
             if len(log) > self._deepest:

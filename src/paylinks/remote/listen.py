@@ -25,6 +25,7 @@ import orjson
 from paylinks.cli_common import api_options, mode_of
 from paylinks.client import Client, PaylinksError
 from paylinks.clock import parse_time
+from paylinks.events import schemas as events_schemas
 from paylinks.webhooks import signing
 
 Event = dict[str, Any]
@@ -47,9 +48,14 @@ def derived_secret(secret_key: str) -> str:
 
 
 def event_body(event: Event) -> bytes:
-    """What the worker posts: the event object without its delivery log, keys in the API's
-    order, written by orjson as the worker writes it."""
-    return orjson.dumps({k: v for k, v in event.items() if k != "webhook_deliveries"})
+    """What the worker posts for this event (`events.schemas.event_body`), byte for byte."""
+    return events_schemas.event_body(
+        event_id=event["id"],
+        livemode=event["livemode"],
+        key=event["key"],
+        created_at=parse_time(event["created_at"]),
+        data=orjson.dumps(event["data"]),
+    )
 
 
 class EventFeed:
@@ -187,7 +193,7 @@ def _parse_keys(
 ) -> frozenset[str] | None:
     if value is None:
         return None
-    from paylinks.events.service import EVENT_KEYS
+    from paylinks.eventlog import EVENT_KEYS
 
     keys = frozenset(k.strip() for k in value.split(",") if k.strip())
     unknown = sorted(keys - set(EVENT_KEYS))

@@ -1,5 +1,11 @@
-"""Webhook endpoints: an account's receivers, per mode, each with its own signing secret, event
-filter and signature scheme. Deleting is soft (the delivery log keeps pointing at the row)."""
+"""Webhook endpoints and the outbox's writes: an account's receivers, per mode, each with its own
+signing secret, event filter and signature scheme; and the delivery rows queued for them.
+
+Delivery rows are written in the transaction of the change (`enqueue`, called by the event
+recorder), so a rolled-back change is never delivered; a redelivery queues new rows with the
+same event (the same `webhook-id`), leaving every other delivery as it is. Deleting an endpoint
+is soft (the delivery log keeps pointing at the row). Sending is `delivery` and `worker`'s job.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,15 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import Principal, lock_account
+from paylinks.accounts.service import lock_account
+from paylinks.auth import Principal
 from paylinks.clock import from_micros, to_micros
 from paylinks.errors import BadRequest, LimitExceeded, NotFound
-from paylinks.events.service import EVENT_KEYS
+from paylinks.eventlog import EVENT_KEYS
+from paylinks.events.service import get_event
 from paylinks.ids import new_id
-from paylinks.models import webhook_deliveries, webhook_endpoints
-from paylinks.pagination import ListQuery
+from paylinks.models import events, webhook_deliveries, webhook_endpoints
+from paylinks.pagination import ListQuery, page_of, scoped
 from paylinks.webhooks import signing
 
 SCHEMES = ("seed", "omise")
@@ -77,11 +85,8 @@ def from_row(row: Any) -> Endpoint:
 
 
 def _scoped(principal: Principal) -> list[sa.ColumnElement[bool]]:
-    return [
-        webhook_endpoints.c.account_pk == principal.account_pk,
-        webhook_endpoints.c.livemode == principal.livemode,
-        webhook_endpoints.c.deleted_at.is_(None),
-    ]
+    """The caller's endpoints that are not deleted."""
+    return [*scoped(webhook_endpoints, principal), webhook_endpoints.c.deleted_at.is_(None)]
 
 
 def check_event_keys(keys: list[str] | None) -> list[str] | None:
@@ -170,23 +175,11 @@ def page_endpoints(
     conn: Connection, *, principal: Principal, query: ListQuery
 ) -> tuple[list[Endpoint], int]:
     """A page of endpoints, oldest first by default, and how many match in all."""
-    where = _scoped(principal)
-    if query.from_ is not None:
-        where.append(webhook_endpoints.c.created_at >= to_micros(query.from_))
-    if query.to is not None:
-        where.append(webhook_endpoints.c.created_at <= to_micros(query.to))
-    pk = webhook_endpoints.c.pk
-    rows = conn.execute(
-        sa.select(webhook_endpoints)
-        .where(*where)
-        .order_by(pk.desc() if query.reverse else pk.asc())
-        .limit(query.limit)
-        .offset(query.offset)
-    ).all()
-    total = conn.execute(
-        sa.select(sa.func.count()).select_from(webhook_endpoints).where(*where)
-    ).scalar_one()
-    return [from_row(r) for r in rows], int(total)
+    select = sa.select(webhook_endpoints)
+    rows, total = page_of(
+        conn, select, table=webhook_endpoints, where=_scoped(principal), query=query
+    )
+    return [from_row(r) for r in rows], total
 
 
 @dataclass(frozen=True)
@@ -269,3 +262,88 @@ def roll_secret(
         )
     )
     return get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
+
+
+def _insert_delivery(conn: Connection, *, event_pk: int, endpoint: Endpoint, now: datetime) -> None:
+    conn.execute(
+        webhook_deliveries.insert().values(
+            id=new_id("whdl", livemode=endpoint.livemode),
+            event_pk=event_pk,
+            endpoint_pk=endpoint.pk,
+            status="pending",
+            attempts=0,
+            next_attempt_at=to_micros(now),
+            created_at=to_micros(now),
+        )
+    )
+
+
+def enqueue(
+    conn: Connection, *, principal: Principal, event_pk: int, key: str, now: datetime
+) -> int:
+    """One delivery row per enabled endpoint of the account and mode that wants `key`, in the
+    caller's transaction; how many."""
+    wanting = [e for e in list_endpoints(conn, principal=principal) if e.wants(key)]
+    for endpoint in wanting:
+        _insert_delivery(conn, event_pk=event_pk, endpoint=endpoint, now=now)
+    return len(wanting)
+
+
+def _targets(
+    conn: Connection, *, principal: Principal, key: str, endpoint_id: str | None
+) -> list[Endpoint]:
+    """Where a redelivery goes: the endpoint named (whatever its filter), else every enabled
+    endpoint that wants the key now."""
+    if endpoint_id is None:
+        return [e for e in list_endpoints(conn, principal=principal) if e.wants(key)]
+    endpoint = get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
+    if not endpoint.enabled:
+        raise BadRequest(f"webhook endpoint {endpoint_id} is disabled; enable it first")
+    return [endpoint]
+
+
+def redeliver(
+    conn: Connection,
+    *,
+    principal: Principal,
+    event_id: str,
+    endpoint_id: str | None,
+    now: datetime,
+) -> int:
+    """Send an event again as a new delivery (same `webhook-id`); other deliveries, and other
+    endpoints' state, are left as they are. How many deliveries were queued."""
+    event = get_event(conn, principal=principal, event_id=event_id)
+    targets = _targets(conn, principal=principal, key=event.key, endpoint_id=endpoint_id)
+    if not targets:
+        raise BadRequest(f"no enabled webhook endpoint receives {event.key} events")
+    for endpoint in targets:
+        _insert_delivery(conn, event_pk=event.pk, endpoint=endpoint, now=now)
+    return len(targets)
+
+
+def redeliver_range(
+    conn: Connection,
+    *,
+    principal: Principal,
+    start: datetime,
+    end: datetime,
+    endpoint_id: str | None,
+    now: datetime,
+) -> int:
+    """Redeliver every event created in [start, end]; how many deliveries were queued."""
+    rows = conn.execute(
+        sa.select(events.c.pk, events.c.key)
+        .where(
+            events.c.account_pk == principal.account_pk,
+            events.c.livemode == principal.livemode,
+            events.c.created_at >= to_micros(start),
+            events.c.created_at <= to_micros(end),
+        )
+        .order_by(events.c.created_at, events.c.pk)
+    ).all()
+    queued = 0
+    for row in rows:
+        for endpoint in _targets(conn, principal=principal, key=row.key, endpoint_id=endpoint_id):
+            _insert_delivery(conn, event_pk=row.pk, endpoint=endpoint, now=now)
+            queued += 1
+    return queued

@@ -19,13 +19,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import Principal
-from paylinks.charges import service
-from paylinks.charges.processor import Outcome, Processor
+from paylinks.auth import Principal
+from paylinks.charges.service import Charge
 from paylinks.clock import Clock, to_micros
 from paylinks.db import Database
-from paylinks.events.service import Recorder
+from paylinks.eventlog import Recorder
 from paylinks.models import accounts, charges
+from paylinks.payments import service
+from paylinks.processors.protocol import Outcome, Processor
 
 log = logging.getLogger("paylinks.settlement")
 SETTLE_AFTER = timedelta(seconds=10)
@@ -71,7 +72,7 @@ async def settle(
     processor: Processor | None,
     now: datetime,
     record: Recorder,
-) -> service.Charge:
+) -> Charge:
     """Settle one interrupted charge from the processor's own account of it."""
     found = processor.lookup(charge_id) if processor is not None else None
     outcome = found or INTERRUPTED

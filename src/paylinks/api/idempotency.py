@@ -18,19 +18,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import Principal
+from paylinks.auth import Principal
 from paylinks.clock import Clock, from_micros, to_micros
 from paylinks.db import Database
 from paylinks.errors import ApiError, BadRequest
 from paylinks.models import idempotency_keys
 
 T = TypeVar("T")
+P = ParamSpec("P")
 HEADER = "idempotency-key"
 METHODS = frozenset({"POST", "PATCH", "DELETE"})
 KEY_TTL = timedelta(hours=24)
@@ -107,7 +108,7 @@ def find(conn: Connection, *, request: Request, now: datetime) -> Record | None:
     )
 
 
-def judge(record: Record, *, request: Request, now: datetime) -> bool:
+def check_replay(record: Record, *, request: Request, now: datetime) -> bool:
     """For a key already used: True when its stored response may be replayed (or rebuilt);
     `KeyReused` for another request, `KeyInUse` while the first is still running."""
     if record.fingerprint != request.fingerprint:
@@ -180,21 +181,27 @@ class GuardedDatabase:
         self._clock = clock
         self.claimed = False
 
-    async def read(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
-        return await self._db.read(fn, **kwargs)
+    async def read(
+        self, fn: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        return await self._db.read(fn, *args, **kwargs)
 
-    async def read_offloaded(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
-        return await self._db.read_offloaded(fn, **kwargs)
+    async def read_offloaded(
+        self, fn: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        return await self._db.read_offloaded(fn, *args, **kwargs)
 
-    async def write(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
-        result: T = await self._db.write(self._guarded, fn=fn, kwargs=kwargs)
+    async def write(
+        self, fn: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        def guarded(conn: Connection) -> T:
+            if self.claimed:  # a second write of the same request: the key is already bound
+                return fn(conn, *args, **kwargs)
+            claim(conn, request=self._request, now=self._clock.now())
+            result = fn(conn, *args, **kwargs)
+            bind_object(conn, request=self._request, result=result)
+            return result
+
+        result: T = await self._db.write_work(guarded)
         self.claimed = True
-        return result
-
-    def _guarded(self, conn: Connection, *, fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
-        if self.claimed:  # a second write of the same request: the key is already bound
-            return fn(conn, **kwargs)
-        claim(conn, request=self._request, now=self._clock.now())
-        result = fn(conn, **kwargs)
-        bind_object(conn, request=self._request, result=result)
         return result

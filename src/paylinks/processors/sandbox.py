@@ -1,56 +1,16 @@
-"""The card processor seam, and the deterministic test processor behind test-mode keys.
-
-A real processor would receive the card number once, at tokenization, and hand back an opaque
-reference; charges then name that reference. The test processor does the same, so nothing in
-paylinks ever needs the number after the token exists.
-
-Every charge is named by the paylinks charge id it is for, so that the processor can be asked
-later what it did for that charge (`lookup`), when the request that called it died before it
-could record the answer.
-"""
+"""The deterministic test processor behind test-mode keys: Omise's test cards and what each
+does; every other number is refused, so that no real card is ever taken in test mode."""
 
 from __future__ import annotations
 
 import json
 import os
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Protocol
 
 from paylinks.errors import TestModeLiveCard
-
-
-@dataclass(frozen=True)
-class Outcome:
-    successful: bool
-    failure_code: str | None = None
-    failure_message: str | None = None
-
-
-@dataclass(frozen=True)
-class Call:
-    """One charge the processor was asked to make (never the card number: its reference)."""
-
-    charge_id: str
-    card_ref: str
-    amount: int
-    currency: str
-
-
-class Processor(Protocol):
-    def vault(self, digits: str) -> str:
-        """An opaque reference to the card; raises an `ApiError` for a card it will not take."""
-        ...
-
-    def charge(self, *, charge_id: str, card_ref: str, amount: int, currency: str) -> Outcome:
-        """Charge the card for the paylinks charge `charge_id`."""
-        ...
-
-    def lookup(self, charge_id: str) -> Outcome | None:
-        """What the processor did for `charge_id`, or None when it never charged for it."""
-        ...
-
+from paylinks.processors.protocol import Call, Outcome
 
 # Omise: failure messages as the real API words them (omise-compat §6.1).
 FAILURE_MESSAGES = {

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
-from paylinks import idempotency
+from paylinks.api import idempotency
 from paylinks.clock import Clock, to_micros
 from paylinks.db import Database
 from paylinks.models import dashboard_sessions

@@ -13,7 +13,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paylinks.logs import REQUEST_ID, redact
-from paylinks.metrics import RequestMetrics
+from paylinks.ops.metrics import RequestMetrics
 
 log = logging.getLogger("paylinks.access")
 _SANE = re.compile(r"[A-Za-z0-9._:-]{8,128}")

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from paylinks.accounts.service import Principal
-from paylinks.charges import service
-from paylinks.charges.processor import Processor
-from paylinks.charges.service import Charge, NewCharge, Opened
+from paylinks.api.idempotency import GuardedDatabase
+from paylinks.auth import Principal
+from paylinks.charges.service import Charge, NewCharge
 from paylinks.db import Database
 from paylinks.errors import LiveModeUnavailable
-from paylinks.events.service import Recorder
-from paylinks.idempotency import GuardedDatabase
+from paylinks.eventlog import Recorder
+from paylinks.payments import service
+from paylinks.payments.service import Opened
+from paylinks.processors.protocol import Processor
 
 
 def require_processor(processor: Processor | None) -> Processor:

@@ -1,11 +1,10 @@
-"""The delivery outbox: the rows written with each event, redelivery, and the worker's claim /
-record / reschedule steps.
+"""The outbox as the delivery worker sees it: claiming what is due, recording each attempt,
+the retry schedule, and each endpoint's health.
 
-Delivery is at least once: a row is written in the transaction of the change (a rolled-back
-change is never delivered), claimed with a lease (`locked_until`) so that several workers never
-send the same attempt at once (`FOR UPDATE SKIP LOCKED` on PostgreSQL), and marked only after the
-receiver answered. A crash between the answer and the mark sends it again, with the same
-`webhook-id`.
+Delivery is at least once: a row is claimed with a lease (`locked_until`) so that several
+workers never send the same attempt at once (`FOR UPDATE SKIP LOCKED` on PostgreSQL), and marked
+only after the receiver answered. A crash between the answer and the mark sends it again, with
+the same `webhook-id`.
 """
 
 from __future__ import annotations
@@ -15,24 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import Principal
-from paylinks.clock import format_time, from_micros, to_micros
-from paylinks.errors import BadRequest
-from paylinks.events.service import get_event, record_event
-from paylinks.ids import new_id
+from paylinks.clock import from_micros, to_micros
+from paylinks.eventlog import record_event
+from paylinks.events import schemas as events_schemas
 from paylinks.models import events, webhook_attempts, webhook_deliveries, webhook_endpoints
-from paylinks.webhooks.endpoints import (
-    Endpoint,
-    disable,
-    from_row,
-    get_endpoint,
-    list_endpoints,
-)
 from paylinks.webhooks.schemas import endpoint_to_wire
+from paylinks.webhooks.service import Endpoint, disable, enqueue, from_row
 
 # Seconds after the first attempt, about three days in all (Standard Webhooks' example
 # schedule); each gets ±10 % jitter so that a recovering receiver is not hit all at once.
@@ -45,89 +35,23 @@ LEASE = timedelta(seconds=60)
 DISABLE_AFTER = timedelta(days=5)
 
 
-def _insert_delivery(conn: Connection, *, event_pk: int, endpoint: Endpoint, now: datetime) -> None:
-    conn.execute(
-        webhook_deliveries.insert().values(
-            id=new_id("whdl", livemode=endpoint.livemode),
-            event_pk=event_pk,
-            endpoint_pk=endpoint.pk,
-            status="pending",
-            attempts=0,
-            next_attempt_at=to_micros(now),
-            created_at=to_micros(now),
-        )
-    )
+def due(now: datetime) -> list[sa.ColumnElement[bool]]:
+    """What makes a delivery due: pending, its time come, and no live lease on it."""
+    micros = to_micros(now)
+    return [
+        webhook_deliveries.c.status == "pending",
+        webhook_deliveries.c.next_attempt_at <= micros,
+        sa.or_(
+            webhook_deliveries.c.locked_until.is_(None),
+            webhook_deliveries.c.locked_until < micros,
+        ),
+    ]
 
 
-def enqueue(
-    conn: Connection, *, principal: Principal, event_pk: int, key: str, now: datetime
-) -> int:
-    """One delivery row per enabled endpoint of the account and mode that wants `key`, in the
-    caller's transaction; how many."""
-    wanting = [e for e in list_endpoints(conn, principal=principal) if e.wants(key)]
-    for endpoint in wanting:
-        _insert_delivery(conn, event_pk=event_pk, endpoint=endpoint, now=now)
-    return len(wanting)
-
-
-def _targets(
-    conn: Connection, *, principal: Principal, key: str, endpoint_id: str | None
-) -> list[Endpoint]:
-    """Where a redelivery goes: the endpoint named (whatever its filter), else every enabled
-    endpoint that wants the key now."""
-    if endpoint_id is None:
-        return [e for e in list_endpoints(conn, principal=principal) if e.wants(key)]
-    endpoint = get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
-    if not endpoint.enabled:
-        raise BadRequest(f"webhook endpoint {endpoint_id} is disabled; enable it first")
-    return [endpoint]
-
-
-def redeliver(
-    conn: Connection,
-    *,
-    principal: Principal,
-    event_id: str,
-    endpoint_id: str | None,
-    now: datetime,
-) -> int:
-    """Send an event again as a new delivery (same `webhook-id`); other deliveries, and other
-    endpoints' state, are left as they are. How many deliveries were queued."""
-    event = get_event(conn, principal=principal, event_id=event_id)
-    targets = _targets(conn, principal=principal, key=event.key, endpoint_id=endpoint_id)
-    if not targets:
-        raise BadRequest(f"no enabled webhook endpoint receives {event.key} events")
-    for endpoint in targets:
-        _insert_delivery(conn, event_pk=event.pk, endpoint=endpoint, now=now)
-    return len(targets)
-
-
-def redeliver_range(
-    conn: Connection,
-    *,
-    principal: Principal,
-    start: datetime,
-    end: datetime,
-    endpoint_id: str | None,
-    now: datetime,
-) -> int:
-    """Redeliver every event created in [start, end]; how many deliveries were queued."""
-    rows = conn.execute(
-        sa.select(events.c.pk, events.c.key)
-        .where(
-            events.c.account_pk == principal.account_pk,
-            events.c.livemode == principal.livemode,
-            events.c.created_at >= to_micros(start),
-            events.c.created_at <= to_micros(end),
-        )
-        .order_by(events.c.created_at, events.c.pk)
-    ).all()
-    queued = 0
-    for row in rows:
-        for endpoint in _targets(conn, principal=principal, key=row.key, endpoint_id=endpoint_id):
-            _insert_delivery(conn, event_pk=row.pk, endpoint=endpoint, now=now)
-            queued += 1
-    return queued
+def anything_due(conn: Connection, *, now: datetime) -> bool:
+    """A cheap read before taking the write lock to claim."""
+    found = conn.execute(sa.select(webhook_deliveries.c.pk).where(*due(now)).limit(1)).first()
+    return found is not None
 
 
 @dataclass(frozen=True)
@@ -147,23 +71,15 @@ def claim_due(
 ) -> list[Job]:
     """Lease up to `limit` due deliveries to this worker. On PostgreSQL, rows another worker is
     claiming are skipped (SKIP LOCKED); on SQLite the write lock serialises claims."""
-    micros = to_micros(now)
-    due = (
+    claimable = (
         sa.select(webhook_deliveries.c.pk)
-        .where(
-            webhook_deliveries.c.status == "pending",
-            webhook_deliveries.c.next_attempt_at <= micros,
-            sa.or_(
-                webhook_deliveries.c.locked_until.is_(None),
-                webhook_deliveries.c.locked_until < micros,
-            ),
-        )
+        .where(*due(now))
         .order_by(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.pk)
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    pks = list(conn.execute(due).scalars())
+        claimable = claimable.with_for_update(skip_locked=True)
+    pks = list(conn.execute(claimable).scalars())
     if not pks:
         return []
     conn.execute(
@@ -190,26 +106,8 @@ def claim_due(
     return [_job(row) for row in rows]
 
 
-def event_body(
-    *, event_id: str, livemode: bool, key: str, created_at: datetime, data: bytes | str
-) -> bytes:
-    """The delivery body: the event object as `GET /events/:id` shows it, without the log of
-    deliveries, holding the object exactly as it was stored when the change committed."""
-    return orjson.dumps(
-        {
-            "object": "event",
-            "id": event_id,
-            "livemode": livemode,
-            "location": f"/events/{event_id}",
-            "key": key,
-            "created_at": format_time(created_at),
-            "data": orjson.Fragment(data),
-        }
-    )
-
-
 def _job(row: Any) -> Job:
-    body = event_body(
+    body = events_schemas.event_body(
         event_id=row.event_id,
         livemode=bool(row.event_livemode),
         key=row.key,
@@ -220,7 +118,7 @@ def _job(row: Any) -> Job:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class AttemptResult:
     status_code: int | None
     latency_ms: int
     excerpt: str | None
@@ -242,7 +140,7 @@ def next_attempt(attempts_made: int, now: datetime, retry_after: float | None) -
     return now + timedelta(seconds=wait)
 
 
-def record_attempt(conn: Connection, *, job: Job, outcome: Outcome, now: datetime) -> str:
+def record_attempt(conn: Connection, *, job: Job, outcome: AttemptResult, now: datetime) -> str:
     """Log the attempt, move the delivery on, and keep the endpoint's health; the delivery's new
     status."""
     touches_endpoint = not outcome.delivered or job.endpoint.failing_since is not None
@@ -288,7 +186,9 @@ def record_attempt(conn: Connection, *, job: Job, outcome: Outcome, now: datetim
     return status
 
 
-def _track_health(conn: Connection, *, endpoint: Endpoint, outcome: Outcome, now: datetime) -> None:
+def _track_health(
+    conn: Connection, *, endpoint: Endpoint, outcome: AttemptResult, now: datetime
+) -> None:
     """A success restarts the failure clock; a 410, or failing for `DISABLE_AFTER`, disables
     the endpoint and records a `webhook_endpoint.disable` event."""
     table = webhook_endpoints
@@ -326,38 +226,3 @@ def _track_health(conn: Connection, *, endpoint: Endpoint, outcome: Outcome, now
         conn, principal=fresh.owner, key=key, data=endpoint_to_wire(fresh), now=now
     )
     enqueue(conn, principal=fresh.owner, event_pk=event_pk, key=key, now=now)
-
-
-def deliveries_of(conn: Connection, *, event_pks: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """Each event's delivery attempts, as the event object lists them."""
-    rows = conn.execute(
-        sa.select(
-            webhook_deliveries.c.event_pk,
-            webhook_deliveries.c.id,
-            webhook_endpoints.c.id.label("endpoint_id"),
-            webhook_endpoints.c.url,
-            webhook_attempts.c.status_code,
-            webhook_attempts.c.attempted_at,
-            webhook_attempts.c.latency_ms,
-            webhook_attempts.c.error,
-        )
-        .join(webhook_endpoints, webhook_endpoints.c.pk == webhook_deliveries.c.endpoint_pk)
-        .join(webhook_attempts, webhook_attempts.c.delivery_pk == webhook_deliveries.c.pk)
-        .where(webhook_deliveries.c.event_pk.in_(event_pks))
-        .order_by(webhook_attempts.c.pk)
-    ).all()
-    out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in event_pks}
-    for r in rows:
-        out[r.event_pk].append(
-            {
-                "object": "webhook_delivery",
-                "id": r.id,
-                "endpoint": r.endpoint_id,
-                "uri": r.url,
-                "status": r.status_code,
-                "error": r.error,
-                "latency_ms": r.latency_ms,
-                "attempted_at": format_time(from_micros(r.attempted_at)),
-            }
-        )
-    return out

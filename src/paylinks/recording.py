@@ -1,6 +1,8 @@
-"""The recorder every service is given: events hold the object's wire form, as the API shows it
-at that moment (a link with its embedded charges, a charge with its card or source), and each
-event gets one delivery row per webhook endpoint that wants it, in the same transaction."""
+"""Wiring, beside the app factory: the recorder every state-changing service is given
+(`eventlog.Recorder`). An event holds the object's wire form as the API shows it at that moment
+(a link with its embedded charges, a charge with its card or source), and gets one delivery row
+per webhook endpoint that wants it, in the same transaction as the change (the outbox). It knows
+every resource that has events, which is why no resource holds it."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import Principal
-from paylinks.charges.schemas import charge_to_wire, link_with_charges_to_wire
+from paylinks.auth import Principal
+from paylinks.charges.schemas import charge_to_wire
 from paylinks.charges.service import Charge, embedded_charges
-from paylinks.events.service import record_event
+from paylinks.eventlog import record_event
+from paylinks.links.schemas import link_with_charges_to_wire
 from paylinks.links.service import Link
-from paylinks.webhooks.outbox import enqueue
+from paylinks.webhooks.service import enqueue
 
 
 class EventRecorder:

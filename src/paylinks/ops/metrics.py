@@ -21,10 +21,11 @@ from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from paylinks.api import Services, error_response
+from paylinks.api.pipeline import error_response
 from paylinks.clock import to_micros
 from paylinks.errors import AuthenticationFailure, NotFound
 from paylinks.models import charges, webhook_deliveries
+from paylinks.runtime import Runtime
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -117,13 +118,13 @@ def _authorised(request: Request, token: str) -> bool:
 
 
 async def metrics(request: Request) -> Response:
-    services: Services = request.app.state.services
-    settings = services.settings
+    runtime: Runtime = request.app.state.runtime
+    settings = runtime.settings
     if not settings.metrics:
         return error_response(NotFound(f"the requested path {request.url.path} was not found"))
     if not _authorised(request, settings.metrics_token):
         return error_response(AuthenticationFailure("metrics need the metrics bearer token"))
-    families = await services.db.read(_database_families, now=services.clock.now())
+    families = await runtime.db.read(_database_families, now=runtime.clock.now())
     snapshot = CollectorRegistry()
     snapshot.register(_Snapshot(families))
     body = request.app.state.request_metrics.exposition() + generate_latest(snapshot)

@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from paylinks import migrate
-from paylinks.api import Services, json_response
-from paylinks.ratelimit import RedisLimiter
+from paylinks.api.pipeline import json_response
+from paylinks.runtime import Runtime
+from paylinks.web.ratelimit import RedisLimiter
 
 CHECK_TIMEOUT = 2.0
 
@@ -33,31 +34,31 @@ async def healthz(_request: Request) -> Response:
     return json_response({"object": "health", "status": "ok"})
 
 
-async def _check_database(services: Services) -> str:
-    revision = await services.db.read(_revision)
+async def _check_database(runtime: Runtime) -> str:
+    revision = await runtime.db.read(_revision)
     return "ok" if revision == _head() else f"schema at {revision}, code needs {_head()}"
 
 
-async def _check_redis(services: Services) -> str:
-    limiter = services.limiter
+async def _check_redis(runtime: Runtime) -> str:
+    limiter = runtime.limiter
     if not isinstance(limiter, RedisLimiter):
         return "not used"
     return "ok" if await limiter.ping() else "no answer"
 
 
-async def _run(check: Any, services: Services) -> str:
+async def _run(check: Any, runtime: Runtime) -> str:
     try:
-        result: str = await asyncio.wait_for(check(services), CHECK_TIMEOUT)
+        result: str = await asyncio.wait_for(check(runtime), CHECK_TIMEOUT)
     except Exception as exc:  # any failure is "not ready", said plainly, never a 500
         return f"failed: {type(exc).__name__}"
     return result
 
 
 async def readyz(request: Request) -> Response:
-    services: Services = request.app.state.services
+    runtime: Runtime = request.app.state.runtime
     checks = {
-        "database": await _run(_check_database, services),
-        "redis": await _run(_check_redis, services),
+        "database": await _run(_check_database, runtime),
+        "redis": await _run(_check_redis, runtime),
     }
     ready = all(value in ("ok", "not used") for value in checks.values())
     body = {"object": "readiness", "status": "ready" if ready else "not_ready", "checks": checks}

@@ -20,12 +20,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from paylinks import idempotency
-from paylinks.accounts.service import Principal
-from paylinks.auth import Authenticator
-from paylinks.charges.processor import Processor
-from paylinks.clock import Clock
-from paylinks.config import Settings
+from paylinks.api import idempotency
+from paylinks.api.idempotency import GuardedDatabase
+from paylinks.auth import Principal
 from paylinks.db import Database
 from paylinks.errors import (
     ApiError,
@@ -36,47 +33,13 @@ from paylinks.errors import (
     PayloadTooLarge,
     RateLimited,
 )
-from paylinks.events.service import Recorder
-from paylinks.idempotency import GuardedDatabase
-from paylinks.instance import Keyring
 from paylinks.logs import redact
 from paylinks.params import Params, clamped_integer, merge
-from paylinks.proxies import ClientAddresses
-from paylinks.ratelimit import Limiter, Limits, headers_for
-from paylinks.recent import RecentKeys
+from paylinks.runtime import Runtime
+from paylinks.web import RequestHandler
+from paylinks.web.ratelimit import headers_for
 
 log = logging.getLogger("paylinks.api")
-
-
-Rebuilder = Callable[["ApiCall", str], Awaitable[dict[str, Any]]]
-
-
-@dataclass
-class Services:
-    """What every handler may use; built once by `create_app` and kept on `app.state`."""
-
-    settings: Settings
-    db: Database
-    clock: Clock
-    authenticator: Authenticator
-    limits: Limits
-    clients: ClientAddresses  # who the client is (trusted proxies)
-    viewers: RecentKeys  # hosted-page visitors counted lately (a view a visitor a day)
-    keyring: Keyring
-    test_processor: Processor
-    recorder: Recorder  # records an event in the transaction of every state change
-    # Renders an object by id as the request that made it would have: for idempotent retries
-    # of requests that died after their change committed.
-    rebuild: Rebuilder | None = None
-
-    @property
-    def limiter(self) -> Limiter | None:
-        """The API's limiter (per key)."""
-        return self.limits.api
-
-    def processor_for(self, livemode: bool) -> Processor | None:
-        """The card processor of a mode: the test processor, and none (yet) for live mode."""
-        return None if livemode else self.test_processor
 
 
 @dataclass
@@ -84,16 +47,16 @@ class ApiCall:
     request: Request
     params: Params
     principal: Principal
-    services: Services
+    runtime: Runtime
     # Set for a request with an Idempotency-Key: its write also claims the key.
     guarded: GuardedDatabase | None = None
 
     @property
     def db(self) -> Database | GuardedDatabase:
-        return self.guarded or self.services.db
+        return self.guarded or self.runtime.db
 
     def now(self) -> datetime:
-        return self.services.clock.now()
+        return self.runtime.clock.now()
 
     def path_param(self, name: str) -> str:
         value = str(self.request.path_params[name])
@@ -106,7 +69,6 @@ class ApiCall:
 
 
 Handler = Callable[[ApiCall], Awaitable[dict[str, Any]]]
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def json_response(
@@ -133,11 +95,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return body
 
 
-async def _rate_limit(services: Services, bucket: str) -> dict[str, str]:
+async def _rate_limit(runtime: Runtime, bucket: str) -> dict[str, str]:
     """Count one request against `bucket`; the headers to send, or `RateLimited`."""
-    if services.limiter is None:
+    if runtime.limiter is None:
         return {}
-    decision = await services.limiter.hit(bucket)
+    decision = await runtime.limiter.hit(bucket)
     headers = headers_for(decision, now_epoch=time.time())
     if not decision.allowed:
         binding = decision.binding().window
@@ -150,28 +112,28 @@ async def _rate_limit(services: Services, bucket: str) -> dict[str, str]:
 
 
 async def _authenticate(
-    services: Services, request: Request, auth: str
+    runtime: Runtime, request: Request, auth: str
 ) -> tuple[Principal, dict[str, str]]:
     try:
-        principal = await services.authenticator.authenticate(
+        principal = await runtime.authenticator.authenticate(
             request.headers.get("authorization"), secret=auth == "secret"
         )
     except AuthenticationFailure:
         # Unknown keys are counted per client address, so guessing keys is rate-limited too.
-        await _rate_limit(services, f"ip:{services.clients.of(request)}")
+        await _rate_limit(runtime, f"ip:{runtime.clients.of(request)}")
         raise
-    return principal, await _rate_limit(services, principal.key_hash)
+    return principal, await _rate_limit(runtime, principal.key_hash)
 
 
-def endpoint(handler: Handler, *, auth: str = "secret") -> Endpoint:
+def endpoint(handler: Handler, *, auth: str = "secret") -> RequestHandler:
     """Wrap `handler` with the pipeline. `auth` is "secret", "public" (either key) or "any"."""
 
     async def run(request: Request) -> Response:
-        services: Services = request.app.state.services
+        runtime: Runtime = request.app.state.runtime
         headers: dict[str, str] = {}
         try:
-            principal, headers = await _authenticate(services, request, auth)
-            body = await _read_body(request, services.settings.max_body_bytes)
+            principal, headers = await _authenticate(runtime, request, auth)
+            body = await _read_body(request, runtime.settings.max_body_bytes)
             params = Params(
                 merge(
                     request.scope["query_string"].decode("latin-1"),
@@ -179,7 +141,7 @@ def endpoint(handler: Handler, *, auth: str = "secret") -> Endpoint:
                     request.headers.get("content-type", ""),
                 )
             )
-            call = ApiCall(request, params, principal, services)
+            call = ApiCall(request, params, principal, runtime)
             key = request.headers.get(idempotency.HEADER)
             if key is not None and request.method in idempotency.METHODS:
                 return await _run_once(handler, call, key, headers)
@@ -197,7 +159,7 @@ def endpoint(handler: Handler, *, auth: str = "secret") -> Endpoint:
 
 async def _run_once(handler: Handler, call: ApiCall, key: str, headers: dict[str, str]) -> Response:
     """Run a request with an Idempotency-Key at most once (see `idempotency`)."""
-    services, request = call.services, call.request
+    runtime, request = call.runtime, call.request
     once = idempotency.Request(
         call.principal,
         idempotency.check_key(key),
@@ -205,29 +167,29 @@ async def _run_once(handler: Handler, call: ApiCall, key: str, headers: dict[str
         request.url.path,
         idempotency.request_hash(request.method, request.url.path, call.params.data),
     )
-    found = await services.db.read(idempotency.find, request=once, now=services.clock.now())
+    found = await runtime.db.read(idempotency.find, request=once, now=runtime.clock.now())
     if found is not None:
         return await _answer_again(call, once, found, headers)
-    call.guarded = idempotency.GuardedDatabase(services.db, request=once, clock=services.clock)
+    call.guarded = idempotency.GuardedDatabase(runtime.db, request=once, clock=runtime.clock)
     try:
         result = await handler(call)
     except sa.exc.IntegrityError:
         # Another request with this key committed first (its claim won the unique index).
-        found = await services.db.read(idempotency.find, request=once, now=services.clock.now())
+        found = await runtime.db.read(idempotency.find, request=once, now=runtime.clock.now())
         if found is None:
             raise
         return await _answer_again(call, once, found, headers)
     body = orjson.dumps(result)
     if call.guarded.claimed:
-        await services.db.write(idempotency.store, request=once, status_code=200, response=body)
+        await runtime.db.write(idempotency.store, request=once, status_code=200, response=body)
     return Response(body, 200, headers, media_type="application/json")
 
 
 async def _answer_again(
     call: ApiCall, once: idempotency.Request, found: idempotency.Record, headers: dict[str, str]
 ) -> Response:
-    services = call.services
-    idempotency.judge(found, request=once, now=services.clock.now())
+    runtime = call.runtime
+    idempotency.check_replay(found, request=once, now=runtime.clock.now())
     replayed = {**headers, "Idempotent-Replayed": "true"}
     if found.response is not None:
         return Response(
@@ -235,10 +197,10 @@ async def _answer_again(
         )
     # The first request's change committed but its process died before the answer was stored:
     # rebuild the answer from the object it made, and keep that.
-    if found.object_id is None or services.rebuild is None:
+    if found.object_id is None or runtime.rebuild is None:
         raise idempotency.KeyInUse("the first request with this key did not finish; use a new key")
-    body = orjson.dumps(await services.rebuild(call, found.object_id))
-    await services.db.write(idempotency.store, request=once, status_code=200, response=body)
+    body = orjson.dumps(await runtime.rebuild(call, found.object_id))
+    await runtime.db.write(idempotency.store, request=once, status_code=200, response=body)
     return Response(body, 200, replayed, media_type="application/json")
 
 

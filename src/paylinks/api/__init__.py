@@ -1,0 +1,1 @@
+"""The API's request pipeline: authentication, limits, parameters, idempotency, errors."""

@@ -1,0 +1,253 @@
+"""One customer's request to the hosted page, and the pages it may be answered with: the form,
+the outcome of a payment, the link's state, a refusal. The handlers are in `checkout.routes`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from paylinks.charges import service as charges_service
+from paylinks.charges.service import Charge
+from paylinks.checkout import forms, pages, service
+from paylinks.checkout.forms import KEPT_FIELDS
+from paylinks.checkout.limits import attempt_refused
+from paylinks.checkout.messages import Messages
+from paylinks.checkout.service import CheckoutLink
+from paylinks.links.claims import LinkNotPayable, ensure_payable
+from paylinks.links.service import Link
+from paylinks.money import format_money, parse_currency
+from paylinks.payments import settlement
+from paylinks.processors.protocol import Processor
+from paylinks.runtime import Runtime
+from paylinks.web.origins import is_cross_site
+
+STATE_STATUS = {
+    "used": 200,
+    "live": 200,
+    "deleted": 410,
+    "expired": 410,
+    "limit_reached": 410,
+    "in_progress": 409,
+}
+
+
+@dataclass
+class CustomerVisit:
+    """One request to the page: the link, the visitor's language, and the runtime."""
+
+    request: Request
+    runtime: Runtime
+    t: Messages
+    checkout: CheckoutLink
+
+    @property
+    def link_id(self) -> str:
+        return self.checkout.link.id
+
+    def now(self) -> datetime:
+        return self.runtime.clock.now()
+
+    @property
+    def processor(self) -> Processor:
+        """The link's mode's processor; only asked for once `refused` has ruled out live mode."""
+        processor = self.runtime.processor_for(self.checkout.link.livemode)
+        assert processor is not None
+        return processor
+
+    def context(self, **values: Any) -> dict[str, Any]:
+        link = self.checkout.link
+        return {
+            "t": self.t,
+            "locale": self.t.locale,
+            "merchant": self.checkout.merchant,
+            "branding": self.checkout.branding,
+            "link": link,
+            "amount": format_money(link.amount, link.currency, self.t.locale),
+            "customer_amount": customer_amount_hints(link, self.t.locale),
+            "test_mode": not link.livemode,
+            "path": f"/pay/{link.id}",
+            "switch_url": None,
+            **values,
+        }
+
+
+def customer_amount_hints(link: Link, locale: str) -> dict[str, str] | None:
+    """For a link whose customer decides the amount: the suggestion (in major units, as the
+    input shows it) and the bounds, written as the visitor's locale writes money."""
+    if not link.customer_decides:
+        return None
+    currency = parse_currency(link.currency)
+    low = link.amount_min if link.amount_min is not None else currency.minimum
+    high = link.amount_max if link.amount_max is not None else currency.maximum
+    return {
+        "suggested": str(Decimal(link.amount).scaleb(-currency.exponent)),
+        "low": format_money(low, link.currency, locale),
+        "high": format_money(high, link.currency, locale),
+        "code": currency.code.upper(),
+    }
+
+
+def not_found(t: Messages) -> Response:
+    return pages.notice(t, key="not_found", status=404)
+
+
+def state_page(visit: CustomerVisit, reason: str) -> Response:
+    """The honest page for a link that cannot be paid now (or in live mode, at all yet)."""
+    body = visit.t(f"{reason}_body", merchant=visit.checkout.merchant)
+    shown = visit.request.method in ("GET", "HEAD")  # a language switch re-opens the page
+    context = visit.context(switch_url=f"/pay/{visit.link_id}" if shown else None)
+    return pages.notice(visit.t, key=reason, status=STATE_STATUS[reason], body=body, **context)
+
+
+def unpayable(visit: CustomerVisit) -> Response | None:
+    try:
+        ensure_payable(visit.checkout.link, visit.now())
+    except LinkNotPayable as error:
+        held = error.reason in ("used", "limit_reached") and visit.checkout.held
+        return state_page(visit, "in_progress" if held else error.reason)
+    if visit.runtime.processor_for(visit.checkout.link.livemode) is None:
+        return state_page(visit, "live")
+    return None
+
+
+async def form_page(
+    visit: CustomerVisit,
+    *,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    alert: str | None = None,
+) -> Response:
+    """The payment form with fresh tokens: one per way to pay, as each names its own attempt."""
+    key = await visit.runtime.keyring.get("checkout-csrf")
+    now = visit.now()
+    kept = {name: (values or {}).get(name, "") for name in KEPT_FIELDS}
+    context = visit.context(
+        card_token=forms.issue_token(key, link_id=visit.link_id, now=now),
+        promptpay_token=forms.issue_token(key, link_id=visit.link_id, now=now),
+        promptpay=visit.checkout.link.currency == "thb",
+        values=kept,
+        errors=errors or {},
+        alert=alert,
+        switch_url=None if values is not None else f"/pay/{visit.link_id}",
+    )
+    return pages.render("pay.html", context, status=status)
+
+
+async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, str]) -> Response:
+    """The page for a charge: a receipt, the form again after a failure, or the QR to scan."""
+    if charge.status == "successful":
+        paid = format_money(charge.amount, charge.currency, visit.t.locale)
+        return pages.render("receipt.html", visit.context(charge=charge, paid=paid))
+    if charge.status == "pending" and charge.card is not None:
+        return pages.notice(visit.t, key="processing", status=202, back=f"/pay/{visit.link_id}")
+    if charge.status == "failed":
+        message = (
+            visit.t("promptpay_failed")
+            if charge.source
+            else visit.t.decline(charge.failure_code, livemode=charge.livemode)
+        )
+        return await form_page(visit, status=402, values=values, alert=message)
+    key = await visit.runtime.keyring.get("checkout-csrf")
+    token = forms.issue_token(key, link_id=visit.link_id, now=visit.now())
+    return pages.render("promptpay.html", visit.context(charge=charge, token=token))
+
+
+async def open_visit(request: Request) -> CustomerVisit | Response:
+    runtime: Runtime = request.app.state.runtime
+    t = Messages(pages.choose_locale(request))
+    checkout = await runtime.db.read(service.find_link, link_id=request.path_params["link_id"])
+    if checkout is None:
+        return not_found(t)
+    return CustomerVisit(request, runtime, t, checkout)
+
+
+async def posted_form(
+    request: Request, token_field: str
+) -> tuple[CustomerVisit, dict[str, str], str] | Response:
+    """(visit, form fields, nonce) for a form posted from this link's own page; else a 403 page
+    (or 404 for an unknown link)."""
+    visit = await open_visit(request)
+    if isinstance(visit, Response):
+        return visit
+    back = f"/pay/{visit.link_id}"
+    public_url = visit.runtime.settings.public_url
+    fields = None
+    if not is_cross_site(request, public_url=public_url):
+        fields = await forms.read_form(request)
+    if fields is None:
+        return pages.notice(visit.t, key="forbidden", status=403, back=back)
+    key = await visit.runtime.keyring.get("checkout-csrf")
+    verdict = forms.verify_token(
+        key, fields.get(token_field), link_id=visit.link_id, now=visit.now()
+    )
+    if verdict.nonce is None:
+        body = visit.t("stale_body") if verdict.problem == "stale" else None
+        return pages.notice(visit.t, key="forbidden", status=403, body=body, back=back)
+    return visit, fields, verdict.nonce
+
+
+async def refused(visit: CustomerVisit) -> Response | None:
+    """The page for an attempt that must not go ahead (link not payable, too many attempts)."""
+    blocked = unpayable(visit)
+    if blocked is not None:
+        return blocked
+    runtime = visit.runtime
+    wait = await attempt_refused(
+        runtime.limits,
+        client=runtime.clients.of(visit.request),
+        link_id=visit.link_id,
+        account_id=visit.checkout.principal.account_id,
+    )
+    return None if wait is None else too_many(visit, wait)
+
+
+def too_many(visit: CustomerVisit, wait: int) -> Response:
+    return pages.notice(
+        visit.t,
+        key="rate",
+        status=429,
+        body=visit.t("rate_body", seconds=wait),
+        back=f"/pay/{visit.link_id}",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+async def attempt(
+    request: Request, token_field: str
+) -> tuple[CustomerVisit, dict[str, str], str] | Response:
+    """(visit, form fields, nonce) for a payment attempt that may go ahead; otherwise the page
+    to answer with: 403/404, the outcome of this form's earlier submission, the link's state,
+    or 429."""
+    posted = await posted_form(request, token_field)
+    if isinstance(posted, Response):
+        return posted
+    visit, fields, nonce = posted
+    earlier = await visit.runtime.db.read(
+        service.find_attempt, checkout=visit.checkout, nonce=nonce
+    )
+    if earlier is not None:
+        return await outcome_page(visit, earlier, fields)
+    return await refused(visit) or posted
+
+
+async def settled(visit: CustomerVisit, charge: Charge) -> Charge:
+    """A card charge that another submission of the same form is still settling (a double
+    click): wait until it is settled, or until the sweeper would take over."""
+    deadline = time.monotonic() + settlement.SETTLE_AFTER.total_seconds()
+    while charge.status == "pending" and charge.card is not None:
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.02)
+        charge = await visit.runtime.db.read(
+            charges_service.get_charge, principal=visit.checkout.principal, charge_id=charge.id
+        )
+    return charge

@@ -1,0 +1,1 @@
+"""Running an installation: serving, health and metrics, housekeeping, live-mode safety."""

@@ -1,0 +1,49 @@
+"""HTTP for making a charge (`POST /charges`) and, in test mode, completing a pending one as the
+customer's bank would (`mark_as_paid`, `mark_as_failed`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paylinks.api.pipeline import ApiCall
+from paylinks.charges import schemas
+from paylinks.charges.service import Charge
+from paylinks.payments import flow, service
+
+
+def _rendered(call: ApiCall, charge: Charge) -> dict[str, Any]:
+    return schemas.charge_to_wire(charge, public_url=call.runtime.settings.public_url)
+
+
+async def create_charge(call: ApiCall) -> dict[str, Any]:
+    charge = await flow.pay(
+        call.db,
+        principal=call.principal,
+        new=schemas.parse_create(call.params),
+        now=call.now(),
+        processor=call.runtime.processor_for(call.principal.livemode),
+        record=call.runtime.recorder,
+    )
+    return _rendered(call, charge)
+
+
+async def mark_as_paid(call: ApiCall) -> dict[str, Any]:
+    charge = await call.db.write(
+        service.mark_as_paid,
+        principal=call.principal,
+        charge_id=call.path_param("charge_id"),
+        now=call.now(),
+        record=call.runtime.recorder,
+    )
+    return _rendered(call, charge)
+
+
+async def mark_as_failed(call: ApiCall) -> dict[str, Any]:
+    charge = await call.db.write(
+        service.mark_as_failed,
+        principal=call.principal,
+        charge_id=call.path_param("charge_id"),
+        now=call.now(),
+        record=call.runtime.recorder,
+    )
+    return _rendered(call, charge)

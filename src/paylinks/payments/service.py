@@ -1,0 +1,245 @@
+"""The steps of a payment, each one transaction (see `payments.flow`, which drives a card payment
+through them, and `payments.settlement`, which finishes one whose request died):
+
+1. `open_charge`: check the request, *claim* the link (`links.claims`), consume the token or
+   the source, insert the charge as `pending`; committed before any processor is called;
+2. (the processor is called, with no transaction open);
+3. `settle_charge`: record the processor's answer once, give the claim back after a decline,
+   record the events.
+
+A PromptPay charge stops after step 1 and is completed by the customer's bank (`mark_as_paid`,
+`mark_as_failed` in test mode). A unique partial index makes a second successful charge on a
+single-use link impossible even if this code regresses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.engine import Connection
+
+from paylinks.auth import Principal
+from paylinks.charges.service import Charge, NewCharge, get_charge
+from paylinks.clock import to_micros
+from paylinks.errors import (
+    BadRequest,
+    InvalidAmount,
+    InvalidCharge,
+    LiveModeUnavailable,
+    MissingCard,
+)
+from paylinks.eventlog import Recorder
+from paylinks.ids import new_id
+from paylinks.links import service as links_service
+from paylinks.links.claims import claim_link, ensure_payable, release_link
+from paylinks.links.service import Link
+from paylinks.models import charges
+from paylinks.money import check_amount, parse_currency
+from paylinks.processors.protocol import Outcome
+from paylinks.sources import service as sources_service
+from paylinks.tokens import service as tokens_service
+
+
+def _customer_amount(new: NewCharge, link: Link) -> tuple[int, str]:
+    """A customer-decided link's charge: the amount the customer chose, within its bounds."""
+    if new.amount is None:
+        raise InvalidAmount("this link's customer decides the amount: send amount")
+    if new.currency is not None and parse_currency(new.currency).code != link.currency:
+        raise InvalidCharge(f"currency does not match the link's currency {link.currency}")
+    currency = parse_currency(link.currency)
+    check_amount(new.amount, currency)
+    low = link.amount_min if link.amount_min is not None else currency.minimum
+    high = link.amount_max if link.amount_max is not None else currency.maximum
+    if not low <= new.amount <= high:
+        raise InvalidAmount(f"amount must be between {low} and {high} for this link")
+    return new.amount, link.currency
+
+
+def _amount_and_currency(new: NewCharge, link: Link | None) -> tuple[int, str]:
+    if link is not None and link.customer_decides:
+        return _customer_amount(new, link)
+    if link is not None:
+        if new.amount is not None and new.amount != link.amount:
+            raise InvalidCharge(
+                f"amount {new.amount} does not match the link's amount {link.amount}"
+            )
+        if new.currency is not None and parse_currency(new.currency).code != link.currency:
+            raise InvalidCharge(f"currency does not match the link's currency {link.currency}")
+        return link.amount, link.currency
+    if new.amount is None or new.currency is None:
+        raise InvalidCharge("amount and currency are required (or a link to take them from)")
+    currency = parse_currency(new.currency)
+    return check_amount(new.amount, currency), currency.code
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A charge as its first transaction left it. `card_ref` is set for a card charge that now
+    waits, pending, for the processor (then `settle_charge`); None when the charge needs
+    nothing more from this request (a PromptPay charge waits for the customer's bank)."""
+
+    charge: Charge
+    card_ref: str | None = None
+
+    @property
+    def id(self) -> str:
+        """The charge's id: what an Idempotency-Key is bound to when this commits."""
+        return self.charge.id
+
+
+def open_charge(
+    conn: Connection, *, principal: Principal, new: NewCharge, now: datetime, record: Recorder
+) -> Opened:
+    """The first step of a payment, committed before any processor is called: check the request,
+    claim the link (card payments), consume the token or source, and insert the charge as
+    pending. Nothing is written when an error is raised."""
+    if principal.livemode:
+        raise LiveModeUnavailable(
+            "live mode has no card processor configured; nothing was charged (use test keys)"
+        )
+    if (new.token_id is None) == (new.source_id is None):
+        raise MissingCard("send either card (a token id) or source (a source id)")
+    link = None
+    if new.link_id is not None:
+        link = links_service.get_link(conn, principal=principal, link_id=new.link_id)
+    amount, currency = _amount_and_currency(new, link)
+    values: dict[str, Any] = {
+        "amount": amount,
+        "currency": currency,
+        "link_pk": link.pk if link else None,
+        "single_use_link": link is not None and not link.multiple,
+        "status": "pending",
+    }
+    card_ref = None
+    if new.source_id is not None:
+        source = sources_service.consume_source(conn, principal=principal, source_id=new.source_id)
+        if (source.amount, source.currency) != (amount, currency):
+            raise InvalidCharge("the source's amount and currency must match the charge's")
+        if link is not None:
+            ensure_payable(link, now)
+        values.update(source_pk=source.pk)
+    else:
+        assert new.token_id is not None
+        if link is not None:
+            claim_link(conn, principal=principal, link=link, now=now)  # before the processor
+        token_pk, vaulted = tokens_service.consume_token(
+            conn, principal=principal, token_id=new.token_id
+        )
+        card_ref = vaulted.processor_ref
+        values.update(token_pk=token_pk, card=orjson.dumps(vaulted.card).decode())
+    charge_id = new_id("chrg", livemode=principal.livemode)
+    conn.execute(
+        charges.insert().values(
+            id=charge_id,
+            account_pk=principal.account_pk,
+            livemode=principal.livemode,
+            description=new.description,
+            metadata=orjson.dumps(new.metadata).decode(),
+            customer_email=new.customer_email,
+            created_at=to_micros(now),
+            **values,
+        )
+    )
+    charge = get_charge(conn, principal=principal, charge_id=charge_id)
+    if card_ref is None:  # a source: visible as pending to the merchant from now on
+        record(conn, key="charge.create", principal=principal, subject=charge, now=now)
+    return Opened(charge, card_ref)
+
+
+def settle_charge(
+    conn: Connection,
+    *,
+    principal: Principal,
+    charge_id: str,
+    outcome: Outcome,
+    now: datetime,
+    record: Recorder,
+) -> Charge:
+    """The last step of a card payment: record the processor's answer on the pending charge,
+    give the link back after a decline, and record `charge.create` and its outcome. Done once:
+    a charge already settled (by the request or by the sweeper, whichever came second) is
+    returned as it is."""
+    charge = get_charge(conn, principal=principal, charge_id=charge_id)
+    values: dict[str, Any] = {
+        "status": "successful" if outcome.successful else "failed",
+        "failure_code": outcome.failure_code,
+        "failure_message": outcome.failure_message,
+    }
+    if outcome.successful:
+        values.update(
+            transaction_id=new_id("trxn", livemode=principal.livemode), paid_at=to_micros(now)
+        )
+    done = conn.execute(
+        charges.update()
+        .where(charges.c.pk == charge.pk, charges.c.status == "pending")
+        .values(**values)
+    )
+    if done.rowcount != 1:
+        return charge
+    if not outcome.successful and charge.link_id is not None:
+        link = links_service.get_link(conn, principal=principal, link_id=charge.link_id)
+        release_link(conn, link=link)
+    settled = get_charge(conn, principal=principal, charge_id=charge_id)
+    record(conn, key="charge.create", principal=principal, subject=settled, now=now)
+    _record_outcome(conn, record, principal, settled, now)
+    return settled
+
+
+def _record_outcome(
+    conn: Connection, record: Recorder, principal: Principal, charge: Charge, now: datetime
+) -> None:
+    """The seed's keys: `charge.complete` when a charge succeeds, `charge.failed` when it fails."""
+    key = "charge.complete" if charge.status == "successful" else "charge.failed"
+    record(conn, key=key, principal=principal, subject=charge, now=now)
+
+
+def _pending(conn: Connection, principal: Principal, charge_id: str, action: str) -> Charge:
+    # Found first: another mode's (or account's) charge is a 404, like any other route.
+    charge = get_charge(conn, principal=principal, charge_id=charge_id)
+    if principal.livemode:
+        raise BadRequest(f"{action} is available in test mode only")
+    if charge.status != "pending":
+        raise InvalidCharge(f"charge {charge_id} is {charge.status}, not pending")
+    return charge
+
+
+def mark_as_paid(
+    conn: Connection, *, principal: Principal, charge_id: str, now: datetime, record: Recorder
+) -> Charge:
+    """Complete a pending (PromptPay) charge as the customer's bank would (test mode)."""
+    charge = _pending(conn, principal, charge_id, "mark_as_paid")
+    if charge.link_id is not None:
+        link = links_service.get_link(conn, principal=principal, link_id=charge.link_id)
+        claim_link(conn, principal=principal, link=link, now=now)
+    conn.execute(
+        charges.update()
+        .where(charges.c.pk == charge.pk, charges.c.status == "pending")
+        .values(
+            status="successful",
+            paid_at=to_micros(now),
+            transaction_id=new_id("trxn", livemode=principal.livemode),
+        )
+    )
+    paid = get_charge(conn, principal=principal, charge_id=charge_id)
+    _record_outcome(conn, record, principal, paid, now)
+    return paid
+
+
+def mark_as_failed(
+    conn: Connection, *, principal: Principal, charge_id: str, now: datetime, record: Recorder
+) -> Charge:
+    """Fail a pending charge (test mode): the customer never paid."""
+    charge = _pending(conn, principal, charge_id, "mark_as_failed")
+    conn.execute(
+        charges.update()
+        .where(charges.c.pk == charge.pk, charges.c.status == "pending")
+        .values(
+            status="failed", failure_code="payment_rejected", failure_message="payment rejected"
+        )
+    )
+    failed = get_charge(conn, principal=principal, charge_id=charge_id)
+    _record_outcome(conn, record, principal, failed, now)
+    return failed

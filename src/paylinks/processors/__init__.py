@@ -1,0 +1,1 @@
+"""Card processors: the seam (`protocol`) and the test-mode processor (`sandbox`)."""

@@ -1,0 +1,55 @@
+"""The runtime: what every handler, page and worker may use, built once by `create_app` (and the
+CLI's commands) from the settings, kept on `app.state`, and closed with the app. Only core types
+here: the seams (clock, processor, recorder) are protocols, so no feature is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from paylinks.auth import Authenticator
+from paylinks.clock import Clock
+from paylinks.config import Settings
+from paylinks.db import Database
+from paylinks.eventlog import Recorder
+from paylinks.keyring import Keyring
+from paylinks.processors.protocol import Processor
+from paylinks.web.proxies import ClientAddresses
+from paylinks.web.ratelimit import Limiter, Limits
+from paylinks.web.recent import RecentKeys
+
+if TYPE_CHECKING:  # the pipeline imports this module: a type only, never an import at run time
+    from paylinks.api.pipeline import ApiCall
+
+# Renders an object by id as its retrieve endpoint does (`recovery.rebuild`).
+Rebuilder = Callable[["ApiCall", str], Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class Runtime:
+    """What every handler may use."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    authenticator: Authenticator
+    limits: Limits
+    clients: ClientAddresses  # who the client is (trusted proxies)
+    viewers: RecentKeys  # hosted-page visitors counted lately (a view a visitor a day)
+    keyring: Keyring
+    test_processor: Processor
+    recorder: Recorder  # records an event in the transaction of every state change
+    # Renders an object by id as the request that made it would have: for idempotent retries
+    # of requests that died after their change committed.
+    rebuild: Rebuilder | None = None
+
+    @property
+    def limiter(self) -> Limiter | None:
+        """The API's limiter (per key)."""
+        return self.limits.api
+
+    def processor_for(self, livemode: bool) -> Processor | None:
+        """The card processor of a mode: the test processor, and none (yet) for live mode."""
+        return None if livemode else self.test_processor

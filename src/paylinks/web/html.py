@@ -1,0 +1,101 @@
+"""One area's HTML (the hosted page, the dashboard): its templates, its static files and the
+security headers on every answer. Each area makes one `Pages` with its own package, headers and
+files; the machinery is written once.
+
+Templates autoescape (merchant text is always text; no template marks it safe) and fail on an
+undefined name. Static files are served only when listed, with their content types, and named
+by their content hash in every URL (`asset_url`), so a cached copy never outlives a change.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+from functools import cached_property
+from importlib import resources
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import Response
+
+HTML = "text/html; charset=utf-8"
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+
+
+class Pages:
+    def __init__(
+        self,
+        package: str,
+        *,
+        static_url: str,
+        static_files: tuple[str, ...],
+        headers: dict[str, str],
+        static_headers: dict[str, str],
+        template_globals: dict[str, Any] | None = None,
+        filters: dict[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        self.package = package
+        self.static_url = static_url
+        self.static_files = static_files
+        self.headers = headers  # every page
+        self.static_headers = static_headers  # every static file
+        self._globals = template_globals or {}
+        self._filters = filters or {}
+        self._files: dict[str, bytes] = {}
+
+    def static_file(self, name: str) -> bytes:
+        found = self._files.get(name)
+        if found is None:
+            found = resources.files(self.package).joinpath("static", name).read_bytes()
+            self._files[name] = found
+        return found
+
+    def asset_url(self, name: str) -> str:
+        digest = hashlib.sha256(self.static_file(name)).hexdigest()[:12]
+        return f"{self.static_url}/{name}?v={digest}"
+
+    def integrity(self, name: str) -> str:
+        """Subresource Integrity: the browser refuses the file if its bytes were altered."""
+        return (
+            "sha384-" + base64.b64encode(hashlib.sha384(self.static_file(name)).digest()).decode()
+        )
+
+    @cached_property
+    def environment(self) -> jinja2.Environment:
+        env = jinja2.Environment(
+            loader=jinja2.PackageLoader(self.package, "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.globals.update(asset_url=self.asset_url, integrity=self.integrity, **self._globals)
+        env.filters.update(self._filters)
+        return env
+
+    def render(
+        self,
+        template: str,
+        context: dict[str, Any],
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        html = self.environment.get_template(template).render(**context)
+        return Response(html, status, {**self.headers, **(headers or {})}, media_type=HTML)
+
+    def static_answer(self, name: str) -> Response | None:
+        """A listed static file with its type and cache headers; None for any other name."""
+        if name not in self.static_files:
+            return None
+        media_type = STATIC_TYPES[name[name.rindex(".") :]]
+        return Response(self.static_file(name), 200, self.static_headers, media_type=media_type)
+
+    async def static(self, request: Request) -> Response:
+        """The area's static files (its own 404 for anything else: see `not_found`)."""
+        found = self.static_answer(str(request.path_params["name"]))
+        if found is not None:
+            return found
+        return Response("not found", 404, self.headers, media_type="text/plain; charset=utf-8")
