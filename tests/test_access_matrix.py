@@ -10,10 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from payments import link, token
+from factories import TestAccount, auth, link, token
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 from paylinks.app import routes
 

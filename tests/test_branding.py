@@ -9,10 +9,8 @@ from typing import Any
 
 import pytest
 import segno
-from dashboard_support import sign_in
-from payments import link
+from factories import TestAccount, link, sign_in
 from starlette.testclient import TestClient
-from support import TestAccount
 
 from paylinks.branding import images
 from paylinks.branding.contrast import contrast, palette

@@ -9,12 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from payments import VISA_NO_FUNDS, link, pay, token
+from factories import PUBLIC_URL, VISA_NO_FUNDS, TestAccount, auth, link, pay, principal_of, token
 from starlette.testclient import TestClient
-from support import TestAccount, auth
-from tests_settings import PUBLIC_URL
 
-from paylinks.auth import Principal
 from paylinks.charges.service import NewCharge
 from paylinks.clock import FrozenClock
 from paylinks.db import Database
@@ -26,10 +23,6 @@ from paylinks.processors.protocol import Call
 from paylinks.recording import EventRecorder
 
 RECORD = EventRecorder(public_url=PUBLIC_URL)
-
-
-def principal_of(account: TestAccount) -> Principal:
-    return Principal(account.pk, account.id, False, "secret", "")
 
 
 def claim(db: Database, account: TestAccount, link_id: str, now: datetime) -> None:

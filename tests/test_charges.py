@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from payments import VISA_NO_FUNDS, VISA_OK, link, pay, token
+from factories import VISA_NO_FUNDS, VISA_OK, TestAccount, auth, link, pay, token
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 from paylinks.clock import FrozenClock
 

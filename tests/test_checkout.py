@@ -15,59 +15,26 @@ import anyio
 import httpx
 import markupsafe
 import pytest
-from payments import VISA_NO_FUNDS, VISA_OK, link
+from factories import (
+    CARD,
+    CVV,
+    VISA_NO_FUNDS,
+    VISA_OK,
+    TestAccount,
+    assert_secure_page,
+    auth,
+    form_tokens,
+    link,
+    open_page,
+    pay_on_page,
+    quiet_settings,
+)
 from starlette.testclient import TestClient
-from support import TestAccount, auth
-from tests_settings import quiet_settings
 
 from paylinks.app import create_app
 from paylinks.checkout.messages import Messages
 from paylinks.clock import FrozenClock
 from paylinks.db import Database
-
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-CVV = "987"
-CARD = {"name": "Somchai Jaidee", "expiry": "12/35", "security_code": CVV, "email": "s@example.com"}
-
-
-def assert_secure_page(response: httpx.Response, status: int) -> str:
-    """The response is an HTML page with every security header; its text."""
-    assert response.status_code == status, response.text[:500]
-    assert response.headers["content-type"] == "text/html; charset=utf-8"
-    assert response.headers["content-security-policy"] == CSP
-    assert response.headers["x-frame-options"] == "DENY"
-    assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["referrer-policy"] == "no-referrer"
-    assert response.headers["cache-control"] == "no-store"
-    assert "<script>" not in response.text and " style=" not in response.text
-    return response.text
-
-
-def form_tokens(page: str) -> dict[str, str]:
-    return dict(re.findall(r'name="(\w*token)" value="([^"]+)"', page))
-
-
-def open_page(client: TestClient, link_id: str, **kwargs: Any) -> str:
-    return assert_secure_page(client.get(f"/pay/{link_id}", **kwargs), 200)
-
-
-def pay(
-    client: TestClient,
-    link_id: str,
-    number: str = VISA_OK,
-    *,
-    token: str | None = None,
-    headers: dict[str, str] | None = None,
-    **fields: str,
-) -> httpx.Response:
-    """Submit the card form as a browser without JavaScript would."""
-    if token is None:
-        token = form_tokens(open_page(client, link_id, headers=headers))["card_token"]
-    body = {**CARD, "number": number, "card_token": token, **fields}
-    return client.post(f"/pay/{link_id}", data=body, headers=headers)
 
 
 def api_link(client: TestClient, account: TestAccount, link_id: str) -> dict[str, Any]:
@@ -123,10 +90,10 @@ def test_every_page_carries_the_security_headers(make_client: Any, account: Test
     assert_secure_page(client.get("/pay/payl_test_doesnotexist0000000"), 404)
     assert_secure_page(client.post("/pay/payl_test_doesnotexist0000000", data={}), 404)
     assert_secure_page(client.post(f"/pay/{invoice['id']}", data={}), 403)
-    assert_secure_page(pay(client, invoice["id"]), 200)
+    assert_secure_page(pay_on_page(client, invoice["id"]), 200)
     assert_secure_page(client.get(f"/pay/{invoice['id']}"), 200)  # already paid
     other = link(client, account)
-    limited = assert_secure_page(pay(client, other["id"]), 429)
+    limited = assert_secure_page(pay_on_page(client, other["id"]), 429)
     assert "Too many attempts" in limited
     for name, kind in (("checkout.css", "text/css"), ("checkout.js", "text/javascript")):
         response = client.get(f"/static/checkout/{name}")
@@ -161,9 +128,9 @@ def test_forms_without_a_valid_token_or_from_another_site_are_refused(
     nonce, issued, mac = token.split(".")
     for bad in ("", "nonsense", f"{nonce}.{int(issued) + 1}.{mac}", f"{'0' * 32}.{issued}.{mac}"):
         assert "could not be accepted" in assert_secure_page(
-            pay(client, invoice["id"], token=bad), 403
+            pay_on_page(client, invoice["id"], token=bad), 403
         )
-    assert_secure_page(pay(client, invoice["id"], token=foreign), 403)
+    assert_secure_page(pay_on_page(client, invoice["id"], token=foreign), 403)
     for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}):
         body = {**CARD, "number": VISA_OK, "card_token": token}
         response = client.post(f"/pay/{invoice['id']}", data=body, headers=headers)
@@ -185,7 +152,7 @@ def test_tokens_expire_after_two_hours(make_client: Any, account: TestAccount) -
     invoice = link(client, account)
     token = form_tokens(open_page(client, invoice["id"]))["card_token"]
     clock.advance(2 * 3600 + 1)
-    page = assert_secure_page(pay(client, invoice["id"], token=token), 403)
+    page = assert_secure_page(pay_on_page(client, invoice["id"], token=token), 403)
     assert "expired" in page and processor_calls(client) == 0
 
 
@@ -193,7 +160,7 @@ def test_card_payment_shows_a_receipt_and_uses_the_link(
     client: TestClient, account: TestAccount
 ) -> None:
     invoice = link(client, account)
-    page = assert_secure_page(pay(client, invoice["id"]), 200)
+    page = assert_secure_page(pay_on_page(client, invoice["id"]), 200)
     charge_id = re.search(r'id="charge-id">(chrg_test_\w+)<', page).group(1)  # type: ignore[union-attr]
     assert "Payment successful" in page and "฿1,000.00" in page and "Visa ending in 4242" in page
     assert "s@example.com" in page
@@ -208,7 +175,7 @@ def test_declined_card_shows_why_keeps_the_form_and_the_link_payable(
     client: TestClient, account: TestAccount
 ) -> None:
     invoice = link(client, account)
-    page = assert_secure_page(pay(client, invoice["id"], VISA_NO_FUNDS, name="Nok"), 402)
+    page = assert_secure_page(pay_on_page(client, invoice["id"], VISA_NO_FUNDS, name="Nok"), 402)
     assert "insufficient funds" in page
     assert 'value="Nok"' in page and 'value="12/35"' in page and 'value="s@example.com"' in page
     assert re.search(r'<input id="number"[^>]* value=""', page)
@@ -219,7 +186,7 @@ def test_declined_card_shows_why_keeps_the_form_and_the_link_payable(
         data={**CARD, "number": VISA_NO_FUNDS, "card_token": form_tokens(page)["card_token"]},
     )
     assert "ยอดเงินไม่เพียงพอ" in assert_secure_page(thai, 402)
-    retry = pay(client, invoice["id"], token=form_tokens(thai.text)["card_token"])
+    retry = pay_on_page(client, invoice["id"], token=form_tokens(thai.text)["card_token"])
     assert "Payment successful" in assert_secure_page(retry, 200)
 
 
@@ -227,13 +194,15 @@ def test_invalid_fields_are_named_and_nothing_is_charged(
     client: TestClient, account: TestAccount
 ) -> None:
     invoice = link(client, account)
-    page = assert_secure_page(pay(client, invoice["id"], name="", expiry="13/99", email="x@"), 422)
+    page = assert_secure_page(
+        pay_on_page(client, invoice["id"], name="", expiry="13/99", email="x@"), 422
+    )
     assert "Enter the name on the card." in page and "Enter a valid e-mail address" in page
-    page = assert_secure_page(pay(client, invoice["id"], expiry="01/20"), 422)
+    page = assert_secure_page(pay_on_page(client, invoice["id"], expiry="01/20"), 422)
     assert "This card has expired." in page
-    page = assert_secure_page(pay(client, invoice["id"], "4242424242424241"), 422)
+    page = assert_secure_page(pay_on_page(client, invoice["id"], "4242424242424241"), 422)
     assert "This card number is not valid." in page
-    page = assert_secure_page(pay(client, invoice["id"], "4000056655665556"), 422)
+    page = assert_secure_page(pay_on_page(client, invoice["id"], "4000056655665556"), 422)
     assert "real cards are not accepted" in page
     assert processor_calls(client) == 0
 
@@ -244,8 +213,10 @@ def test_a_resubmitted_form_shows_the_same_receipt_and_charges_once(
 ) -> None:
     invoice = link(client, account, multiple=multiple)
     token = form_tokens(open_page(client, invoice["id"]))["card_token"]
-    first = assert_secure_page(pay(client, invoice["id"], token=token), 200)
-    again = assert_secure_page(pay(client, invoice["id"], token=token, number="garbage"), 200)
+    first = assert_secure_page(pay_on_page(client, invoice["id"], token=token), 200)
+    again = assert_secure_page(
+        pay_on_page(client, invoice["id"], token=token, number="garbage"), 200
+    )
     receipt = re.compile(r'id="charge-id">(chrg_test_\w+)<')
     assert receipt.search(first).group(1) == receipt.search(again).group(1)  # type: ignore[union-attr]
     assert api_link(client, account, invoice["id"])["charges"]["total"] == 1
@@ -282,8 +253,10 @@ def test_a_resubmitted_declined_form_is_not_tried_again(
 ) -> None:
     invoice = link(client, account)
     token = form_tokens(open_page(client, invoice["id"]))["card_token"]
-    assert_secure_page(pay(client, invoice["id"], VISA_NO_FUNDS, token=token), 402)
-    assert "insufficient funds" in assert_secure_page(pay(client, invoice["id"], token=token), 402)
+    assert_secure_page(pay_on_page(client, invoice["id"], VISA_NO_FUNDS, token=token), 402)
+    assert "insufficient funds" in assert_secure_page(
+        pay_on_page(client, invoice["id"], token=token), 402
+    )
     assert processor_calls(client) == 1 and not api_link(client, account, invoice["id"])["used"]
 
 
@@ -292,21 +265,23 @@ def test_links_that_cannot_be_paid_get_honest_pages(make_client: Any, account: T
     client = make_client(clock=clock)
     paid = link(client, account)
     token = form_tokens(open_page(client, paid["id"]))["card_token"]
-    assert_secure_page(pay(client, paid["id"]), 200)
+    assert_secure_page(pay_on_page(client, paid["id"]), 200)
     assert "Already paid" in open_page(client, paid["id"])
-    assert "Already paid" in assert_secure_page(pay(client, paid["id"], token=token), 200)
+    assert "Already paid" in assert_secure_page(pay_on_page(client, paid["id"], token=token), 200)
     deleted = link(client, account)
     client.delete(f"/links/{deleted['id']}", auth=auth(account.test.secret_key))
     assert "No longer available" in assert_secure_page(client.get(f"/pay/{deleted['id']}"), 410)
     limited = link(client, account, multiple=True, usage_limit=1)
-    assert_secure_page(pay(client, limited["id"]), 200)
+    assert_secure_page(pay_on_page(client, limited["id"]), 200)
     page = assert_secure_page(client.get(f"/pay/{limited['id']}"), 410)
     assert "No longer taking payments" in page
     expiring = link(client, account, expires_at="2026-05-01T10:00:00Z")
     token = form_tokens(open_page(client, expiring["id"]))["card_token"]
     clock.advance(3600)
     assert "has expired" in assert_secure_page(client.get(f"/pay/{expiring['id']}"), 410)
-    assert "has expired" in assert_secure_page(pay(client, expiring["id"], token=token), 410)
+    assert "has expired" in assert_secure_page(
+        pay_on_page(client, expiring["id"], token=token), 410
+    )
     assert processor_calls(client) == 2
 
 
@@ -365,14 +340,14 @@ def test_payment_attempts_are_limited_per_address_and_per_link(
     client = make_client(checkout_ip_limits="3/minute", checkout_link_limits="off")
     invoice = link(client, account, multiple=True)
     for _ in range(3):
-        assert pay(client, invoice["id"], VISA_NO_FUNDS).status_code == 402
-    refused = pay(client, invoice["id"])
+        assert pay_on_page(client, invoice["id"], VISA_NO_FUNDS).status_code == 402
+    refused = pay_on_page(client, invoice["id"])
     assert "Wait" in assert_secure_page(refused, 429) and int(refused.headers["retry-after"]) > 0
     assert processor_calls(client) == 3
     client = make_client(checkout_ip_limits="off", checkout_link_limits="2/minute")
     invoice = link(client, account, multiple=True)
-    assert [pay(client, invoice["id"]).status_code for _ in range(3)] == [200, 200, 429]
-    assert pay(client, link(client, account)["id"]).status_code == 200  # another link
+    assert [pay_on_page(client, invoice["id"]).status_code for _ in range(3)] == [200, 200, 429]
+    assert pay_on_page(client, link(client, account)["id"]).status_code == 200  # another link
 
 
 def test_payment_attempts_are_limited_per_card_and_per_account(
@@ -385,17 +360,17 @@ def test_payment_attempts_are_limited_per_card_and_per_account(
         **no_other_limits, checkout_card_limits="2/minute", checkout_account_limits="off"
     )
     links = [link(client, account) for _ in range(3)]
-    answers = [pay(client, each["id"], VISA_NO_FUNDS).status_code for each in links]
+    answers = [pay_on_page(client, each["id"], VISA_NO_FUNDS).status_code for each in links]
     assert answers == [402, 402, 429]
-    assert pay(client, link(client, other_account)["id"], VISA_NO_FUNDS).status_code == 429
-    assert pay(client, links[2]["id"], VISA_OK).status_code == 200  # another card
+    assert pay_on_page(client, link(client, other_account)["id"], VISA_NO_FUNDS).status_code == 429
+    assert pay_on_page(client, links[2]["id"], VISA_OK).status_code == 200  # another card
     assert processor_calls(client) == 3
     client = make_client(
         **no_other_limits, checkout_card_limits="off", checkout_account_limits="3/minute"
     )
     links = [link(client, account) for _ in range(4)]
-    assert [pay(client, each["id"]).status_code for each in links] == [200, 200, 200, 429]
-    assert pay(client, link(client, other_account)["id"]).status_code == 200
+    assert [pay_on_page(client, each["id"]).status_code for each in links] == [200, 200, 200, 429]
+    assert pay_on_page(client, link(client, other_account)["id"]).status_code == 200
 
 
 def test_the_address_limit_believes_forwarded_addresses_only_from_trusted_proxies(
@@ -409,7 +384,7 @@ def test_the_address_limit_believes_forwarded_addresses_only_from_trusted_proxie
         with TestClient(app, raise_server_exceptions=False, client=("10.0.0.2", 1)) as proxy:
             invoice = link(proxy, account, multiple=True)
             return [
-                pay(
+                pay_on_page(
                     proxy, invoice["id"], headers={"X-Forwarded-For": f"192.0.2.{n}, 10.0.0.2"}
                 ).status_code
                 for n in range(3)
@@ -440,7 +415,7 @@ def test_a_view_is_counted_once_per_visitor_per_link_per_day(
         for _ in range(3):
             open_page(browser, invoice["id"])
         browser.head(f"/pay/{invoice['id']}")
-        pay(browser, invoice["id"])
+        pay_on_page(browser, invoice["id"])
         assert views() == 1
         browser.cookies.clear()  # a client without cookies: known by address and agent
         open_page(browser, invoice["id"])
@@ -463,8 +438,8 @@ def test_no_card_number_or_security_code_leaves_in_any_page_or_log(
     for number in (VISA_OK, VISA_NO_FUNDS, "4000056655665556", "4242424242424241"):
         invoice = link(client, account, multiple=True)
         spaced = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
-        pages.append(pay(client, invoice["id"], spaced).text)
-        pages.append(pay(client, invoice["id"], number, expiry="00/00").text)
+        pages.append(pay_on_page(client, invoice["id"], spaced).text)
+        pages.append(pay_on_page(client, invoice["id"], number, expiry="00/00").text)
     text = "\n".join([*pages, caplog.text])
     opaque = r'(value|integrity)="[^"]*"|\?v=\w+|(chrg|src|payl|tokn|card|trxn)_test_\w+'
     readable = re.sub(opaque, "", text)
@@ -477,7 +452,7 @@ def test_a_nul_character_in_the_form_is_refused_not_stored(
     client: TestClient, account: TestAccount
 ) -> None:
     invoice = link(client, account)
-    response = pay(client, invoice["id"], name="Som\x00chai")
+    response = pay_on_page(client, invoice["id"], name="Som\x00chai")
     assert response.status_code == 403  # a form no browser sends, answered with a page
     assert (
         client.get(f"/links/{invoice['id']}", auth=auth(account.test.secret_key)).json()["charges"][

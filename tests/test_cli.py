@@ -13,10 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from factories import auth, quiet_settings
 from servers import BIN, free_port, paylinks
 from starlette.testclient import TestClient
-from support import auth
-from tests_settings import quiet_settings
 
 from paylinks.app import create_app
 from paylinks.db import Database, normalise_url

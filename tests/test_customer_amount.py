@@ -6,11 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard_support import sign_in
-from payments import link, token
+from factories import (
+    CARD,
+    TestAccount,
+    auth,
+    form_tokens,
+    link,
+    open_page,
+    pay_on_page,
+    sign_in,
+    token,
+)
 from starlette.testclient import TestClient
-from support import TestAccount, auth
-from test_checkout import CARD, form_tokens, open_page, pay
 
 TIP_JAR = {
     "title": "Tip jar",
@@ -82,12 +89,12 @@ def test_the_hosted_page_asks_for_the_amount_and_charges_it(
     assert "From ฿50.00 to ฿2,000.00" in page
     thai = open_page(client, tip["id"], params={"locale": "th"})
     assert "ตั้งแต่ ฿50.00 ถึง ฿2,000.00" in thai
-    low = pay(client, tip["id"], amount="10")
+    low = pay_on_page(client, tip["id"], amount="10")
     assert low.status_code == 422 and "within the range" in low.text
     assert 'value="10"' in low.text  # the form keeps what was typed
-    bad = pay(client, tip["id"], amount="lots")
+    bad = pay_on_page(client, tip["id"], amount="lots")
     assert bad.status_code == 422 and "as a number" in bad.text
-    paid = pay(client, tip["id"], amount="1,234.50")
+    paid = pay_on_page(client, tip["id"], amount="1,234.50")
     assert paid.status_code == 200 and "฿1,234.50" in paid.text
     charges = client.get(f"/links/{tip['id']}/charges", auth=auth(account.test.secret_key))
     assert [c["amount"] for c in charges.json()["data"]] == [123450]
@@ -110,7 +117,9 @@ def test_fixed_links_are_unchanged(client: TestClient, account: TestAccount) -> 
     fixed = link(client, account)
     page = open_page(client, fixed["id"])
     assert 'name="amount"' not in page and "Pay ฿1,000.00" in page
-    assert pay(client, fixed["id"], amount="5").status_code == 200  # an extra field is ignored
+    assert (
+        pay_on_page(client, fixed["id"], amount="5").status_code == 200
+    )  # an extra field is ignored
 
 
 def test_the_dashboard_creates_customer_links(make_client: Any, account: TestAccount) -> None:

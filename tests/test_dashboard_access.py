@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from dashboard_support import sign_in, sign_in_user
+from factories import TestAccount, sign_in, sign_in_user
 from servers import BIN
 from starlette.testclient import TestClient
-from support import TestAccount
 
 from paylinks.clock import FrozenClock, SystemClock
 from paylinks.dashboard import users

@@ -9,10 +9,8 @@ import re
 from typing import Any
 
 import pytest
-from dashboard_support import sign_in
-from payments import VISA_NO_FUNDS, link, pay
+from factories import VISA_NO_FUNDS, TestAccount, auth, link, pay, sign_in
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 
 def signed_in(make_client: Any, account: TestAccount) -> tuple[TestClient, str]:

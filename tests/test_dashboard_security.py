@@ -14,11 +14,17 @@ from typing import Any
 
 import httpx
 import pytest
-from dashboard_support import csrf_of, sign_in, sign_in_user
+from factories import (
+    TestAccount,
+    auth,
+    csrf_of,
+    make_account,
+    quiet_settings,
+    sign_in,
+    sign_in_user,
+)
 from servers import BIN, live_server
 from starlette.testclient import TestClient
-from support import TestAccount, auth, make_account
-from tests_settings import quiet_settings
 
 from paylinks.app import create_app
 from paylinks.clock import FrozenClock, SystemClock

@@ -9,11 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from dashboard_support import sign_in
-from payments import link
+from factories import CARD, TestAccount, auth, form_tokens, link, open_page, sign_in
 from starlette.testclient import TestClient
-from support import TestAccount, auth
-from test_checkout import CARD, form_tokens, open_page
 
 HUGE = "1e99999999999"  # a Decimal whose abs() overflows the default context
 MANY_NINES = "9" * 5000  # more digits than int() reads, and far beyond 64 bits

@@ -6,9 +6,8 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from payments import VISA_NO_FUNDS, link, pay, token
+from factories import VISA_NO_FUNDS, TestAccount, auth, link, pay, pay_on_page, token
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 from paylinks.db import Database
 from paylinks.models import events
@@ -107,8 +106,6 @@ def test_hosted_page_payments_record_events(
     client: TestClient, account: TestAccount, db: Database
 ) -> None:
     """The page pays through the same services as the API, so its payments have events too."""
-    from test_checkout import pay as pay_on_page  # the page's own form helper
-
     invoice = link(client, account)
     assert pay_on_page(client, invoice["id"]).status_code == 200
     keys = [k for k, _ in recorded(db, account)]

@@ -32,8 +32,8 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from factories import make_account
 from servers import LiveServer, live_server
-from support import make_account
 
 from paylinks.clock import SystemClock, to_micros
 from paylinks.db import Database

@@ -17,10 +17,10 @@ from urllib.parse import quote
 
 import pytest
 import schemathesis
+from factories import TestAccount, auth, link, pay, token
 from fuzzing import fuzz_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from payments import link, pay, token
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -31,7 +31,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 from paylinks.app import openapi_document
 

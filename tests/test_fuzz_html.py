@@ -15,14 +15,12 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from factories import TestAccount, auth, form_tokens, link, open_page, pay
 from fuzzing import fuzz_settings
 from hypothesis import example, given
 from hypothesis import strategies as st
-from payments import link, pay
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from support import TestAccount, auth
-from test_checkout import form_tokens, open_page
 
 from paylinks.accounts.service import find_principal
 from paylinks.app import routes

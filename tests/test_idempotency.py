@@ -13,10 +13,9 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from payments import VISA_OK, card, link
+from factories import VISA_OK, TestAccount, auth, card, link
 from servers import live_server
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 from paylinks.api import idempotency
 from paylinks.clock import FrozenClock

@@ -6,8 +6,8 @@ import base64
 from typing import Any
 
 import pytest
+from factories import TestAccount, auth, stable
 from starlette.testclient import TestClient
-from support import TestAccount, auth, stable
 
 ID_ROUTES = [
     ("GET", "/links/{id}"),

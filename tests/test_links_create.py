@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from factories import TestAccount, auth
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 from paylinks.clock import FrozenClock
 from paylinks.db import Database

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from factories import TestAccount, auth, stable
 from starlette.testclient import TestClient
-from support import TestAccount, auth, stable
 
 
 def new_link(client: TestClient, key: str, **fields: Any) -> dict[str, Any]:

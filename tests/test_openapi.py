@@ -27,13 +27,12 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
+from factories import VISA_NO_FUNDS, VISA_OK, TestAccount, auth, card
 from jsonschema import Draft202012Validator
-from payments import VISA_NO_FUNDS, VISA_OK, card
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 import paylinks
 from paylinks.api import idempotency

@@ -8,8 +8,8 @@ import uuid
 from typing import Any
 
 import pytest
+from factories import TestAccount, auth
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 from paylinks.web.ratelimit import MemoryLimiter, RedisLimiter, Window, headers_for, parse_policy
 

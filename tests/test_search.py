@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from dashboard_support import sign_in
+from factories import TestAccount, auth, sign_in
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 
 def seed(client: TestClient, key: str) -> dict[str, str]:

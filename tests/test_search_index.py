@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from factories import TestAccount, auth
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 from paylinks.auth import Principal
 from paylinks.db import Database

@@ -11,10 +11,8 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from dashboard_support import sign_in
+from factories import TestAccount, auth, quiet_settings, sign_in
 from starlette.testclient import TestClient
-from support import TestAccount, auth
-from tests_settings import quiet_settings
 
 from paylinks.app import create_app
 from paylinks.db import Database

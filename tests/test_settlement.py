@@ -12,10 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from payments import link, pay, token
+from factories import PUBLIC_URL, TestAccount, auth, link, pay, token
 from starlette.testclient import TestClient
-from support import TestAccount, auth
-from tests_settings import PUBLIC_URL
 
 from paylinks.auth import Principal
 from paylinks.charges.service import NewCharge

@@ -1,5 +1,5 @@
+from factories import TestAccount, auth
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 
 def test_created_link_is_retrievable(client: TestClient, account: TestAccount) -> None:

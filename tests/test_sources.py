@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments import link, pay
+from factories import TestAccount, auth, link, pay
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 from paylinks.sources.promptpay import crc16_ccitt, payload
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from factories import VISA_NO_FUNDS, VISA_OK, TestAccount, auth, card, make_account
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -18,9 +19,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from payments import VISA_NO_FUNDS, VISA_OK, card
 from starlette.testclient import TestClient
-from support import TestAccount, auth, make_account
 
 from paylinks.db import Database
 

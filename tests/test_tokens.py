@@ -6,9 +6,8 @@ import re
 from typing import Any
 
 import pytest
-from payments import VISA_OK, card, token
+from factories import VISA_OK, TestAccount, auth, card, token
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 
 def post_token(client: TestClient, key: str, **card_fields: Any) -> Any:

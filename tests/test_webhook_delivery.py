@@ -12,12 +12,10 @@ from typing import Any
 import orjson
 import pytest
 import sqlalchemy as sa
-from payments import link, pay
+from factories import TestAccount, add_endpoint, auth, deliveries, drain, link, pay, principal_of
 from receivers import receiver
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
-from paylinks.auth import Principal
 from paylinks.clock import FrozenClock
 from paylinks.db import Database
 from paylinks.errors import BadRequest
@@ -27,40 +25,8 @@ from paylinks.models import webhook_deliveries, webhook_endpoints
 from paylinks.recording import EventRecorder
 from paylinks.webhooks import delivery as outbox
 from paylinks.webhooks import service as webhooks
-from paylinks.webhooks.worker import Worker
 
 pytestmark = pytest.mark.usefixtures("empty_outbox")
-
-
-def principal_of(account: TestAccount) -> Principal:
-    return Principal(account.pk, account.id, False, "secret", "")
-
-
-def add_endpoint(db: Database, account: TestAccount, url: str, **kw: Any) -> webhooks.Endpoint:
-    with db.transaction() as conn:
-        return webhooks.create_endpoint(
-            conn,
-            principal=principal_of(account),
-            url=url,
-            keys=kw.get("keys"),
-            scheme=kw.get("scheme", "seed"),
-            now=datetime.now(UTC),
-            limit=0,
-        )
-
-
-def drain(db: Database, clock: Any = None, rounds: int = 5) -> int:
-    async def go() -> int:
-        worker = Worker(db, clock=clock)
-        sent = 0
-        try:
-            for _ in range(rounds):
-                sent += await worker.run_once()
-        finally:
-            await worker.close()
-        return sent
-
-    return asyncio.run(go())
 
 
 def seed_signature(body: bytes, secret: str) -> str:
@@ -126,18 +92,6 @@ def test_a_rolled_back_change_is_never_delivered(account: TestAccount, db: Datab
             .where(webhook_endpoints.c.account_pk == account.pk)
         ).scalar_one()
     assert rows == 0
-
-
-def deliveries(db: Database, account: TestAccount) -> list[Any]:
-    with db.snapshot() as conn:
-        return list(
-            conn.execute(
-                sa.select(webhook_deliveries)
-                .join(webhook_endpoints, webhook_endpoints.c.pk == webhook_deliveries.c.endpoint_pk)
-                .where(webhook_endpoints.c.account_pk == account.pk)
-                .order_by(webhook_deliveries.c.pk)  # tests compare lists: no accidental order
-            ).all()
-        )
 
 
 def test_failures_are_retried_on_the_schedule_and_retry_after_is_honoured(

@@ -19,11 +19,9 @@ import orjson
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from payments import link
+from factories import TestAccount, add_endpoint, auth, deliveries, drain, link
 from receivers import Receiver, receiver
 from starlette.testclient import TestClient
-from support import TestAccount, auth
-from test_webhook_delivery import add_endpoint, deliveries, drain
 
 from paylinks.auth import Principal
 from paylinks.clock import FrozenClock

@@ -34,9 +34,9 @@ import httpx
 import orjson
 import pytest
 import sqlalchemy as sa
+from factories import TestAccount
 from receivers import receiver
 from servers import LiveServer, WorkerProcess, live_server, paylinks, start_worker
-from support import TestAccount
 
 from paylinks.auth import Principal
 from paylinks.db import Database

@@ -21,9 +21,8 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from factories import TestAccount, add_endpoint, auth, principal_of, sign_in
 from starlette.testclient import TestClient
-from support import TestAccount, auth
-from test_webhook_delivery import add_endpoint, principal_of
 
 from paylinks.auth import Principal
 from paylinks.db import Database
@@ -85,8 +84,6 @@ def test_private_targets_need_the_explicit_setting(make_client: Any, account: Te
 def test_the_dashboard_refuses_private_addresses_in_test_mode(
     make_client: Any, account: TestAccount
 ) -> None:
-    from dashboard_support import sign_in
-
     client: TestClient = make_client()
     csrf = sign_in(client, account.test.secret_key)
     refused = client.post(

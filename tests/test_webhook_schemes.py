@@ -19,11 +19,10 @@ from typing import Any
 
 import orjson
 import pytest
+from factories import TestAccount, auth, drain
 from receivers import Received, receiver
 from standardwebhooks.webhooks import Webhook
 from starlette.testclient import TestClient
-from support import TestAccount, auth
-from test_webhook_delivery import drain
 
 from paylinks.db import Database
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from factories import TestAccount, auth
 from starlette.testclient import TestClient
-from support import TestAccount, auth
 
 from paylinks.links import reads
 
