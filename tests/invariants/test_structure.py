@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "paylinks"
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "paylinks"
 FEATURES = {
     "accounts", "branding", "charges", "checkout", "client", "dashboard", "events", "links",
     "payments", "remote", "search", "sources", "tokens", "webhooks",
