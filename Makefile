@@ -60,7 +60,8 @@ fuzz: $(STAMP)
 	@seed=$${PAYLINKS_FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
 	echo "make fuzz: PAYLINKS_FUZZ_SEED=$$seed (replay: PAYLINKS_FUZZ_SEED=$$seed make fuzz)"; \
 	PAYLINKS_FUZZ_SEED=$$seed PAYLINKS_FUZZ_EXAMPLES=$${PAYLINKS_FUZZ_EXAMPLES:-100} \
-		$(BIN)/pytest -n auto -p no:randomly tests/test_fuzz.py tests/test_fuzz_html.py $(PYTEST_ARGS)
+		$(BIN)/pytest -n auto -p no:randomly \
+			tests/invariants/test_fuzz.py tests/invariants/test_fuzz_html.py $(PYTEST_ARGS)
 
 # Mutation testing of the rules that hold money and security (about 15 minutes here; a
 # measurement, not part of CI): writes docs/mutation.md.

@@ -22,9 +22,7 @@ from paylinks.db import Database
 from paylinks.models import links
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from dashboard_support import sign_in
-from support import make_account
-from tests_settings import quiet_settings
+from factories import make_account, quiet_settings, sign_in
 
 d = tempfile.mkdtemp()
 db = Database(f"sqlite:///{d}/x.db")

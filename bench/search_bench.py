@@ -30,9 +30,7 @@ from paylinks.db import Database
 from paylinks.models import link_counters, links
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-from dashboard_support import sign_in
-from support import auth, make_account
-from tests_settings import quiet_settings
+from factories import auth, make_account, quiet_settings, sign_in
 
 COUNT = 100_000
 QUERIES = [

@@ -11,9 +11,8 @@ from typing import Any
 import kinds
 import pytest
 import sqlalchemy as sa
+from factories import TestAccount, auth, make_account, quiet_settings
 from starlette.testclient import TestClient
-from support import TestAccount, auth, make_account
-from tests_settings import quiet_settings
 
 from paylinks import migrate
 from paylinks.app import create_app

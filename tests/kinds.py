@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pytest
 
-INVARIANT_FILES = {
-    "test_exactly_once.py", "test_crash_safety.py", "test_card_data.py", "test_isolation.py",
-    "test_access_matrix.py", "test_fuzz.py", "test_fuzz_html.py", "test_stateful.py",
-    "test_scale_out.py", "test_webhook_outbox_crash.py", "test_settlement.py",
-}  # fmt: skip
+# The kind follows the folder (tests/<folder>/test_*.py), with two exceptions that keep a test
+# counted as what it is: settlement of interrupted charges is a proof that lives beside the
+# payments it settles, and the package-structure check, kept with the cross-cutting checks, reads
+# source files on its own (a unit test).
+INVARIANT_FOLDER = "invariants"
+INVARIANTS_ELSEWHERE = {"payments/test_settlement.py"}
+NOT_INVARIANTS = {"invariants/test_structure.py"}
 # A module that starts processes: its tests talk to a real server, worker or command.
 _PROCESS_MARKS = ("live_server(", "start_worker(", "worker_process(", "subprocess.", "paylinks(")
 _DATABASE_FIXTURES = {"db", "client", "make_client", "database_url", "account", "browsers"}
@@ -41,15 +43,19 @@ def _starts_processes(path: Path) -> bool:
 
 def kind_of(item: pytest.Item) -> str:
     path = Path(str(item.path))
-    if path.parent.name == "browser":
+    folder = path.parent.name
+    where = f"{folder}/{path.name}"
+    if folder == "browser":
         return "browser"
-    if path.parent.name == "compat":
+    if folder == "compat":
         return "SDK compatibility"
-    if path.name == "test_openapi.py" and getattr(item, "originalname", "") == (
+    if folder == "contract" and getattr(item, "originalname", "") == (
         "test_responses_match_the_document"
     ):
         return "contract scenario"
-    if path.name in INVARIANT_FILES:
+    if (folder == INVARIANT_FOLDER and where not in NOT_INVARIANTS) or (
+        where in INVARIANTS_ELSEWHERE
+    ):
         return "invariant"
     fixtures = set(getattr(item, "fixturenames", ()))
     if _starts_processes(path) and not fixtures & {"client", "make_client"}:

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from factories import unavailable
 from servers import LiveServer, live_server
-from support import unavailable
 from visitor import Visitor
 
 CHROMIUM = "/usr/bin/chromium"

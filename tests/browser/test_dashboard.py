@@ -13,8 +13,7 @@ import pytest
 import segno
 from receivers import receiver
 from servers import LiveServer
-from test_payment_page import fill_card
-from visitor import Visitor
+from visitor import Visitor, fill_card
 
 
 @pytest.fixture

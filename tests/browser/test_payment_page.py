@@ -3,31 +3,13 @@ phone screen, and hostile merchant text."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
+from factories import make_link
 from servers import LiveServer
-from visitor import Visitor
+from visitor import Visitor, fill_card
 
 HOSTILE_TITLE = "<script>alert(1)</script>"
 HOSTILE_DESCRIPTION = '"><img src=x onerror=alert(1)>'
-
-
-def make_link(api: httpx.Client, **fields: Any) -> dict[str, Any]:
-    body = {"amount": 100000, "currency": "thb", "title": "Invoice 2026-001", **fields}
-    response = api.post("/links", json=body)
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
-def fill_card(visitor: Visitor, number: str, name: str = "Somchai Jaidee") -> None:
-    page = visitor.page
-    page.get_by_label("Name on card").fill(name)
-    page.get_by_label("Card number").fill(number)
-    page.get_by_label("Expiry (MM/YY)").fill("12/35")
-    page.get_by_label("Security code").fill("123")
-    page.get_by_label("E-mail for the receipt (optional)").fill("somchai@example.com")
 
 
 def test_paying_by_card_shows_a_receipt(visitor: Visitor, api: httpx.Client) -> None:

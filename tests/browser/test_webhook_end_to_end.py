@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import orjson
+from factories import make_link
 from receivers import Received, Receiver, receiver
-from test_payment_page import fill_card, make_link
-from visitor import Visitor
+from visitor import Visitor, fill_card
 
 
 def verify_webhook(payload: bytes, signature: str, secret: str) -> bool:

@@ -30,3 +30,12 @@ class Visitor:
     def screenshot(self, name: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def fill_card(visitor: Visitor, number: str, name: str = "Somchai Jaidee") -> None:
+    page = visitor.page
+    page.get_by_label("Name on card").fill(name)
+    page.get_by_label("Card number").fill(number)
+    page.get_by_label("Expiry (MM/YY)").fill("12/35")
+    page.get_by_label("Security code").fill("123")
+    page.get_by_label("E-mail for the receipt (optional)").fill("somchai@example.com")

@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
+from factories import unavailable
 from servers import LiveServer, create_account_keys
-from support import unavailable
 
 NODE_DIR = Path(__file__).parent / "node"
 # The preload we ship for Node users (docs/compatibility.md): tested here as they would use it.

@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from factories import unavailable
 from servers import LiveServer, create_account_keys
-from support import unavailable
 
 
 @dataclass
