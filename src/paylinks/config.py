@@ -65,13 +65,13 @@ class Settings(BaseSettings):
     # Addresses (or networks) of reverse proxies whose `X-Forwarded-For` names the client;
     # comma-separated. Empty: the connecting address is the client (see `proxies`).
     trusted_proxies: str = ""
-    # Payment attempts on the hosted page (card-testing defence), written like `rate_limits`;
-    # `off` disables one. Counted per client address, per link, per card (its fingerprint)
-    # and per account; a refused attempt never reaches the processor.
     # Append every test-mode processor call (charge id, card reference, amount; never a card
     # number) to this file as a JSON line: for tests and debugging that count what the card
     # network was asked to do across processes.
     test_processor_journal: Path | None = None
+    # Payment attempts on the hosted page (card-testing defence), written like `rate_limits`;
+    # `off` disables one. Counted per client address, per link, per card (its fingerprint)
+    # and per account; a refused attempt never reaches the processor.
     checkout_ip_limits: str = "10/minute"
     checkout_link_limits: str = "30/minute"
     checkout_card_limits: str = "10/minute;30/hour"

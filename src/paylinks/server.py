@@ -13,7 +13,8 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
     """The `PAYLINKS_*` variables that rebuild `settings` in a worker process."""
     env = {}
     for name, value in settings.model_dump().items():
-        env[f"PAYLINKS_{name.upper()}"] = str(value)
+        if value is not None:  # unset stays unset: str(None) would become the path "None"
+            env[f"PAYLINKS_{name.upper()}"] = str(value)
     env["PAYLINKS_DATABASE_URL"] = settings.resolved_database_url
     return env
 
