@@ -104,3 +104,11 @@ def test_both_secrets_sign_while_a_secret_is_rolled() -> None:
     assert len(seed["webhook-signature"].split(" ")) == 2
     for secret in (old, new):
         Webhook(secret).verify(body, seed)
+
+
+def test_a_secret_is_32_random_bytes() -> None:
+    secrets = {new_secret() for _ in range(50)}
+    assert len(secrets) == 50
+    for secret in secrets:
+        assert secret.startswith("whsec_")
+        assert len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
