@@ -55,10 +55,12 @@ class LiveServer:
     account_id: str = ""  # the account whose test keys these are
     journal: Path | None = None  # where its test processor records every call
 
-    def processor_calls(self) -> list[Call]:
-        """Every charge the server's test processor was asked to make, from all its processes."""
+    def processor_calls(self, *actions: str) -> list[Call]:
+        """What the server's test processor was asked to do, from all its processes: the
+        charges and authorizations, or the calls of the given actions ("capture", "refund" …)."""
         assert self.journal is not None
-        return read_journal(self.journal)
+        wanted = actions or ("charge", "authorize")
+        return [call for call in read_journal(self.journal) if call.action in wanted]
 
 
 @dataclass(frozen=True)

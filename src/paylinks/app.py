@@ -41,6 +41,7 @@ from paylinks.payments import settlement
 from paylinks.processors.protocol import Processor
 from paylinks.processors.sandbox import TestProcessor
 from paylinks.recording import EventRecorder
+from paylinks.refunds import routes as refunds
 from paylinks.runtime import Runtime
 from paylinks.search import routes as search
 from paylinks.sources import routes as sources
@@ -95,8 +96,24 @@ def routes() -> list[BaseRoute]:
         *resource(
             "/charges", GET=endpoint(charges.list_charges), POST=endpoint(payments.create_charge)
         ),
-        *resource("/charges/{charge_id}", GET=endpoint(charges.retrieve_charge)),
+        *resource(
+            "/charges/{charge_id}",
+            GET=endpoint(charges.retrieve_charge),
+            PATCH=endpoint(charges.update_charge),
+        ),
         *resource("/charges/{charge_id}/events", GET=endpoint(events.list_charge_events)),
+        *resource(
+            "/charges/{charge_id}/refunds",
+            GET=endpoint(refunds.list_charge_refunds),
+            POST=endpoint(payments.create_refund),
+        ),
+        *resource(
+            "/charges/{charge_id}/refunds/{refund_id}", GET=endpoint(refunds.retrieve_refund)
+        ),
+        *resource("/refunds", GET=endpoint(refunds.list_refunds)),
+        *resource("/charges/{charge_id}/capture", POST=endpoint(payments.capture_charge)),
+        *resource("/charges/{charge_id}/reverse", POST=endpoint(payments.reverse_charge)),
+        *resource("/charges/{charge_id}/expire", POST=endpoint(payments.expire_charge)),
         *resource("/charges/{charge_id}/mark_as_paid", POST=endpoint(payments.mark_as_paid)),
         *resource("/charges/{charge_id}/mark_as_failed", POST=endpoint(payments.mark_as_failed)),
         *resource("/events", GET=endpoint(events.list_events)),

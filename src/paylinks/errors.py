@@ -89,6 +89,29 @@ class MissingCard(BadRequest):
     code = "missing_card"
 
 
+# Omise's codes for an action the charge's state does not allow (omise-compat §4.8).
+class FailedRefund(BadRequest):
+    code = "failed_refund"
+
+
+class FailedCapture(BadRequest):
+    code = "failed_capture"
+
+
+class FailedReverse(BadRequest):
+    code = "failed_reverse"
+
+
+class ExpiredCharge(BadRequest):
+    """Omise: capturing or reversing an authorization that has lapsed."""
+
+    code = "expired_charge"
+
+
+class FailedExpire(BadRequest):
+    code = "failed_expire"
+
+
 class TestModeLiveCard(BadRequest):
     __test__ = False
     code = "test_mode_live_card"

@@ -20,17 +20,24 @@ from paylinks.ids import new_id
 from paylinks.models import events
 
 LINK_KEYS = ("link.create", "link.update", "link.destroy")
-CHARGE_KEYS = ("charge.create", "charge.complete", "charge.failed")
+# charge.complete / charge.failed: the seed's outcome keys; charge.capture, charge.reverse,
+# charge.expire and charge.update: Omise's for what happens to a charge afterwards.
+CHARGE_KEYS = (
+    "charge.create", "charge.complete", "charge.failed", "charge.capture", "charge.reverse",
+    "charge.expire", "charge.update",
+)  # fmt: skip
+REFUND_KEYS = ("refund.create",)
 # Recorded when paylinks itself disables an endpoint (410 Gone, five days of failures).
 ENDPOINT_KEYS = ("webhook_endpoint.disable",)
-EVENT_KEYS = CHARGE_KEYS + LINK_KEYS + ENDPOINT_KEYS
+EVENT_KEYS = CHARGE_KEYS + REFUND_KEYS + LINK_KEYS + ENDPOINT_KEYS
 
 
 class Recorder(Protocol):
     def __call__(
         self, conn: Connection, *, key: str, principal: Principal, subject: Any, now: datetime
     ) -> None:
-        """Record `key` for `subject` (a link or a charge) in the caller's transaction."""
+        """Record `key` for `subject` (a link, a charge or a refund) in the caller's
+        transaction."""
         ...
 
 

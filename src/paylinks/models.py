@@ -22,6 +22,10 @@ accounts = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     # The PromptPay ID (phone or tax id) that THB QR codes pay; test mode falls back to a dummy.
     sa.Column("promptpay_id", sa.String(20), nullable=True),
+    # The hosted page sends card payments through 3-D Secure.
+    sa.Column("three_d_secure", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The test clock: how far (microseconds) this account's test mode is ahead of real time.
+    sa.Column("clock_offset", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 api_keys = sa.Table(
@@ -151,7 +155,8 @@ charges = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("description", sa.Text, nullable=True),
     sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("status", sa.String(20), nullable=False),  # pending | successful | failed
+    # pending | successful | failed | reversed | expired
+    sa.Column("status", sa.String(20), nullable=False),
     sa.Column("card", sa.Text, nullable=True),  # the card object as JSON (card payments)
     sa.Column("source_pk", sa.BigInteger, sa.ForeignKey("sources.pk"), nullable=True),
     sa.Column("token_pk", sa.BigInteger, sa.ForeignKey("tokens.pk"), nullable=True),
@@ -162,18 +167,62 @@ charges = sa.Table(
     sa.Column("failure_code", sa.String(60), nullable=True),
     sa.Column("failure_message", sa.String(300), nullable=True),
     sa.Column("transaction_id", sa.String(40), nullable=True),
-    sa.Column("paid_at", sa.BigInteger, nullable=True),
+    sa.Column("paid_at", sa.BigInteger, nullable=True),  # captured
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # capture=false asks for an authorization only; it is captured or reversed later.
+    sa.Column("capture", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("authorized_at", sa.BigInteger, nullable=True),
+    sa.Column("reversed_at", sa.BigInteger, nullable=True),
+    # When a pending charge (an authorization, a PromptPay QR) lapses, and when it did.
+    sa.Column("expires_at", sa.BigInteger, nullable=True),
+    sa.Column("expired_at", sa.BigInteger, nullable=True),
+    # Raised by each refund's conditional UPDATE: never above `amount`.
+    sa.Column("refunded_amount", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("return_uri", sa.Text, nullable=True),
+    # 3-D Secure: "pending" while the customer authenticates, then "passed" or "failed".
+    sa.Column("authentication", sa.String(10), nullable=True),
     sa.Index("ix_charges_account_created", "account_pk", "livemode", "created_at", "pk"),
     sa.Index("ix_charges_link", "link_pk", "created_at", "pk"),
-    # The database, not the code, makes a second successful charge on a single-use link impossible.
+    # The database, not the code, makes a second successful (or authorized, not yet captured)
+    # charge on a single-use link impossible.
     sa.Index(
         "ux_charges_one_success_per_single_use_link",
         "link_pk",
         unique=True,
-        sqlite_where=sa.text("single_use_link = 1 AND status = 'successful'"),
-        postgresql_where=sa.text("single_use_link AND status = 'successful'"),
+        sqlite_where=sa.text(
+            "single_use_link = 1 AND (status = 'successful' "
+            "OR (status = 'pending' AND authorized_at IS NOT NULL))"
+        ),
+        postgresql_where=sa.text(
+            "single_use_link AND (status = 'successful' "
+            "OR (status = 'pending' AND authorized_at IS NOT NULL))"
+        ),
     ),
+    # The expiry sweeper's pending charges with a deadline.
+    sa.Index(
+        "ix_charges_pending_expiry",
+        "expires_at",
+        sqlite_where=sa.text("status = 'pending' AND expires_at IS NOT NULL"),
+        postgresql_where=sa.text("status = 'pending' AND expires_at IS NOT NULL"),
+    ),
+)
+
+# Refunds of a charge, each a part of what it captured (omise-compat: the refund object).
+refunds = sa.Table(
+    "refunds",
+    metadata,
+    sa.Column("pk", BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), nullable=False),
+    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("charge_pk", sa.BigInteger, sa.ForeignKey("charges.pk"), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("transaction_id", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_refunds_account_created", "account_pk", "livemode", "created_at", "pk"),
+    sa.Index("ix_refunds_charge", "charge_pk", "created_at", "pk"),
 )
 
 # Every state change records an event in the same transaction as the change: the object as it

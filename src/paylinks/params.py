@@ -124,6 +124,11 @@ class Params:
     def present(self, names: Iterable[str]) -> list[str]:
         return [n for n in names if n in self.data]
 
+    def others(self, names: Iterable[str]) -> list[str]:
+        """The parameters sent that are not among `names`, sorted."""
+        known = set(names)
+        return sorted(n for n in self.data if n not in known)
+
     def string(
         self,
         name: str,

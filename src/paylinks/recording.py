@@ -17,6 +17,8 @@ from paylinks.charges.service import Charge, embedded_charges
 from paylinks.eventlog import record_event
 from paylinks.links.schemas import link_with_charges_to_wire
 from paylinks.links.service import Link
+from paylinks.refunds.schemas import refund_to_wire
+from paylinks.refunds.service import Refund
 from paylinks.webhooks.service import enqueue
 
 
@@ -31,6 +33,16 @@ class EventRecorder:
             data = charge_to_wire(subject, public_url=self.public_url)
             event_pk = record_event(
                 conn, principal=principal, key=key, data=data, now=now, charge_pk=subject.pk
+            )
+        elif isinstance(subject, Refund):
+            # Listed with its charge's events (GET /charges/:id/events).
+            event_pk = record_event(
+                conn,
+                principal=principal,
+                key=key,
+                data=refund_to_wire(subject),
+                now=now,
+                charge_pk=subject.charge_pk,
             )
         elif isinstance(subject, Link):
             event_pk = record_event(

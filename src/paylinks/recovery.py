@@ -18,6 +18,7 @@ from paylinks.charges import service as charges_service
 from paylinks.events import routes as events
 from paylinks.links import routes as links
 from paylinks.payments import settlement
+from paylinks.refunds import routes as refunds
 from paylinks.sources import routes as sources
 from paylinks.tokens import routes as tokens
 from paylinks.webhooks import routes as webhooks
@@ -28,6 +29,7 @@ RETRIEVERS: dict[str, tuple[Handler, str]] = {
     "tokn_": (tokens.retrieve_token, "token_id"),
     "src_": (sources.retrieve_source, "source_id"),
     "evnt_": (events.retrieve_event, "event_id"),
+    "rfnd_": (refunds.retrieve_refund, "refund_id"),
 }
 
 
@@ -38,7 +40,9 @@ async def rebuild(call: ApiCall, object_id: str) -> dict[str, Any]:
         await _settle_if_interrupted(call, object_id)
     for prefix, (retrieve, param) in RETRIEVERS.items():
         if object_id.startswith(prefix):
-            scope = {**call.request.scope, "path_params": {param: object_id}}
+            # Merged: a refund is read under the charge named in the request's own path.
+            params = {**call.request.path_params, param: object_id}
+            scope = {**call.request.scope, "path_params": params}
             return await retrieve(replace(call, request=Request(scope), guarded=None))
     raise LookupError(f"no way to render {object_id}")
 

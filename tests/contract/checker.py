@@ -392,6 +392,24 @@ class Ctx:
         assert charge["status"] == "pending"
         return charge
 
+    def authorization(self, **fields: Any) -> dict[str, Any]:
+        """A card charge made with capture=false: pending, authorized, capturable."""
+        body = {"card": self.new_token(), "amount": 5000, "currency": "thb", "capture": False}
+        charge: dict[str, Any] = self.call(
+            "createCharge", status=200, json={**body, **fields}
+        ).json()
+        assert charge["capturable"] is True
+        return charge
+
+    def new_refund(self, amount: int = 100) -> dict[str, Any]:
+        """A refund of `amount` of a new card charge."""
+        charge = self.new_charge()
+        body = {"amount": amount}
+        refund: dict[str, Any] = self.call(
+            "createRefund", status=200, charge_id=charge["id"], json=body
+        ).json()
+        return refund
+
     def new_event(self) -> dict[str, Any]:
         """The newest event: the `link.create` of a new link."""
         made = self.new_link()
@@ -488,6 +506,21 @@ def valid_request(ctx: Ctx, op: str) -> dict[str, Any]:
         return {"endpoint_id": new_endpoint(ctx)["id"], "json": {"enabled": False}}
     if op == "redeliverEvent":
         return {"event_id": ctx.new_event()["id"], "json": {"endpoint": new_endpoint(ctx)["id"]}}
+    if op == "updateCharge":
+        return {"charge_id": ctx.new_charge()["id"], "json": {"description": "changed"}}
+    if op in ("captureCharge", "reverseCharge"):
+        return {"charge_id": ctx.authorization()["id"]}
+    if op == "expireCharge":
+        return {"charge_id": ctx.pending_charge()["id"]}
+    if op == "createRefund":
+        return {"charge_id": ctx.new_charge()["id"], "json": {"amount": 100}}
+    if op == "listChargeRefunds":
+        return {"charge_id": ctx.new_charge()["id"]}
+    if op == "getRefund":
+        refund = ctx.new_refund()
+        return {"charge_id": refund["charge"], "refund_id": refund["id"]}
+    if op == "listRefunds":
+        return {"query": {"limit": 5}}
     raise AssertionError(f"no valid request known for {op}; add one")
 
 

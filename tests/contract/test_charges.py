@@ -190,3 +190,103 @@ def fail_what_cannot_be_failed(ctx: Ctx) -> None:
 @scenario("markChargeAsFailed", 404)
 def fail_a_missing_charge(ctx: Ctx) -> None:
     ctx.call("markChargeAsFailed", status=404, charge_id="chrg_test_missing")
+
+
+# --- updateCharge
+
+
+@scenario("updateCharge", 200)
+def update_a_charges_description_and_metadata(ctx: Ctx) -> None:
+    charge = ctx.new_charge()
+    body = {"description": "Order 9", "metadata": {"order": "9"}}
+    updated = ctx.call("updateCharge", status=200, charge_id=charge["id"], json=body).json()
+    assert (updated["description"], updated["metadata"]) == ("Order 9", {"order": "9"})
+    form = ctx.call(
+        "updateCharge", status=200, charge_id=charge["id"], form={"metadata[a]": "1"}, slash=True
+    ).json()
+    assert form["metadata"] == {"a": "1"} and form["description"] == "Order 9"
+
+
+@scenario("updateCharge", 400)
+def update_what_a_charge_cannot_change(ctx: Ctx) -> None:
+    charge = ctx.new_charge()
+    for body in ({"amount": 1}, {"status": "failed"}, {"description": "x" * 1001}):
+        ctx.call("updateCharge", status=400, charge_id=charge["id"], json=body)
+
+
+@scenario("updateCharge", 404)
+def update_others_charges(ctx: Ctx) -> None:
+    charge = ctx.new_charge()
+    key = ctx.other_account.test.secret_key
+    ctx.call("updateCharge", status=404, charge_id=charge["id"], key=key, json={"description": "x"})
+
+
+# --- captureCharge, reverseCharge, expireCharge
+
+
+@scenario("captureCharge", 200)
+def capture_an_authorization(ctx: Ctx) -> None:
+    charge = ctx.authorization()
+    done = ctx.call("captureCharge", status=200, charge_id=charge["id"], slash=True).json()
+    assert (done["status"], done["paid"], done["capturable"]) == ("successful", True, False)
+
+
+@scenario("captureCharge", 400)
+def captures_the_server_refuses(ctx: Ctx) -> None:
+    captured = ctx.new_charge()
+    response = ctx.call("captureCharge", status=400, charge_id=captured["id"])
+    assert error_code(response) == "failed_capture"
+    reversed_ = ctx.authorization()
+    ctx.call("reverseCharge", status=200, charge_id=reversed_["id"])
+    response = ctx.call("captureCharge", status=400, charge_id=reversed_["id"])
+    assert error_code(response) == "failed_capture"
+
+
+@scenario("captureCharge", 404)
+def capture_others_charges(ctx: Ctx) -> None:
+    charge = ctx.authorization()
+    key = ctx.other_account.test.secret_key
+    ctx.call("captureCharge", status=404, charge_id=charge["id"], key=key)
+    ctx.call("captureCharge", status=404, charge_id="chrg_test_missing")
+
+
+@scenario("reverseCharge", 200)
+def reverse_an_authorization(ctx: Ctx) -> None:
+    charge = ctx.authorization()
+    done = ctx.call("reverseCharge", status=200, charge_id=charge["id"], slash=True).json()
+    assert (done["status"], done["reversed"]) == ("reversed", True) and done["reversed_at"]
+
+
+@scenario("reverseCharge", 400)
+def reversals_the_server_refuses(ctx: Ctx) -> None:
+    for charge in (ctx.new_charge(), ctx.pending_charge()):
+        response = ctx.call("reverseCharge", status=400, charge_id=charge["id"])
+        assert error_code(response) == "failed_reverse"
+
+
+@scenario("reverseCharge", 404)
+def reverse_others_charges(ctx: Ctx) -> None:
+    charge = ctx.authorization()
+    key = ctx.other_account.test.secret_key
+    ctx.call("reverseCharge", status=404, charge_id=charge["id"], key=key)
+
+
+@scenario("expireCharge", 200)
+def expire_a_promptpay_charge(ctx: Ctx) -> None:
+    charge = ctx.pending_charge()
+    done = ctx.call("expireCharge", status=200, charge_id=charge["id"], slash=True).json()
+    assert (done["status"], done["expired"]) == ("expired", True) and done["expired_at"]
+
+
+@scenario("expireCharge", 400)
+def expiries_the_server_refuses(ctx: Ctx) -> None:
+    for charge in (ctx.new_charge(), ctx.authorization()):
+        response = ctx.call("expireCharge", status=400, charge_id=charge["id"])
+        assert error_code(response) == "failed_expire"
+
+
+@scenario("expireCharge", 404)
+def expire_others_charges(ctx: Ctx) -> None:
+    charge = ctx.pending_charge()
+    key = ctx.other_account.test.secret_key
+    ctx.call("expireCharge", status=404, charge_id=charge["id"], key=key)

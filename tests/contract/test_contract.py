@@ -18,6 +18,7 @@ import test_events
 import test_every_operation
 import test_links
 import test_ops
+import test_refunds
 import test_search
 import test_sources
 import test_tokens
@@ -51,8 +52,8 @@ from paylinks.app import openapi_document, routes
 
 # Every scenario module: each registers its scenarios in SCENARIOS when imported.
 SCENARIO_MODULES = (
-    test_charges, test_events, test_every_operation, test_links, test_ops, test_search,
-    test_sources, test_tokens, test_webhooks,
+    test_charges, test_events, test_every_operation, test_links, test_ops, test_refunds,
+    test_search, test_sources, test_tokens, test_webhooks,
 )  # fmt: skip
 
 CASES = [
@@ -98,7 +99,7 @@ def test_undocumented_methods_are_405_listing_the_documented_ones(
 
 
 def test_unknown_paths_are_not_found(client: TestClient, account: TestAccount) -> None:
-    for path in ("/nothing", "/links/a/b/c", "/refunds", "/sources/x/qr.svg/"):
+    for path in ("/nothing", "/links/a/b/c", "/disputes", "/sources/x/qr.svg/"):
         response = client.get(path, auth=auth(account.test.secret_key))
         assert response.status_code == 404
         check_against("/components/responses/NotFound", response, f"GET {path}")

@@ -85,7 +85,40 @@ READ_BACK = {
     "token_id": "/tokens/{id}",
     "source_id": "/sources/{id}",
     "endpoint_id": "/webhook_endpoints/{id}",
+    "refund_id": "/charges/{charge}/refunds/{id}",
 }
+
+
+def _refund(client: TestClient, owner: TestAccount) -> str:
+    """A refund of a paid charge, as "charge_id/refund_id" (its path names both)."""
+    charge = client.post(
+        "/charges", auth=auth(owner.test.secret_key),
+        json={"card": token(client, owner), "amount": 5000, "currency": "thb"},
+    ).json()  # fmt: skip
+    refund = client.post(
+        f"/charges/{charge['id']}/refunds", auth=auth(owner.test.secret_key), json={"amount": 1}
+    ).json()
+    return f"{charge['id']}/{refund['id']}"
+
+
+MAKERS["refund_id"] = _refund
+
+
+def _target(path: str, object_id: str) -> tuple[str, str]:
+    """The route with the made object's id(s) filled in, and where its owner reads it back."""
+    param = _param(path)
+    if param == "refund_id":
+        charge_id, refund_id = object_id.split("/")
+        target = path.replace("{charge_id}", charge_id).replace("{refund_id}", refund_id)
+        return target, READ_BACK[param].format(charge=charge_id, id=refund_id)
+    target = path.replace("{" + param + "}", object_id)
+    return target, READ_BACK[param].format(id=object_id)
+
+
+def _param(path: str) -> str:
+    """The object a route is about: its last path parameter (a refund, not its charge)."""
+    found: list[str] = re.findall(r"{(\w+)}", path)
+    return found[-1]
 
 
 def test_every_id_route_is_in_the_matrix() -> None:
@@ -120,14 +153,13 @@ def test_strangers_get_not_found_and_change_nothing(
     path: str,
     method: str,
 ) -> None:
-    (param,) = re.findall(r"{(\w+)}", path)
+    param = _param(path)
     object_id = MAKERS[param](client, account)
     owner_key = account.test.secret_key
-    read_back = READ_BACK[param].format(id=object_id)
+    target, read_back = _target(path, object_id)
     found = client.get(read_back, auth=auth(owner_key))
     assert found.status_code == 200, found.text
     before = _stable(found.json())
-    target = path.replace("{" + param + "}", object_id)
     for key in _strangers(account, other_account, path):
         response = client.request(method, target, auth=auth(key), json=BODY)
         assert response.status_code == 404, (key, response.text)
@@ -170,15 +202,14 @@ def test_test_keys_cannot_reach_live_objects(
     path: str,
     method: str,
 ) -> None:
-    (param,) = re.findall(r"{(\w+)}", path)
+    param = _param(path)
     object_id = LIVE_MAKERS[param](client, account)
     assert "_test_" not in object_id
     owner_key = account.live.secret_key
-    read_back = READ_BACK[param].format(id=object_id)
+    target, read_back = _target(path, object_id)
     found = client.get(read_back, auth=auth(owner_key))
     assert found.status_code == 200, found.text
     before = _stable(found.json())
-    target = path.replace("{" + param + "}", object_id)
     for key in (
         account.test.secret_key,
         other_account.test.secret_key,

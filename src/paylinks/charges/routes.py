@@ -1,4 +1,5 @@
-"""HTTP for reading charges: retrieve and list. Making and completing one: `payments.routes`."""
+"""HTTP for charges as records: retrieve, list, and update the description and metadata. Making
+and completing one: `payments.routes`."""
 
 from __future__ import annotations
 
@@ -27,3 +28,20 @@ async def list_charges(call: ApiCall) -> dict[str, Any]:
         location="/charges",
         now=call.now(),
     )
+
+
+async def update_charge(call: ApiCall) -> dict[str, Any]:
+    charge_id = call.path_param("charge_id")
+    # Another account's charge is a 404 whatever the parameters say.
+    await call.db.read(service.get_charge, principal=call.principal, charge_id=charge_id)
+    description, metadata = schemas.parse_update(call.params)
+    charge = await call.db.write(
+        service.update_charge,
+        principal=call.principal,
+        charge_id=charge_id,
+        description=description,
+        metadata=metadata,
+        now=call.now(),
+        record=call.runtime.recorder,
+    )
+    return schemas.charge_to_wire(charge, public_url=call.runtime.settings.public_url)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from paylinks.charges.service import Charge, NewCharge
-from paylinks.clock import format_time
+from paylinks.clock import EPOCH, format_time
 from paylinks.errors import BadRequest, InvalidAmount
+from paylinks.pagination import DEFAULT_LIMIT
 from paylinks.params import DESCRIPTION_MAX, Params, parse_metadata
+from paylinks.refunds.schemas import refund_to_wire
 from paylinks.sources.schemas import source_to_wire
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -36,7 +39,33 @@ def parse_create(params: Params) -> NewCharge:
         description=params.string("description", max_length=DESCRIPTION_MAX),
         metadata=parse_metadata(params) or {},
         customer_email=parse_email(params.string("customer_email")),
+        capture=params.boolean("capture") is not False,
+        return_uri=parse_return_uri(params.string("return_uri", max_length=2000)),
     )
+
+
+UPDATABLE_FIELDS = ("description", "metadata")
+
+
+def parse_update(params: Params) -> tuple[str | None, dict[str, Any] | None]:
+    """(description, metadata); any other parameter is a 400 naming it."""
+    unknown = params.others(UPDATABLE_FIELDS)
+    if unknown:
+        raise BadRequest(
+            f"{unknown[0]} cannot be changed; only description and metadata are updatable"
+        )
+    description = params.string("description", max_length=DESCRIPTION_MAX)
+    return description, parse_metadata(params)
+
+
+def parse_return_uri(value: str | None) -> str | None:
+    """Where a 3-D Secure customer is sent back to: an absolute http(s) URL."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadRequest("return_uri must be an absolute http or https URL")
+    return value
 
 
 def _source_field(charge: Charge, public_url: str) -> dict[str, Any] | None:
@@ -50,8 +79,32 @@ def _source_field(charge: Charge, public_url: str) -> dict[str, Any] | None:
     return None
 
 
+def refunds_list(charge: Charge) -> dict[str, Any]:
+    """The charge's `refunds`: a list object of all of them, like `charges` on a link."""
+    data = [refund_to_wire(r) for r in charge.refunds]
+    return {
+        "object": "list",
+        "data": data,
+        "limit": max(len(data), DEFAULT_LIMIT),
+        "offset": 0,
+        "total": len(data),
+        "location": f"/charges/{charge.id}/refunds",
+        "order": "chronological",
+        "from": format_time(EPOCH),
+        "to": format_time(charge.refunds[-1].created_at if charge.refunds else charge.created_at),
+    }
+
+
+def authorize_uri(charge: Charge, public_url: str) -> str | None:
+    """Where the customer authenticates a 3-D Secure charge (while it waits for them)."""
+    if charge.authentication != "pending" or charge.status != "pending":
+        return None
+    return f"{public_url}/payments/{charge.id}/authorize"
+
+
 def charge_to_wire(charge: Charge, *, public_url: str) -> dict[str, Any]:
     paid = charge.status == "successful"
+    refundable = charge.refundable > 0
     return {
         "object": "charge",
         "id": charge.id,
@@ -62,13 +115,18 @@ def charge_to_wire(charge: Charge, *, public_url: str) -> dict[str, Any]:
         "description": charge.description,
         "metadata": charge.metadata,
         "status": charge.status,
-        "authorized": paid,
+        "authorized": charge.authorized,
         "paid": paid,
-        "capture": True,
-        "capturable": False,
-        "expired": False,
-        "reversed": False,
-        "refunded_amount": 0,
+        "capture": charge.capture,
+        "capturable": charge.capturable,
+        "reversible": charge.capturable,
+        "expired": charge.status == "expired",
+        "reversed": charge.status == "reversed",
+        "voided": False,
+        "refunded_amount": charge.refunded_amount,
+        "refundable": refundable,
+        "partially_refundable": refundable,
+        "refunds": refunds_list(charge),
         "transaction": charge.transaction_id,
         "failure_code": charge.failure_code,
         "failure_message": charge.failure_message,
@@ -76,8 +134,11 @@ def charge_to_wire(charge: Charge, *, public_url: str) -> dict[str, Any]:
         "source": _source_field(charge, public_url),
         "link": charge.link_id,
         "customer_email": charge.customer_email,
-        "authorize_uri": None,
-        "return_uri": None,
+        "authorize_uri": authorize_uri(charge, public_url),
+        "return_uri": charge.return_uri,
         "paid_at": format_time(charge.paid_at),
+        "expires_at": format_time(charge.expires_at),
+        "expired_at": format_time(charge.expired_at),
+        "reversed_at": format_time(charge.reversed_at),
         "created_at": format_time(charge.created_at),
     }

@@ -1,6 +1,7 @@
 """Charges as a resource: the charge and the request to make one, reading them (one, a page, the
-first charges of each of a page of links). Making and completing one is `payments`' business;
-nothing here claims a link or calls a processor.
+first charges of each of a page of links) and changing what describes one (its description and
+metadata). Making and completing one is `payments`' business; nothing here claims a link or
+calls a processor.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from sqlalchemy.engine import Connection
 from paylinks.auth import Principal
 from paylinks.clock import from_micros
 from paylinks.errors import NotFound
+from paylinks.eventlog import Recorder
 from paylinks.models import charges, links
 from paylinks.pagination import ListQuery, page_of, scoped
+from paylinks.refunds import service as refunds_service
+from paylinks.refunds.service import Refund
 from paylinks.sources import service as sources_service
 from paylinks.sources.service import Source
 
@@ -41,6 +45,29 @@ class Charge:
     transaction_id: str | None
     paid_at: datetime | None
     created_at: datetime
+    capture: bool = True
+    authorized_at: datetime | None = None
+    reversed_at: datetime | None = None
+    expires_at: datetime | None = None
+    expired_at: datetime | None = None
+    refunded_amount: int = 0
+    refunds: tuple[Refund, ...] = ()
+    return_uri: str | None = None
+    authentication: str | None = None  # 3-D Secure: pending | passed | failed
+
+    @property
+    def authorized(self) -> bool:
+        return self.authorized_at is not None
+
+    @property
+    def capturable(self) -> bool:
+        """An authorization waiting to be captured (or reversed)."""
+        return self.status == "pending" and self.authorized
+
+    @property
+    def refundable(self) -> int:
+        """What is left to refund."""
+        return self.amount - self.refunded_amount if self.status == "successful" else 0
 
 
 @dataclass(frozen=True)
@@ -53,6 +80,8 @@ class NewCharge:
     description: str | None
     metadata: dict[str, Any]
     customer_email: str | None
+    capture: bool = True
+    return_uri: str | None = None
 
 
 def _select() -> sa.Select[Any]:
@@ -65,6 +94,10 @@ def _select() -> sa.Select[Any]:
 def _from_rows(conn: Connection, rows: list[sa.Row[Any]]) -> list[Charge]:
     source_pks = {r.source_pk for r in rows if r.source_pk is not None}
     by_pk = sources_service.sources_by_pk(conn, pks=source_pks)
+    # Only refunded charges have refunds to read: most pages cost no query for them.
+    refunded = refunds_service.refunds_of(
+        conn, charge_pks=[r.pk for r in rows if r.refunded_amount]
+    )
     return [
         Charge(
             pk=r.pk,
@@ -84,6 +117,15 @@ def _from_rows(conn: Connection, rows: list[sa.Row[Any]]) -> list[Charge]:
             transaction_id=r.transaction_id,
             paid_at=from_micros(r.paid_at),
             created_at=from_micros(r.created_at),  # type: ignore[arg-type]
+            capture=bool(r.capture),
+            authorized_at=from_micros(r.authorized_at),
+            reversed_at=from_micros(r.reversed_at),
+            expires_at=from_micros(r.expires_at),
+            expired_at=from_micros(r.expired_at),
+            refunded_amount=r.refunded_amount,
+            refunds=tuple(refunded.get(r.pk, ())),
+            return_uri=r.return_uri,
+            authentication=r.authentication,
         )
         for r in rows
     ]
@@ -96,6 +138,31 @@ def get_charge(conn: Connection, *, principal: Principal, charge_id: str) -> Cha
     if row is None:
         raise NotFound.for_object("charge", charge_id)
     return _from_rows(conn, [row])[0]
+
+
+def update_charge(
+    conn: Connection,
+    *,
+    principal: Principal,
+    charge_id: str,
+    description: str | None,
+    metadata: dict[str, Any] | None,
+    now: datetime,
+    record: Recorder,
+) -> Charge:
+    """Change a charge's description and/or metadata (metadata is replaced as a whole)."""
+    charge = get_charge(conn, principal=principal, charge_id=charge_id)
+    values: dict[str, Any] = {}
+    if description is not None:
+        values["description"] = description
+    if metadata is not None:
+        values["metadata"] = orjson.dumps(metadata).decode()
+    if not values:
+        return charge
+    conn.execute(charges.update().where(charges.c.pk == charge.pk).values(**values))
+    updated = get_charge(conn, principal=principal, charge_id=charge_id)
+    record(conn, key="charge.update", principal=principal, subject=updated, now=now)
+    return updated
 
 
 def list_charges(

@@ -99,6 +99,7 @@ _HELD = (
         charges.c.link_pk == links.c.pk,
         charges.c.status == "pending",
         charges.c.token_pk.is_not(None),
+        charges.c.authorized_at.is_(None),  # an authorization has used the link, not held it
     )
     .exists()
 )

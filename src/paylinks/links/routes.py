@@ -46,11 +46,14 @@ async def retrieve_link(call: ApiCall) -> dict[str, Any]:
 
 
 async def update_link(call: ApiCall) -> dict[str, Any]:
+    link_id = call.path_param("link_id")
+    # Another account's link is a 404 whatever the parameters say.
+    await call.db.read(service.get_link, principal=call.principal, link_id=link_id)
     description, metadata = schemas.parse_update(call.params)
     link = await call.db.write(
         service.update_link,
         principal=call.principal,
-        link_id=call.path_param("link_id"),
+        link_id=link_id,
         description=description,
         metadata=metadata,
         now=call.now(),

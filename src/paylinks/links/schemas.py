@@ -17,6 +17,7 @@ from paylinks.params import DESCRIPTION_MAX, Params, parse_metadata
 TITLE_MAX = 200
 USAGE_LIMIT_MAX = 1_000_000_000
 EXPIRY_HORIZON = timedelta(days=3660)
+UPDATABLE_FIELDS = ("description", "metadata")
 IMMUTABLE_FIELDS = (
     "amount",
     "currency",
@@ -106,6 +107,11 @@ def parse_update(params: Params) -> tuple[str | None, dict[str, Any] | None]:
         raise BadRequest(
             f"{names} cannot be changed; only description and metadata are updatable "
             "(create a new link instead)"
+        )
+    unknown = params.others(UPDATABLE_FIELDS)
+    if unknown:
+        raise BadRequest(
+            f"unknown parameter {unknown[0]}; only description and metadata can be changed"
         )
     description = params.string("description", max_length=DESCRIPTION_MAX)
     return description, parse_metadata(params)

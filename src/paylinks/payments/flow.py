@@ -1,4 +1,4 @@
-"""Driving a card payment through its steps: the only code that calls the processor.
+"""Driving money through its steps: the only code that calls the processor.
 
     open (commit: link claimed, token consumed, charge pending)
       → processor.charge(charge id, card reference)   no transaction is open here
@@ -13,16 +13,19 @@ pending charge, which `charges.settlement` settles from what the processor says 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from paylinks.api.idempotency import GuardedDatabase
 from paylinks.auth import Principal
-from paylinks.charges.service import Charge, NewCharge
+from paylinks.charges.service import Charge, NewCharge, get_charge
 from paylinks.db import Database
 from paylinks.errors import LiveModeUnavailable
 from paylinks.eventlog import Recorder
-from paylinks.payments import service
+from paylinks.payments import authorizations, service
 from paylinks.payments.service import Opened
 from paylinks.processors.protocol import Processor
+from paylinks.refunds import service as refunds_service
+from paylinks.refunds.service import Refund
 
 
 def require_processor(processor: Processor | None) -> Processor:
@@ -71,6 +74,7 @@ async def finish(
         card_ref=opened.card_ref,
         amount=charge.amount,
         currency=charge.currency,
+        capture=charge.capture,
     )
     return await db.write(
         service.settle_charge,
@@ -80,3 +84,79 @@ async def finish(
         now=now,
         record=record,
     )
+
+
+async def refund(
+    db: Database | GuardedDatabase,
+    *,
+    principal: Principal,
+    charge_id: str,
+    amount: int,
+    metadata: dict[str, Any],
+    now: datetime,
+    processor: Processor | None,
+    record: Recorder,
+) -> Refund:
+    """Refund part of a captured charge: the refund is recorded first (its amount reserved
+    against the charge, so racing refunds can never exceed it), then the processor is asked
+    once, outside the transaction, naming the refund. The test processor always agrees; a live
+    processor's refusal is the live connector's to reconcile."""
+    # Another account's or mode's charge is a 404 before anything else is said.
+    await db.read(get_charge, principal=principal, charge_id=charge_id)
+    processor = require_processor(processor)
+    made = await db.write(
+        refunds_service.create_refund,
+        principal=principal,
+        charge_id=charge_id,
+        amount=amount,
+        metadata=metadata,
+        now=now,
+        record=record,
+    )
+    processor.refund(
+        charge_id=charge_id, refund_id=made.id, amount=made.amount, currency=made.currency
+    )
+    return made
+
+
+async def capture(
+    db: Database | GuardedDatabase,
+    *,
+    principal: Principal,
+    charge_id: str,
+    now: datetime,
+    processor: Processor | None,
+    record: Recorder,
+) -> Charge:
+    """Capture an authorization: recorded first (one of any racing captures wins), then the
+    processor is asked once to capture it."""
+    # Another account's or mode's charge is a 404 before anything else is said.
+    await db.read(get_charge, principal=principal, charge_id=charge_id)
+    processor = require_processor(processor)
+    captured = await db.write(
+        authorizations.capture_charge,
+        principal=principal, charge_id=charge_id, now=now, record=record,
+    )  # fmt: skip
+    processor.capture(charge_id=charge_id, amount=captured.amount, currency=captured.currency)
+    return captured
+
+
+async def reverse(
+    db: Database | GuardedDatabase,
+    *,
+    principal: Principal,
+    charge_id: str,
+    now: datetime,
+    processor: Processor | None,
+    record: Recorder,
+) -> Charge:
+    """Release an authorization: recorded first, then the processor is asked once."""
+    # Another account's or mode's charge is a 404 before anything else is said.
+    await db.read(get_charge, principal=principal, charge_id=charge_id)
+    processor = require_processor(processor)
+    reversed_ = await db.write(
+        authorizations.reverse_charge,
+        principal=principal, charge_id=charge_id, now=now, record=record,
+    )  # fmt: skip
+    processor.reverse(charge_id=charge_id, amount=reversed_.amount, currency=reversed_.currency)
+    return reversed_

@@ -1,5 +1,5 @@
-"""HTTP for making a charge (`POST /charges`) and, in test mode, completing a pending one as the
-customer's bank would (`mark_as_paid`, `mark_as_failed`)."""
+"""HTTP for moving money: making a charge (`POST /charges`), refunding one, and, in test mode,
+completing a pending one as the customer's bank would (`mark_as_paid`, `mark_as_failed`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 
 from paylinks.api.pipeline import ApiCall
 from paylinks.charges import schemas
-from paylinks.charges.service import Charge
-from paylinks.payments import flow, service
+from paylinks.charges.service import Charge, get_charge
+from paylinks.payments import authorizations, flow, service
+from paylinks.refunds import schemas as refund_schemas
 
 
 def _rendered(call: ApiCall, charge: Charge) -> dict[str, Any]:
@@ -41,6 +42,59 @@ async def mark_as_paid(call: ApiCall) -> dict[str, Any]:
 async def mark_as_failed(call: ApiCall) -> dict[str, Any]:
     charge = await call.db.write(
         service.mark_as_failed,
+        principal=call.principal,
+        charge_id=call.path_param("charge_id"),
+        now=call.now(),
+        record=call.runtime.recorder,
+    )
+    return _rendered(call, charge)
+
+
+async def create_refund(call: ApiCall) -> dict[str, Any]:
+    charge_id = call.path_param("charge_id")
+    # Another account's charge is a 404 whatever the parameters say.
+    await call.db.read(get_charge, principal=call.principal, charge_id=charge_id)
+    amount, metadata = refund_schemas.parse_create(call.params)
+    made = await flow.refund(
+        call.db,
+        principal=call.principal,
+        charge_id=charge_id,
+        amount=amount,
+        metadata=metadata,
+        now=call.now(),
+        processor=call.runtime.processor_for(call.principal.livemode),
+        record=call.runtime.recorder,
+    )
+    return refund_schemas.refund_to_wire(made)
+
+
+async def capture_charge(call: ApiCall) -> dict[str, Any]:
+    charge = await flow.capture(
+        call.db,
+        principal=call.principal,
+        charge_id=call.path_param("charge_id"),
+        now=call.now(),
+        processor=call.runtime.processor_for(call.principal.livemode),
+        record=call.runtime.recorder,
+    )
+    return _rendered(call, charge)
+
+
+async def reverse_charge(call: ApiCall) -> dict[str, Any]:
+    charge = await flow.reverse(
+        call.db,
+        principal=call.principal,
+        charge_id=call.path_param("charge_id"),
+        now=call.now(),
+        processor=call.runtime.processor_for(call.principal.livemode),
+        record=call.runtime.recorder,
+    )
+    return _rendered(call, charge)
+
+
+async def expire_charge(call: ApiCall) -> dict[str, Any]:
+    charge = await call.db.write(
+        authorizations.expire_charge,
         principal=call.principal,
         charge_id=call.path_param("charge_id"),
         now=call.now(),

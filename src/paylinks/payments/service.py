@@ -15,7 +15,7 @@ single-use link impossible even if this code regresses.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -41,6 +41,11 @@ from paylinks.money import check_amount, parse_currency
 from paylinks.processors.protocol import Outcome
 from paylinks.sources import service as sources_service
 from paylinks.tokens import service as tokens_service
+
+# Omise: an uncaptured card authorization is cancelled after 7 days; a PromptPay QR is valid
+# for 24 hours.
+AUTHORIZATION_HOLD = timedelta(days=7)
+QR_LIFETIME = timedelta(hours=24)
 
 
 def _customer_amount(new: NewCharge, link: Link) -> tuple[int, str]:
@@ -112,6 +117,8 @@ def open_charge(
         "link_pk": link.pk if link else None,
         "single_use_link": link is not None and not link.multiple,
         "status": "pending",
+        "capture": new.capture,
+        "return_uri": new.return_uri,
     }
     card_ref = None
     if new.source_id is not None:
@@ -120,7 +127,8 @@ def open_charge(
             raise InvalidCharge("the source's amount and currency must match the charge's")
         if link is not None:
             ensure_payable(link, now)
-        values.update(source_pk=source.pk)
+        # Omise: a PromptPay QR can be paid for 24 hours; then the charge expires.
+        values.update(source_pk=source.pk, expires_at=to_micros(now + QR_LIFETIME))
     else:
         assert new.token_id is not None
         if link is not None:
@@ -163,18 +171,14 @@ def settle_charge(
     a charge already settled (by the request or by the sweeper, whichever came second) is
     returned as it is."""
     charge = get_charge(conn, principal=principal, charge_id=charge_id)
-    values: dict[str, Any] = {
-        "status": "successful" if outcome.successful else "failed",
-        "failure_code": outcome.failure_code,
-        "failure_message": outcome.failure_message,
-    }
-    if outcome.successful:
-        values.update(
-            transaction_id=new_id("trxn", livemode=principal.livemode), paid_at=to_micros(now)
-        )
+    values = _settled_values(charge, outcome, principal, now)
     done = conn.execute(
         charges.update()
-        .where(charges.c.pk == charge.pk, charges.c.status == "pending")
+        .where(
+            charges.c.pk == charge.pk,
+            charges.c.status == "pending",
+            charges.c.authorized_at.is_(None),
+        )
         .values(**values)
     )
     if done.rowcount != 1:
@@ -183,9 +187,30 @@ def settle_charge(
         link = links_service.get_link(conn, principal=principal, link_id=charge.link_id)
         release_link(conn, link=link)
     settled = get_charge(conn, principal=principal, charge_id=charge_id)
-    record(conn, key="charge.create", principal=principal, subject=settled, now=now)
-    _record_outcome(conn, record, principal, settled, now)
+    if settled.authentication is None:  # a 3-D Secure charge was announced when it opened
+        record(conn, key="charge.create", principal=principal, subject=settled, now=now)
+    if settled.status != "pending":  # an authorization has no outcome until it is captured
+        _record_outcome(conn, record, principal, settled, now)
     return settled
+
+
+def _settled_values(
+    charge: Charge, outcome: Outcome, principal: Principal, now: datetime
+) -> dict[str, Any]:
+    if not outcome.successful:
+        return {
+            "status": "failed",
+            "failure_code": outcome.failure_code,
+            "failure_message": outcome.failure_message,
+        }
+    if not charge.capture:  # authorized only: captured or reversed later, or it lapses
+        return {"authorized_at": to_micros(now), "expires_at": to_micros(now + AUTHORIZATION_HOLD)}
+    return {
+        "status": "successful",
+        "authorized_at": to_micros(now),
+        "paid_at": to_micros(now),
+        "transaction_id": new_id("trxn", livemode=principal.livemode),
+    }
 
 
 def _record_outcome(
@@ -203,6 +228,8 @@ def _pending(conn: Connection, principal: Principal, charge_id: str, action: str
         raise BadRequest(f"{action} is available in test mode only")
     if charge.status != "pending":
         raise InvalidCharge(f"charge {charge_id} is {charge.status}, not pending")
+    if charge.source is None:
+        raise InvalidCharge(f"charge {charge_id} is a card charge; {action} completes sources")
     return charge
 
 
@@ -219,6 +246,7 @@ def mark_as_paid(
         .where(charges.c.pk == charge.pk, charges.c.status == "pending")
         .values(
             status="successful",
+            authorized_at=to_micros(now),
             paid_at=to_micros(now),
             transaction_id=new_id("trxn", livemode=principal.livemode),
         )

@@ -5,7 +5,8 @@ processor answers at once; a live one within its timeout). The sweeper asks the 
 it did for that charge id and settles the charge accordingly; when the processor never charged
 for it, the charge fails (`failed_processing`) and its link is given back. `settle_charge` does
 nothing to a charge already settled, so the request, the sweeper and a retried request may race
-freely. Runs in every `serve` process and in `paylinks worker`.
+freely. Runs in every `serve` process and in `paylinks worker`, with the expiry of pending
+charges whose time is up (`payments.expiry`) in the same loop.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from paylinks.db import Database
 from paylinks.eventlog import Recorder
 from paylinks.models import accounts, charges
 from paylinks.payments import service
+from paylinks.payments.expiry import expire_due
 from paylinks.processors.protocol import Outcome, Processor
 
 log = logging.getLogger("paylinks.settlement")
@@ -54,6 +56,9 @@ def interrupted(
         .where(
             charges.c.status == "pending",
             charges.c.token_pk.is_not(None),
+            charges.c.authorized_at.is_(None),  # an authorization waits for its capture
+            # A 3-D Secure charge waits for its customer, not for the processor.
+            sa.or_(charges.c.authentication.is_(None), charges.c.authentication != "pending"),
             charges.c.created_at < to_micros(before),
         )
         .order_by(charges.c.created_at)
@@ -116,7 +121,9 @@ async def run_forever(
 ) -> None:
     while not stop.is_set():
         try:
-            await settle_interrupted(db, processors=processors, record=record, now=clock.now())
+            now = clock.now()
+            await settle_interrupted(db, processors=processors, record=record, now=now)
+            await expire_due(db, record=record, now=now)  # the same loop: pending charges' end
         except Exception:  # a database hiccup must not end settlement for good
             log.exception("settlement sweep failed")
         with contextlib.suppress(TimeoutError):

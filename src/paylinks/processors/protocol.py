@@ -22,12 +22,16 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Call:
-    """One charge the processor was asked to make (never the card number: its reference)."""
+    """One thing the processor was asked to do (never with the card number: its reference).
+    `action`: "charge" (authorize and capture), "authorize" (capture=false), "capture",
+    "reverse" or "refund" (then `reference` is the refund's id)."""
 
     charge_id: str
     card_ref: str
     amount: int
     currency: str
+    action: str = "charge"
+    reference: str | None = None
 
 
 class Processor(Protocol):
@@ -35,8 +39,23 @@ class Processor(Protocol):
         """An opaque reference to the card; raises an `ApiError` for a card it will not take."""
         ...
 
-    def charge(self, *, charge_id: str, card_ref: str, amount: int, currency: str) -> Outcome:
-        """Charge the card for the paylinks charge `charge_id`."""
+    def charge(
+        self, *, charge_id: str, card_ref: str, amount: int, currency: str, capture: bool = True
+    ) -> Outcome:
+        """Charge the card for the paylinks charge `charge_id` (only authorize it when
+        `capture` is false)."""
+        ...
+
+    def capture(self, *, charge_id: str, amount: int, currency: str) -> Outcome:
+        """Capture what an earlier `charge(capture=False)` authorized."""
+        ...
+
+    def reverse(self, *, charge_id: str, amount: int, currency: str) -> Outcome:
+        """Release an authorization that was never captured."""
+        ...
+
+    def refund(self, *, charge_id: str, refund_id: str, amount: int, currency: str) -> Outcome:
+        """Give `amount` of a captured charge back; `refund_id` names this refund."""
         ...
 
     def lookup(self, charge_id: str) -> Outcome | None:

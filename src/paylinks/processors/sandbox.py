@@ -56,7 +56,13 @@ TEST_CARDS: dict[str, str | None] = {
     "4111111111180017": "invalid_account_number",
     # Omise: the seed's failing card is Stripe's decline card, not Omise's; we honour the seed.
     "4000000000000002": "payment_rejected",
+    # 3-D Secure test cards: charged like any good card unless the charge asks for 3-D Secure.
+    "4111111111150002": "3ds_enrollment_fails",
+    **dict.fromkeys(
+        ("4111111111140003", "5555551111110003", "3530111111190003"), "3ds_validation_fails"
+    ),
 }  # fmt: skip
+THREE_D_SECURE_CARDS = ("3ds_enrollment_fails", "3ds_validation_fails")
 
 
 class TestProcessor:
@@ -78,8 +84,8 @@ class TestProcessor:
 
     @property
     def charges_made(self) -> int:
-        """How often `charge` ran in this process."""
-        return len(self.calls)
+        """How often `charge` ran in this process (captures, reversals and refunds apart)."""
+        return sum(1 for call in self.calls if call.action in ("charge", "authorize"))
 
     def vault(self, digits: str) -> str:
         if digits not in TEST_CARDS:
@@ -89,22 +95,40 @@ class TestProcessor:
             )
         return f"test:{TEST_CARDS[digits] or 'success'}"
 
-    def charge(self, *, charge_id: str, card_ref: str, amount: int, currency: str) -> Outcome:
-        call = Call(charge_id, card_ref, amount, currency)
+    def charge(
+        self, *, charge_id: str, card_ref: str, amount: int, currency: str, capture: bool = True
+    ) -> Outcome:
+        action = "charge" if capture else "authorize"
         code = card_ref.removeprefix("test:")
         outcome = (
             Outcome(successful=True)
-            if code == "success"
+            if code == "success" or code in THREE_D_SECURE_CARDS
             else Outcome(False, code, FAILURE_MESSAGES.get(code, code.replace("_", " ")))
         )
+        self._note(Call(charge_id, card_ref, amount, currency, action), outcome)
+        return outcome
+
+    def capture(self, *, charge_id: str, amount: int, currency: str) -> Outcome:
+        self._note(Call(charge_id, "", amount, currency, "capture"), None)
+        return Outcome(successful=True)
+
+    def reverse(self, *, charge_id: str, amount: int, currency: str) -> Outcome:
+        self._note(Call(charge_id, "", amount, currency, "reverse"), None)
+        return Outcome(successful=True)
+
+    def refund(self, *, charge_id: str, refund_id: str, amount: int, currency: str) -> Outcome:
+        self._note(Call(charge_id, "", amount, currency, "refund", refund_id), None)
+        return Outcome(successful=True)
+
+    def _note(self, call: Call, outcome: Outcome | None) -> None:
         with self._lock:
             self.calls.append(call)
-            self._outcomes[charge_id] = outcome
+            if outcome is not None:
+                self._outcomes[call.charge_id] = outcome
             if self.journal is not None:
                 line = json.dumps({**asdict(call), "pid": os.getpid()}) + "\n"
                 with self.journal.open("a") as out:  # one short append: whole lines
                     out.write(line)
-        return outcome
 
     def lookup(self, charge_id: str) -> Outcome | None:
         with self._lock:

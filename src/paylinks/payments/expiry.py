@@ -1,0 +1,68 @@
+"""Expiring pending charges when their time is up: an authorization after 7 days, a PromptPay
+QR after 24 hours. The settlement sweeper runs it (every `serve` process and `paylinks worker`);
+racing sweepers expire a charge once (`authorizations.lapse` is a conditional UPDATE).
+
+Time is each account's own: in test mode an account's test clock may be ahead of real time, and
+its charges expire by that clock (`accounts.clock_offset`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from paylinks.auth import Principal
+from paylinks.clock import to_micros
+from paylinks.db import Database
+from paylinks.eventlog import Recorder
+from paylinks.models import accounts, charges
+from paylinks.payments.authorizations import lapse
+
+log = logging.getLogger("paylinks.expiry")
+
+
+def due(conn: Connection, *, now: datetime, limit: int = 100) -> list[tuple[Principal, str, int]]:
+    """Pending charges whose time is up by their account's clock: (account and mode, charge id,
+    the clock's offset in microseconds)."""
+    # Typed: PostgreSQL would otherwise read the literals as INTEGER and overflow.
+    offset = sa.case(
+        (charges.c.livemode, sa.literal(0, sa.BigInteger)), else_=accounts.c.clock_offset
+    )
+    rows = conn.execute(
+        sa.select(
+            charges.c.id,
+            charges.c.account_pk,
+            charges.c.livemode,
+            accounts.c.id.label("account_id"),
+            offset.label("offset"),
+        )
+        .join(accounts, accounts.c.pk == charges.c.account_pk)
+        .where(
+            charges.c.status == "pending",
+            charges.c.expires_at.is_not(None),
+            charges.c.expires_at <= sa.literal(to_micros(now), sa.BigInteger) + offset,
+        )
+        .order_by(charges.c.expires_at)
+        .limit(limit)
+    ).all()
+    return [
+        (Principal(r.account_pk, r.account_id, bool(r.livemode), "secret", ""), r.id, r.offset)
+        for r in rows
+    ]
+
+
+async def expire_due(db: Database, *, record: Recorder, now: datetime) -> int:
+    """One sweep; how many charges it expired."""
+    expired = 0
+    for principal, charge_id, offset in await db.read(due, now=now):
+        moment = now + timedelta(microseconds=offset)
+        done = await db.write(
+            lapse, principal=principal, charge_id=charge_id, now=moment, record=record
+        )
+        if done is not None:
+            expired += 1
+            log.info("expired charge %s", charge_id)
+    return expired

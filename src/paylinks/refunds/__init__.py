@@ -1,0 +1,1 @@
+"""Refunds: parts of a captured charge given back to the customer."""

@@ -1,0 +1,170 @@
+"""Refunds as a resource: making one (a share of what the charge captured, never more) and
+reading them. A refund's charge is found through the `charges` table directly, so that charges
+may embed their refunds without a cycle between the two folders.
+
+Never more than captured, under any concurrency: the charge's `refunded_amount` is raised by one
+conditional UPDATE (`refunded_amount + amount <= amount`, charge successful) in the refund's
+transaction. On PostgreSQL a concurrent refund waits on the row and then re-checks the condition
+against the committed total; on SQLite the write lock serialises them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from paylinks.auth import Principal
+from paylinks.clock import from_micros, to_micros
+from paylinks.errors import FailedRefund, InvalidAmount, NotFound
+from paylinks.eventlog import Recorder
+from paylinks.ids import new_id
+from paylinks.models import charges, refunds
+from paylinks.pagination import ListQuery, page_of, scoped
+
+
+@dataclass(frozen=True)
+class Refund:
+    pk: int
+    id: str
+    livemode: bool
+    charge_pk: int
+    charge_id: str
+    amount: int
+    currency: str
+    metadata: dict[str, Any]
+    transaction_id: str
+    created_at: datetime
+
+
+def _select() -> sa.Select[Any]:
+    return sa.select(refunds, charges.c.id.label("charge_id")).join(
+        charges, charges.c.pk == refunds.c.charge_pk
+    )
+
+
+def _from_row(row: sa.Row[Any]) -> Refund:
+    return Refund(
+        pk=row.pk,
+        id=row.id,
+        livemode=bool(row.livemode),
+        charge_pk=row.charge_pk,
+        charge_id=row.charge_id,
+        amount=row.amount,
+        currency=row.currency,
+        metadata=orjson.loads(row.metadata),
+        transaction_id=row.transaction_id,
+        created_at=from_micros(row.created_at),  # type: ignore[arg-type]
+    )
+
+
+def _charge_row(conn: Connection, principal: Principal, charge_id: str) -> sa.Row[Any]:
+    row = conn.execute(
+        sa.select(
+            charges.c.pk, charges.c.status, charges.c.amount, charges.c.refunded_amount,
+            charges.c.currency,
+        ).where(charges.c.id == charge_id, *scoped(charges, principal))
+    ).first()  # fmt: skip
+    if row is None:
+        raise NotFound.for_object("charge", charge_id)
+    return row  # type: ignore[return-value]
+
+
+def _refusal(row: sa.Row[Any], amount: int, charge_id: str) -> FailedRefund:
+    if row.status != "successful":
+        return FailedRefund(f"charge {charge_id} is {row.status}: only a captured charge can be "
+                            "refunded")  # fmt: skip
+    left = row.amount - row.refunded_amount
+    if left == 0:
+        return FailedRefund(f"charge {charge_id} has been refunded in full")
+    return FailedRefund(
+        f"refund amount {amount} is more than the {left} left to refund on charge {charge_id}"
+    )
+
+
+def create_refund(
+    conn: Connection,
+    *,
+    principal: Principal,
+    charge_id: str,
+    amount: int,
+    metadata: dict[str, Any],
+    now: datetime,
+    record: Recorder,
+) -> Refund:
+    """Refund `amount` of a captured charge, or raise `FailedRefund` with nothing written."""
+    if amount <= 0:
+        raise InvalidAmount("amount must be a positive integer in the currency's smallest unit")
+    charge = _charge_row(conn, principal, charge_id)
+    if amount > charge.amount:  # refused before the sum below could overflow a BIGINT
+        raise _refusal(charge, amount, charge_id)
+    taken = conn.execute(
+        charges.update()
+        .where(
+            charges.c.pk == charge.pk,
+            charges.c.status == "successful",
+            charges.c.refunded_amount + amount <= charges.c.amount,
+        )
+        .values(refunded_amount=charges.c.refunded_amount + amount)
+    )
+    if taken.rowcount != 1:
+        raise _refusal(_charge_row(conn, principal, charge_id), amount, charge_id)
+    refund_id = new_id("rfnd", livemode=principal.livemode)
+    conn.execute(
+        refunds.insert().values(
+            id=refund_id,
+            account_pk=principal.account_pk,
+            livemode=principal.livemode,
+            charge_pk=charge.pk,
+            amount=amount,
+            currency=charge.currency,
+            metadata=orjson.dumps(metadata).decode(),
+            transaction_id=new_id("trxn", livemode=principal.livemode),
+            created_at=to_micros(now),
+        )
+    )
+    refund = get_refund(conn, principal=principal, charge_id=charge_id, refund_id=refund_id)
+    record(conn, key="refund.create", principal=principal, subject=refund, now=now)
+    return refund
+
+
+def get_refund(
+    conn: Connection, *, principal: Principal, refund_id: str, charge_id: str | None = None
+) -> Refund:
+    where = [refunds.c.id == refund_id, *scoped(refunds, principal)]
+    if charge_id is not None:
+        where.append(charges.c.id == charge_id)
+    row = conn.execute(_select().where(*where)).first()
+    if row is None:
+        raise NotFound.for_object("refund", refund_id)
+    return _from_row(row)
+
+
+def list_refunds(
+    conn: Connection, *, principal: Principal, query: ListQuery, charge_id: str | None = None
+) -> tuple[list[Refund], int]:
+    """A page of the account's refunds, or of one charge's (404 for a charge not found)."""
+    where = scoped(refunds, principal)
+    if charge_id is not None:
+        where.append(refunds.c.charge_pk == _charge_row(conn, principal, charge_id).pk)
+    rows, total = page_of(conn, _select(), table=refunds, where=where, query=query)
+    return [_from_row(r) for r in rows], total
+
+
+def refunds_of(conn: Connection, *, charge_pks: list[int]) -> dict[int, list[Refund]]:
+    """The refunds of each of these charges, oldest first: one query for a page of charges."""
+    if not charge_pks:
+        return {}
+    rows = conn.execute(
+        _select()
+        .where(refunds.c.charge_pk.in_(charge_pks))
+        .order_by(refunds.c.created_at, refunds.c.pk)
+    ).all()
+    found: dict[int, list[Refund]] = {}
+    for row in rows:
+        found.setdefault(row.charge_pk, []).append(_from_row(row))
+    return found
