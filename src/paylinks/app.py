@@ -23,6 +23,7 @@ from paylinks.accounts.service import find_principal
 from paylinks.api.pipeline import endpoint, json_response
 from paylinks.auth import Authenticator
 from paylinks.charges import routes as charges
+from paylinks.checkout import authentication
 from paylinks.checkout import pages as checkout_pages
 from paylinks.checkout import routes as checkout
 from paylinks.clock import Clock, SystemClock
@@ -151,6 +152,12 @@ def routes() -> list[BaseRoute]:
         Route("/pay/{link_id}/logo", checkout.logo, methods=["GET"]),
         *resource("/pay/{link_id}/promptpay/{charge_id}", POST=checkout.complete_promptpay),
         Route("/static/checkout/{name}", checkout_pages.static, methods=["GET"]),
+        # Test mode's 3-D Secure step (a charge's `authorize_uri`): HTML, like the payment page.
+        *resource(
+            "/payments/{charge_id}/authorize",
+            GET=authentication.show_authentication,
+            POST=authentication.submit_authentication,
+        ),
         # The merchant dashboard: HTML pages with a session cookie, not the API.
         *dashboard_routes(),
     ]

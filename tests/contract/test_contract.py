@@ -115,7 +115,7 @@ def test_document_is_served_at_openapi_json(client: TestClient) -> None:
 
 # The hosted payment page, the dashboard and their assets are HTML for people, not part of the
 # API document.
-PAGE_PREFIXES = ("/pay/", "/static/", "/dashboard")
+PAGE_PREFIXES = ("/pay/", "/static/", "/dashboard", "/payments/")
 
 
 def test_routes_and_documented_paths_agree() -> None:

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from paylinks.app import routes
 
-PAGES = ("/pay/", "/static/", "/dashboard", "/sources/{source_id}/qr.")
+PAGES = ("/pay/", "/static/", "/dashboard", "/sources/{source_id}/qr.", "/payments/")
 ID_ROUTES = sorted(
     (route.path, method)
     for route in routes()

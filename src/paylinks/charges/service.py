@@ -82,6 +82,8 @@ class NewCharge:
     customer_email: str | None
     capture: bool = True
     return_uri: str | None = None
+    # The hosted page of an account with 3-D Secure on asks for it without the API's return_uri.
+    three_d_secure: bool = False
 
 
 def _select() -> sa.Select[Any]:

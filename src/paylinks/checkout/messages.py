@@ -112,6 +112,15 @@ EN = {
     "bad_request_body": "The address holds characters that no payment page has. Check that it "
     "was copied completely, or ask the merchant for the link again.",
     "back": "Back to the payment page",
+    "tds_title": "Confirm it is you",
+    "tds_body": "Test mode: here your bank would ask you to confirm the payment of {amount} to "
+    "{merchant} (3-D Secure). Choose how the authentication ends.",
+    "tds_authenticate": "Authenticate",
+    "tds_fail": "Fail",
+    "tds_done_title": "Authentication finished",
+    "tds_done_body": "This payment no longer waits for authentication.",
+    "decline_failed_3ds": "Your bank could not confirm this payment (3-D Secure). Nothing was "
+    "charged. Try again or use another card.",
 }  # fmt: skip
 
 TH = {
@@ -205,6 +214,15 @@ TH = {
     "bad_request_title": "ที่อยู่นี้ไม่ถูกต้อง",
     "bad_request_body": "ที่อยู่นี้มีอักขระที่หน้าชำระเงินไม่มี โปรดตรวจสอบว่าคัดลอกมาครบถ้วน หรือขอลิงก์จากผู้ขายอีกครั้ง",
     "back": "กลับไปหน้าชำระเงิน",
+    "tds_title": "ยืนยันตัวตนของคุณ",
+    "tds_body": "โหมดทดสอบ: ขั้นตอนนี้ธนาคารของคุณจะขอให้ยืนยันการชำระเงิน {amount} ให้กับ {merchant} "
+    "(3-D Secure) โปรดเลือกผลของการยืนยันตัวตน",
+    "tds_authenticate": "ยืนยันตัวตน",
+    "tds_fail": "ไม่ผ่านการยืนยัน",
+    "tds_done_title": "การยืนยันตัวตนเสร็จสิ้นแล้ว",
+    "tds_done_body": "การชำระเงินนี้ไม่ได้รอการยืนยันตัวตนอีกแล้ว",
+    "decline_failed_3ds": "ธนาคารของคุณไม่สามารถยืนยันการชำระเงินนี้ได้ (3-D Secure) ไม่มีการเรียกเก็บเงิน "
+    "โปรดลองอีกครั้งหรือใช้บัตรอื่น",
 }  # fmt: skip
 
 CATALOGUES = {"en": EN, "th": TH}
@@ -216,6 +234,7 @@ DECLINES = {
     "failed_processing": "decline_failed_processing",
     "payment_rejected": "decline_payment_rejected",
     "invalid_account_number": "decline_invalid_account_number",
+    "failed_3ds": "decline_failed_3ds",
 }
 
 # The start of each card-check message in tokens/cards.py, and the field and words it maps to.

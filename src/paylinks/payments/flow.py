@@ -21,8 +21,9 @@ from paylinks.charges.service import Charge, NewCharge, get_charge
 from paylinks.db import Database
 from paylinks.errors import LiveModeUnavailable
 from paylinks.eventlog import Recorder
-from paylinks.payments import authorizations, service
+from paylinks.payments import authorizations, service, three_d_secure
 from paylinks.payments.service import Opened
+from paylinks.processors import sandbox
 from paylinks.processors.protocol import Processor
 from paylinks.refunds import service as refunds_service
 from paylinks.refunds.service import Refund
@@ -65,10 +66,18 @@ async def finish(
     now: datetime,
     record: Recorder,
 ) -> Charge:
-    """Call the processor for an opened card charge and settle it; a source's charge as it is."""
+    """Call the processor for an opened card charge and settle it; a source's charge as it is;
+    a 3-D Secure charge waits for its customer (test mode: unless its card is not enrolled)."""
     charge = opened.charge
     if opened.card_ref is None:
         return charge
+    if charge.authentication == "pending":
+        if sandbox.enrolled_in_three_d_secure(opened.card_ref):
+            return charge
+        return await db.write(
+            three_d_secure.refuse_unenrolled,
+            principal=principal, charge_id=charge.id, now=now, record=record,
+        )  # fmt: skip
     outcome = processor.charge(
         charge_id=charge.id,
         card_ref=opened.card_ref,
@@ -160,3 +169,19 @@ async def reverse(
     )  # fmt: skip
     processor.reverse(charge_id=charge_id, amount=reversed_.amount, currency=reversed_.currency)
     return reversed_
+
+
+async def authenticate(
+    db: Database, *, charge_id: str, passed: bool, now: datetime, processor: Processor,
+    record: Recorder,
+) -> Charge:  # fmt: skip
+    """The customer's answer on the 3-D Secure page: a pass sends the card to the processor
+    (once: only the request that recorded the pass goes on), a failure fails the charge."""
+    principal, opened = await db.write(
+        three_d_secure.authenticate, charge_id=charge_id, passed=passed, now=now, record=record
+    )
+    if opened.card_ref is None:
+        return opened.charge
+    return await finish(
+        db, opened, principal=principal, processor=processor, now=now, record=record
+    )

@@ -46,6 +46,8 @@ from paylinks.tokens import service as tokens_service
 # for 24 hours.
 AUTHORIZATION_HOLD = timedelta(days=7)
 QR_LIFETIME = timedelta(hours=24)
+# How long a 3-D Secure customer has to authenticate (`payments.three_d_secure`).
+AUTHENTICATION_WINDOW = timedelta(minutes=15)
 
 
 def _customer_amount(new: NewCharge, link: Link) -> tuple[int, str]:
@@ -138,6 +140,10 @@ def open_charge(
         )
         card_ref = vaulted.processor_ref
         values.update(token_pk=token_pk, card=orjson.dumps(vaulted.card).decode())
+        if new.return_uri is not None or new.three_d_secure:
+            # 3-D Secure: the customer authenticates before the processor is asked.
+            window = to_micros(now + AUTHENTICATION_WINDOW)
+            values.update(authentication="pending", expires_at=window)
     charge_id = new_id("chrg", livemode=principal.livemode)
     conn.execute(
         charges.insert().values(
@@ -152,7 +158,8 @@ def open_charge(
         )
     )
     charge = get_charge(conn, principal=principal, charge_id=charge_id)
-    if card_ref is None:  # a source: visible as pending to the merchant from now on
+    if card_ref is None or charge.authentication is not None:
+        # A source's or a 3-D Secure charge: visible as pending to the merchant from now on.
         record(conn, key="charge.create", principal=principal, subject=charge, now=now)
     return Opened(charge, card_ref)
 

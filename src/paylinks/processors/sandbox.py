@@ -145,3 +145,13 @@ def read_journal(path: Path) -> list[Call]:
         entry.pop("pid", None)
         calls.append(Call(**entry))
     return calls
+
+
+def enrolled_in_three_d_secure(card_ref: str) -> bool:
+    """Test mode: every test card takes part in 3-D Secure but Omise's unenrolled one."""
+    return card_ref != "test:3ds_enrollment_fails"
+
+
+def passes_three_d_secure(card_ref: str) -> bool:
+    """Test mode: authentication succeeds unless the card is one whose validation fails."""
+    return card_ref != "test:3ds_validation_fails"
