@@ -151,6 +151,8 @@ def routes() -> list[BaseRoute]:
         Route("/pay/{link_id}/brand.css", checkout.brand_css, methods=["GET"]),
         Route("/pay/{link_id}/logo", checkout.logo, methods=["GET"]),
         *resource("/pay/{link_id}/promptpay/{charge_id}", POST=checkout.complete_promptpay),
+        # Where 3-D Secure sends the page's customer back (the charge's return_uri).
+        *resource("/pay/{link_id}/return/{nonce}", GET=checkout.return_from_bank),
         Route("/static/checkout/{name}", checkout_pages.static, methods=["GET"]),
         # Test mode's 3-D Secure step (a charge's `authorize_uri`): HTML, like the payment page.
         *resource(

@@ -207,6 +207,30 @@ def accounts_roll_keys(account_id: str, mode: str, database_url: str | None, as_
         click.echo(f"{mode}: public {pair.public_key}\n      secret {pair.secret_key}")
 
 
+@accounts_group.command("set")
+@click.argument("account_id")
+@click.option(
+    "--three-d-secure",
+    type=click.Choice(["on", "off"]),
+    required=True,
+    help="Ask card customers on the hosted page to confirm with their bank.",
+)
+@database_url_option
+def accounts_set(account_id: str, three_d_secure: str, database_url: str | None) -> None:
+    """Change an account's settings (running servers use them on the next payment)."""
+    from paylinks.errors import NotFound
+
+    db = open_database(database_url)
+    try:
+        with db.transaction() as conn:
+            accounts.set_three_d_secure(conn, account_id=account_id, enabled=three_d_secure == "on")
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.close()
+    click.echo(f"{account_id}: 3-D Secure {three_d_secure} on the hosted payment page")
+
+
 @main.group(name="db")
 def db_group() -> None:
     """Schema migrations."""

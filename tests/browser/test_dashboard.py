@@ -138,7 +138,7 @@ def test_branding_from_the_dashboard_reaches_the_payment_page(
     page.locator("#brand_color").fill("#0b3d91")
     page.get_by_label("Support e-mail (optional)").fill("help@baan.example")
     page.get_by_label("Logo (PNG, JPEG or WebP, at most 512 KiB)").set_input_files(str(logo))
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text("Saved.").wait_for()
     desktop.screenshot("dashboard-branding")
     made = api.post("/links", json={"amount": 100000, "currency": "thb", "title": "Bowl"}).json()

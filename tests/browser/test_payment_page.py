@@ -1,11 +1,14 @@
-"""The payment page in a real browser: paying, declines, finished links, PromptPay, a small
-phone screen, and hostile merchant text."""
+"""The payment page in a real browser: paying, declines, finished links, PromptPay, 3-D Secure,
+a small phone screen, and hostile merchant text."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
+import pytest
 from factories import make_link
-from servers import LiveServer
+from servers import LiveServer, create_account, paylinks
 from visitor import Visitor, fill_card
 
 HOSTILE_TITLE = "<script>alert(1)</script>"
@@ -119,3 +122,51 @@ def test_hostile_merchant_text_is_shown_as_text(visitor: Visitor, api: httpx.Cli
     # Scripts run before `load` fires; one the CSP let through would have opened its dialog.
     assert visitor.dialogs == []
     visitor.screenshot("hostile-title")
+
+
+@pytest.fixture
+def secure_api(server: LiveServer) -> Iterator[httpx.Client]:
+    """A client of a new account with 3-D Secure on (set as its merchant would, by the CLI)."""
+    shop = create_account(server.database_url, "Secure shop")
+    database = ["--database-url", server.database_url]
+    paylinks("accounts", "set", shop.id, "--three-d-secure", "on", *database)
+    with httpx.Client(base_url=server.url, auth=(shop.test["secret_key"], ""), timeout=10) as api:
+        yield api
+
+
+def test_with_3ds_the_receipt_comes_after_the_bank(
+    visitor: Visitor, secure_api: httpx.Client
+) -> None:
+    link = make_link(secure_api)
+    visitor.page.goto(link["payment_uri"])
+    fill_card(visitor, "4242 4242 4242 4242")
+    visitor.page.get_by_role("button", name="Pay ฿1,000.00").click()
+    visitor.page.get_by_role("heading", name="Confirm it is you").wait_for()
+    visitor.screenshot("3ds-authentication")
+    charge = secure_api.get(f"/links/{link['id']}/charges").json()["data"][0]
+    assert (charge["status"], charge["paid"]) == ("pending", False)  # nothing paid yet
+    visitor.page.get_by_role("button", name="Authenticate").click()
+    visitor.page.get_by_role("heading", name="Payment successful").wait_for()
+    assert visitor.page.url == charge["return_uri"]
+    assert visitor.page.locator("#charge-id").inner_text() == charge["id"]
+    assert secure_api.get(f"/charges/{charge['id']}").json()["status"] == "successful"
+    assert visitor.console_errors == []
+
+
+def test_with_3ds_a_card_that_fails_it_is_refused_on_the_payment_page(
+    visitor: Visitor, secure_api: httpx.Client
+) -> None:
+    link = make_link(secure_api)
+    visitor.page.goto(link["payment_uri"])
+    fill_card(visitor, "4111 1111 1114 0003", name="Nok Sriwan")
+    visitor.page.locator("#pay-button").click()
+    visitor.page.get_by_role("button", name="Authenticate").click()
+    alert = visitor.page.get_by_role("alert")
+    alert.wait_for()
+    visitor.screenshot("3ds-failed")
+    assert "could not confirm this payment (3-D Secure)" in alert.inner_text()
+    assert visitor.page.get_by_label("Name on card").input_value() == "Nok Sriwan"
+    assert visitor.page.locator("#pay-button").is_visible()  # the form again: try another card
+    state = secure_api.get(f"/links/{link['id']}").json()
+    assert state["used"] is False
+    assert state["charges"]["data"][0]["failure_code"] == "failed_3ds"

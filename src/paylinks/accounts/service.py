@@ -120,6 +120,21 @@ def roll_keys(conn: Connection, *, account_id: str, livemode: bool, now: datetim
     return _issue_pair(conn, account_pk=pk, livemode=livemode, now=micros)
 
 
+def set_three_d_secure(conn: Connection, *, account_id: str, enabled: bool) -> None:
+    """Turn 3-D Secure on or off for the account's hosted payment pages (the API's charges ask
+    for it themselves, with `return_uri`)."""
+    done = conn.execute(
+        accounts.update().where(accounts.c.id == account_id).values(three_d_secure=enabled)
+    )
+    if done.rowcount != 1:
+        raise NotFound.for_object("account", account_id)
+
+
+def three_d_secure_of(conn: Connection, *, account_pk: int) -> bool:
+    query = sa.select(accounts.c.three_d_secure).where(accounts.c.pk == account_pk)
+    return bool(conn.execute(query).scalar_one())
+
+
 def find_principal(conn: Connection, *, key_hash: str) -> Principal | None:
     """The live (unrevoked) key with this hash, or None."""
     row = conn.execute(

@@ -81,9 +81,9 @@ class NewCharge:
     metadata: dict[str, Any]
     customer_email: str | None
     capture: bool = True
+    # Omise: a card charge with a return_uri goes through 3-D Secure (the hosted page of an
+    # account with 3-D Secure on sets its own).
     return_uri: str | None = None
-    # The hosted page of an account with 3-D Secure on asks for it without the API's return_uri.
-    three_d_secure: bool = False
 
 
 def _select() -> sa.Select[Any]:

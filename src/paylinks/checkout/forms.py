@@ -36,6 +36,7 @@ _EXPIRY = re.compile(r"\s*([0-9]{1,2})\s*/\s*([0-9]{2}|[0-9]{4})\s*|\s*([0-9]{2}
 # Shown again after a decline; never the card number.
 KEPT_FIELDS = ("name", "expiry", "email", "amount")
 _TOKEN = re.compile(r"([0-9a-f]{32})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
+_NONCE = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,11 @@ def issue_token(key: bytes, *, link_id: str, now: datetime) -> str:
     nonce = secrets.token_hex(16)  # hex, so it is also safe inside a LIKE pattern
     issued = int(now.timestamp())
     return f"{nonce}.{issued}.{_mac(key, link_id, nonce, issued)}"
+
+
+def is_nonce(text: str) -> bool:
+    """Whether `text` could be a nonce `issue_token` made (it then names a payment attempt)."""
+    return _NONCE.fullmatch(text) is not None
 
 
 def verify_token(key: bytes, token: str | None, *, link_id: str, now: datetime) -> Verdict:

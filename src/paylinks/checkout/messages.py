@@ -121,6 +121,8 @@ EN = {
     "tds_done_body": "This payment no longer waits for authentication.",
     "decline_failed_3ds": "Your bank could not confirm this payment (3-D Secure). Nothing was "
     "charged. Try again or use another card.",
+    "tds_expired": "The time to confirm this payment with your bank ran out. Nothing was "
+    "charged. Try again.",
 }  # fmt: skip
 
 TH = {
@@ -223,6 +225,7 @@ TH = {
     "tds_done_body": "การชำระเงินนี้ไม่ได้รอการยืนยันตัวตนอีกแล้ว",
     "decline_failed_3ds": "ธนาคารของคุณไม่สามารถยืนยันการชำระเงินนี้ได้ (3-D Secure) ไม่มีการเรียกเก็บเงิน "
     "โปรดลองอีกครั้งหรือใช้บัตรอื่น",
+    "tds_expired": "หมดเวลายืนยันการชำระเงินกับธนาคารของคุณแล้ว ไม่มีการเรียกเก็บเงิน โปรดลองอีกครั้ง",
 }  # fmt: skip
 
 CATALOGUES = {"en": EN, "th": TH}

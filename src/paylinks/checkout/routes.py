@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from paylinks.branding.contrast import palette
 from paylinks.charges.service import Charge
-from paylinks.checkout import pages, service, views, visits
+from paylinks.checkout import forms, pages, service, views, visits
 from paylinks.checkout.forms import FormErrors, read_amount, read_card, read_email
 from paylinks.checkout.limits import card_refused
 from paylinks.errors import InvalidCard, NotFound, TestModeLiveCard
@@ -68,6 +68,9 @@ async def pay_by_card(request: Request) -> Response:
         field, message = visit.t.card_error(error)
         return await visits.form_page(visit, status=422, values=fields, errors={field: message})
     card = tokens_service.card_object(card_input, valid, livemode=checkout.link.livemode, now=now)
+    return_uri = None
+    if checkout.three_d_secure:
+        return_uri = f"{runtime.settings.public_url}/pay/{checkout.link.id}/return/{nonce}"
     try:
         opened = await runtime.db.write(
             service.open_card_payment,
@@ -79,6 +82,7 @@ async def pay_by_card(request: Request) -> Response:
             amount=amount,
             now=now,
             record=runtime.recorder,
+            return_uri=return_uri,
         )
     except LinkNotPayable as error:
         return visits.state_page(visit, error.reason)
@@ -93,6 +97,24 @@ async def pay_by_card(request: Request) -> Response:
         record=runtime.recorder,
     )
     return await visits.outcome_page(visit, charge, fields)
+
+
+@pages.html_page
+async def return_from_bank(request: Request) -> Response:
+    """Where the customer lands after 3-D Secure (the charge's `return_uri`): the outcome of
+    the attempt the path names — a receipt only once the charge is final."""
+    visit = await visits.open_visit(request)
+    if isinstance(visit, Response):
+        return visit
+    nonce = request.path_params["nonce"]
+    charge = None
+    if forms.is_nonce(nonce):
+        charge = await visit.runtime.db.read(
+            service.find_attempt, checkout=visit.checkout, nonce=nonce
+        )
+    if charge is None or charge.card is None:
+        return visits.not_found(visit.t)
+    return await visits.outcome_page(visit, charge, visits.kept_values(visit, charge))
 
 
 @pages.html_page

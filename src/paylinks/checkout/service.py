@@ -39,22 +39,23 @@ class CheckoutLink:
     principal: Principal  # the link's account and mode, as if its secret key had called
     merchant: str  # the branding's display name, else the account's name
     branding: Branding | None = None
-    # A card payment holds the link's last place until the processor answers (or, later, the
-    # customer authenticates): the page then says a payment is in progress, not "paid".
+    # A card payment holds the link's last place until the processor answers (or the customer
+    # authenticates): the page then says a payment is in progress, not "paid".
     held: bool = False
+    three_d_secure: bool = False  # the account asks card customers to authenticate
 
 
 def find_link(conn: Connection, *, link_id: str) -> CheckoutLink | None:
     found = links_service.find_checkout_link(conn, link_id=link_id)
     if found is None:
         return None
-    link, principal, account_name = found
+    link, principal = found.link, found.principal
     branding = get_branding(conn, account_pk=principal.account_pk)
-    merchant = (branding.display_name if branding else None) or account_name
+    merchant = (branding.display_name if branding else None) or found.account_name
     held = link.used or link.usage_limit is not None
     if held:  # only then can a payment in progress be what stops it
         held = claims.is_held(conn, link=link)
-    return CheckoutLink(link, principal, merchant, branding, held)
+    return CheckoutLink(link, principal, merchant, branding, held, found.three_d_secure)
 
 
 def find_attempt(conn: Connection, *, checkout: CheckoutLink, nonce: str) -> Charge | None:
@@ -82,7 +83,7 @@ def _new_charge(
     checkout: CheckoutLink, nonce: str, email: str | None, amount: int | None, **payment: str | None
 ) -> NewCharge:
     """`amount` is the customer's, for a link whose customer decides it (None: the link's)."""
-    fields: dict[str, Any] = {"token_id": None, "source_id": None, **payment}
+    fields: dict[str, Any] = {"token_id": None, "source_id": None, "return_uri": None, **payment}
     return NewCharge(
         amount=amount,
         currency=None,
@@ -105,11 +106,13 @@ def open_card_payment(
     now: datetime,
     record: Recorder,
     amount: int | None = None,
+    return_uri: str | None = None,
 ) -> Charge | Opened:
-    """The first step of paying by card (see `charges.payments`): a token and a pending charge
+    """The first step of paying by card (see `payments.flow`): a token and a pending charge
     for a card the processor has vaulted, with the link claimed; or the charge this form
-    already made. Raises what `open_charge` raises (`LinkNotPayable`, ...), writing nothing
-    then."""
+    already made. With `return_uri` (3-D Secure on), the charge waits for its customer to
+    authenticate and then sends them there. Raises what `open_charge` raises
+    (`LinkNotPayable`, ...), writing nothing then."""
     _serialise_attempts(conn, checkout)
     earlier = find_attempt(conn, checkout=checkout, nonce=nonce)
     if earlier is not None:
@@ -120,7 +123,7 @@ def open_card_payment(
     return payments.open_charge(
         conn,
         principal=checkout.principal,
-        new=_new_charge(checkout, nonce, email, amount, token_id=token.id),
+        new=_new_charge(checkout, nonce, email, amount, token_id=token.id, return_uri=return_uri),
         now=now,
         record=record,
     )

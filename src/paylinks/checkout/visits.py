@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from paylinks.charges import service as charges_service
 from paylinks.charges.service import Charge
@@ -23,7 +23,7 @@ from paylinks.checkout.messages import Messages
 from paylinks.checkout.service import CheckoutLink
 from paylinks.links.claims import LinkNotPayable, ensure_payable
 from paylinks.links.service import Link
-from paylinks.money import format_money, parse_currency
+from paylinks.money import format_major, format_money, parse_currency
 from paylinks.payments import settlement
 from paylinks.processors.protocol import Processor
 from paylinks.runtime import Runtime
@@ -147,6 +147,11 @@ async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, s
     if charge.status == "successful":
         paid = format_money(charge.amount, charge.currency, visit.t.locale)
         return pages.render("receipt.html", visit.context(charge=charge, paid=paid))
+    if charge.authentication == "pending" and charge.status == "pending":
+        # 3-D Secure: to the customer's bank (test mode: our page), which sends them back to
+        # the link's return address; the receipt waits for the charge to be final.
+        target = f"/payments/{charge.id}/authorize?locale={visit.t.locale}"
+        return RedirectResponse(target, status_code=303, headers=pages.PAGE_HEADERS)
     if charge.status == "pending" and charge.card is not None:
         return pages.notice(visit.t, key="processing", status=202, back=f"/pay/{visit.link_id}")
     if charge.status == "failed":
@@ -156,9 +161,23 @@ async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, s
             else visit.t.decline(charge.failure_code, livemode=charge.livemode)
         )
         return await form_page(visit, status=402, values=values, alert=message)
+    if charge.status == "expired" and charge.card is not None:  # the bank's step ran out
+        return await form_page(visit, status=402, values=values, alert=visit.t("tds_expired"))
     key = await visit.runtime.keyring.get("checkout-csrf")
     token = forms.issue_token(key, link_id=visit.link_id, now=visit.now())
     return pages.render("promptpay.html", visit.context(charge=charge, token=token))
+
+
+def kept_values(visit: CustomerVisit, charge: Charge) -> dict[str, str]:
+    """The form's kept fields as a card charge's customer filled them in, for a page reached
+    without the form (back from 3-D Secure). Never the card number or security code."""
+    card = charge.card or {}
+    values = {"name": card.get("name") or "", "email": charge.customer_email or ""}
+    if card.get("expiration_month") and card.get("expiration_year"):
+        values["expiry"] = f"{card['expiration_month']:02d}/{card['expiration_year'] % 100:02d}"
+    if visit.checkout.link.customer_decides:
+        values["amount"] = format_major(charge.amount, parse_currency(charge.currency))
+    return values
 
 
 async def open_visit(request: Request) -> CustomerVisit | Response:
@@ -234,8 +253,8 @@ async def attempt(
     earlier = await visit.runtime.db.read(
         service.find_attempt, checkout=visit.checkout, nonce=nonce
     )
-    if earlier is not None:
-        return await outcome_page(visit, earlier, fields)
+    if earlier is not None:  # a double click: wait for the first to settle, never say "pending"
+        return await outcome_page(visit, await settled(visit, earlier), fields)
     return await refused(visit) or posted
 
 
@@ -244,6 +263,8 @@ async def settled(visit: CustomerVisit, charge: Charge) -> Charge:
     click): wait until it is settled, or until the sweeper would take over."""
     deadline = time.monotonic() + settlement.SETTLE_AFTER.total_seconds()
     while charge.status == "pending" and charge.card is not None:
+        if charge.authentication == "pending":  # waits for its customer, not the processor
+            break
         if time.monotonic() > deadline:
             break
         await asyncio.sleep(0.02)

@@ -9,6 +9,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from paylinks.accounts.service import set_three_d_secure, three_d_secure_of
 from paylinks.branding import images
 from paylinks.branding.contrast import DEFAULT_ACCENT, palette
 from paylinks.branding.service import Branding, get_branding, save_branding
@@ -24,6 +25,7 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard/branding", page(form_page), methods=["GET"]),
         Route("/dashboard/branding", page(save), methods=["POST"]),
         Route("/dashboard/branding/preview.css", page(preview_css), methods=["GET"]),
+        Route("/dashboard/branding/three-d-secure", page(save_three_d_secure), methods=["POST"]),
     ]
 
 
@@ -39,6 +41,7 @@ def _render(
     error: str | None = None,
     saved: bool = False,
     status: int = 200,
+    three_d_secure: bool = False,
 ) -> Response:
     shown = values or {
         "display_name": (branding.display_name if branding else None) or "",
@@ -50,6 +53,7 @@ def _render(
         logo = f"data:{branding.logo_type};base64,{base64.b64encode(branding.logo).decode()}"
     return visit.render(
         "branding.html",
+        three_d_secure=three_d_secure,
         status=status,
         title="Payment page",
         values=shown,
@@ -60,10 +64,26 @@ def _render(
     )
 
 
+async def _three_d_secure(visit: MerchantVisit) -> bool:
+    return await visit.runtime.db.read(three_d_secure_of, account_pk=visit.session.account_pk)
+
+
 async def form_page(visit: MerchantVisit) -> Response:
     return _render(
-        visit, await _current(visit), saved=visit.request.query_params.get("saved") == "1"
+        visit,
+        await _current(visit),
+        saved=visit.request.query_params.get("saved") == "1",
+        three_d_secure=await _three_d_secure(visit),
     )
+
+
+async def save_three_d_secure(visit: MerchantVisit) -> Response:
+    """3-D Secure on the account's payment pages, both modes (an unchecked box is not sent)."""
+    enabled = visit.field("three_d_secure") == "on"
+    await visit.runtime.db.write(
+        set_three_d_secure, account_id=visit.session.account_id, enabled=enabled
+    )
+    return redirect("/dashboard/branding?saved=1")
 
 
 async def _logo_change(visit: MerchantVisit) -> dict[str, object]:
@@ -92,7 +112,14 @@ async def save(visit: MerchantVisit) -> Response:
         }
     except (ValueError, BadRequest) as problem:
         message = problem.message if isinstance(problem, BadRequest) else str(problem)
-        return _render(visit, await _current(visit), values=values, error=message, status=400)
+        return _render(
+            visit,
+            await _current(visit),
+            values=values,
+            error=message,
+            status=400,
+            three_d_secure=await _three_d_secure(visit),
+        )
     await visit.runtime.db.write(
         save_branding, account_pk=visit.session.account_pk, values=changes, now=visit.now()
     )

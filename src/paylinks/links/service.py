@@ -362,12 +362,26 @@ def list_links(
     return [from_row(r) for r in rows], int(total)
 
 
-def find_checkout_link(conn: Connection, *, link_id: str) -> tuple[Link, Principal, str] | None:
-    """For the hosted payment page, which has no API key: the link by id alone, a secret-kind
-    principal of its account and mode (so the page pays through the same services as the API),
-    and the account's name. None when no link has this id."""
+@dataclass(frozen=True)
+class CheckoutTarget:
+    """What the hosted payment page, which has no API key, needs of a link and its account."""
+
+    link: Link
+    principal: Principal  # secret-kind, of the link's account and mode: the page pays through
+    # the same services as the API
+    account_name: str
+    three_d_secure: bool  # the account asks card customers to authenticate
+
+
+def find_checkout_link(conn: Connection, *, link_id: str) -> CheckoutTarget | None:
+    """The link by id alone, with its account; None when no link has this id."""
     row = conn.execute(
-        sa.select(links, accounts.c.id.label("account_id"), accounts.c.name.label("account_name"))
+        sa.select(
+            links,
+            accounts.c.id.label("account_id"),
+            accounts.c.name.label("account_name"),
+            accounts.c.three_d_secure,
+        )
         .join(accounts, accounts.c.pk == links.c.account_pk)
         .where(links.c.id == link_id)
     ).first()
@@ -375,7 +389,7 @@ def find_checkout_link(conn: Connection, *, link_id: str) -> tuple[Link, Princip
         return None
     link = from_row(row)
     principal = Principal(row.account_pk, row.account_id, link.livemode, "secret", key_hash="")
-    return link, principal, row.account_name
+    return CheckoutTarget(link, principal, row.account_name, row.three_d_secure)
 
 
 def record_view(conn: Connection, *, link_pk: int) -> None:

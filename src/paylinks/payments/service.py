@@ -140,7 +140,7 @@ def open_charge(
         )
         card_ref = vaulted.processor_ref
         values.update(token_pk=token_pk, card=orjson.dumps(vaulted.card).decode())
-        if new.return_uri is not None or new.three_d_secure:
+        if new.return_uri is not None:
             # 3-D Secure: the customer authenticates before the processor is asked.
             window = to_micros(now + AUTHENTICATION_WINDOW)
             values.update(authentication="pending", expires_at=window)
