@@ -28,6 +28,7 @@ def add_endpoints_every_way(ctx: Ctx) -> None:
         "link.create",
         "link.update",
     ]
+    assert not omise["secret"].startswith("whsec_")  # Omise's form: plain base64
 
 
 @scenario("createWebhookEndpoint", 400)
@@ -174,6 +175,10 @@ def roll_secrets(ctx: Ctx) -> None:
     made = new_endpoint(ctx)
     rolled = ctx.call("rollWebhookEndpointSecret", status=200, endpoint_id=made["id"]).json()
     assert rolled["secret"] != made["secret"] and rolled["previous_secret_expires_at"]
+    assert rolled["secret"].startswith("whsec_")
+    omise = new_endpoint(ctx, signature_scheme="omise")
+    rolled = ctx.call("rollWebhookEndpointSecret", status=200, endpoint_id=omise["id"]).json()
+    assert rolled["secret"] != omise["secret"] and not rolled["secret"].startswith("whsec_")
 
 
 @scenario("rollWebhookEndpointSecret", 400)

@@ -97,7 +97,7 @@ async def add_endpoint(visit: MerchantVisit) -> Response:
         message = problem.message if isinstance(problem, ApiError) else str(problem)
         return await endpoints_page(visit, error=message, status=400)
     return visit.render(
-        "secret_once.html", title="Endpoint added", endpoint=made, secret=made.secret
+        "secret_once.html", title="Endpoint added", endpoint=made, secret=made.shown_secret
     )
 
 
@@ -148,7 +148,7 @@ async def roll(visit: MerchantVisit) -> Response:
         endpoint_id=visit.path_param("endpoint_id"), now=visit.now(),
     )  # fmt: skip
     return visit.render(
-        "secret_once.html", title="Secret rolled", endpoint=endpoint, secret=endpoint.secret
+        "secret_once.html", title="Secret rolled", endpoint=endpoint, secret=endpoint.shown_secret
     )
 
 

@@ -65,7 +65,7 @@ def _show(endpoint: Endpoint, *, as_json: bool, with_secret: bool) -> None:
     keys = ",".join(endpoint.events or ["all"])
     click.echo(f"{endpoint.id}  {endpoint.url}  {state}  events: {keys}")
     if with_secret:
-        click.echo(f"  secret {endpoint.secret}")
+        click.echo(f"  secret {endpoint.shown_secret}")
 
 
 @webhooks_group.command("add")
@@ -160,7 +160,7 @@ def webhooks_roll_secret(
     if as_json:
         _show(endpoint, as_json=True, with_secret=True)
     else:
-        click.echo(f"new secret {endpoint.secret}")
+        click.echo(f"new secret {endpoint.shown_secret}")
 
 
 def _time(_ctx: click.Context, _param: click.Parameter, value: str) -> datetime:

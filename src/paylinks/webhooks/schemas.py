@@ -31,7 +31,7 @@ def endpoint_to_wire(endpoint: Endpoint, *, with_secret: bool = False) -> dict[s
         "created_at": format_time(endpoint.created_at),
     }
     if with_secret:
-        wire["secret"] = endpoint.secret
+        wire["secret"] = endpoint.shown_secret
     return wire
 
 

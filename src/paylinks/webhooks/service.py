@@ -9,7 +9,7 @@ is soft (the delivery log keeps pointing at the row). Sending is `delivery` and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,8 +42,9 @@ class Endpoint:
     events: list[str] | None  # None: every event
     enabled: bool
     scheme: str
-    secret: str
-    previous_secret: str | None
+    # Kept out of repr so that an endpoint in a log line or traceback never shows a secret.
+    secret: str = field(repr=False)
+    previous_secret: str | None = field(repr=False)
     previous_secret_until: datetime | None
     disabled_reason: str | None
     failing_since: datetime | None
@@ -54,6 +55,11 @@ class Endpoint:
         if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
             return [self.secret, self.previous_secret]
         return [self.secret]
+
+    @property
+    def shown_secret(self) -> str:
+        """The current secret as the owner is given it under the endpoint's scheme of now."""
+        return signing.shown_secret(self.secret, self.scheme)
 
     def wants(self, key: str) -> bool:
         return self.enabled and (self.events is None or key in self.events)

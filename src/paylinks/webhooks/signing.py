@@ -13,6 +13,19 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(random_source.token_bytes(32)).decode()
 
 
+def shown_secret(secret: str, scheme: str) -> str:
+    """The secret as its endpoint's owner is given it (API, CLI, dashboard) under `scheme`.
+
+    The stored value is always `whsec_` + base64 and is never rewritten, so the 32 key bytes
+    stay the same when an endpoint changes scheme; only how it is shown depends on the scheme
+    of the moment. The seed scheme keys its HMAC with this very text, so it must stay whole."""
+    if scheme == "omise":
+        # Omise: the dashboard shows the key's plain base64, and receivers written from Omise's
+        # documentation base64-decode the string as given: no `whsec_` (omise-compat §5).
+        return secret.removeprefix("whsec_")
+    return secret
+
+
 def _key_bytes(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix("whsec_"))
 
