@@ -22,6 +22,7 @@ from paylinks import edge, logs, recovery
 from paylinks.accounts.service import find_principal
 from paylinks.api.pipeline import endpoint, json_response
 from paylinks.auth import Authenticator
+from paylinks.capability import routes as capability
 from paylinks.charges import routes as charges
 from paylinks.checkout import authentication
 from paylinks.checkout import pages as checkout_pages
@@ -48,6 +49,7 @@ from paylinks.search import routes as search
 from paylinks.sources import routes as sources
 from paylinks.tokens import routes as tokens
 from paylinks.web import RequestHandler
+from paylinks.web.cors import BrowserCors
 from paylinks.web.proxies import ClientAddresses, parse_networks
 from paylinks.web.ratelimit import Limiter, Limits, build_limiter
 from paylinks.web.recent import RecentKeys
@@ -55,6 +57,11 @@ from paylinks.webhooks import routes as webhooks
 from paylinks.webhooks.worker import Worker
 
 log = logging.getLogger("paylinks")
+# Omise: what a shop's page calls from the payer's browser with the public key (Omise.js): the
+# vault and /capability. CORS is answered there and nowhere else (web/cors.py).
+BROWSER_PATHS = (
+    "/tokens", "/tokens/{token_id}", "/sources", "/sources/{source_id}", "/capability",
+)  # fmt: skip
 
 
 @cache
@@ -141,6 +148,8 @@ def routes() -> list[BaseRoute]:
         *resource("/sources", POST=endpoint(sources.create_source, auth="public")),
         *resource("/sources/{source_id}", GET=endpoint(sources.retrieve_source, auth="public")),
         Route("/sources/{source_id}/qr.{kind}", sources.source_qr, methods=["GET"]),
+        # Omise: the SDKs' Capability sends the public key to the API host; a secret key works too.
+        *resource("/capability", GET=endpoint(capability.retrieve_capability, auth="public")),
         *resource("/openapi.json", GET=openapi),
         *resource("/healthz", GET=health.healthz),
         *resource("/readyz", GET=health.readyz),
@@ -250,9 +259,11 @@ def create_app(
         routes=routes(),
         # Errors no route answered, in the language of the path's area (JSON or an HTML page).
         exception_handlers={HTTPException: edge.http_exception, Exception: edge.server_error},
-        # RequestIds outermost, so that a refused request still has an id and an access line.
+        # RequestIds outermost, so that a refused request still has an id and an access line;
+        # CORS next, so that a browser can read every answer on its paths, refusals included.
         middleware=[
             Middleware(RequestIds, metrics=request_metrics),
+            Middleware(BrowserCors, templates=BROWSER_PATHS),
             Middleware(edge.ControlCharacterGuard),
         ],
         lifespan=lifespan,

@@ -17,6 +17,8 @@ import omise.errors
 import pytest
 from servers import LiveServer, create_account_keys
 
+from paylinks.money import CURRENCIES
+
 SETTINGS = ("api_secret", "api_public", "api_main", "api_vault", "api_version")
 MISSING_ID = "payl_test_" + "0" * 19
 MANY = 130  # more than the SDK's page of 100, and not a multiple of it
@@ -250,6 +252,27 @@ def test_validation_errors_reach_the_sdk_as_errors() -> None:
         omise.Link.create(amount=-5, currency="thb", title="Negative")
     assert type(raised.value) is omise.errors.BaseError  # `invalid_amount` has no own class
     assert "amount" in str(raised.value)
+
+
+@pytest.mark.usefixtures("sdk")
+def test_capability_is_read_with_the_public_key_alone(server: LiveServer) -> None:
+    omise.api_secret = None  # Capability sends `api_public` to `api_main`; no secret is needed
+    found = omise.Capability.retrieve()
+    assert isinstance(found, omise.Capability)
+    assert (found.object, found.location, found.country) == ("capability", "/capability", "TH")
+    thb = CURRENCIES["thb"]
+    limits = found.limits.charge_amount  # the SDK wraps nested objects too
+    assert (limits.max, limits.min) == (thb.maximum, thb.minimum)
+    card, promptpay = found.payment_methods  # dicts: the SDK wraps objects, not list items
+    assert card["name"] == "card" and card["currencies"] == [code.upper() for code in CURRENCIES]
+    assert promptpay["name"] == "promptpay" and promptpay["currencies"] == ["THB"]
+    assert found.zero_interest_installments is False
+    assert found.reload().payment_methods[0]["card_brands"] == card["card_brands"]
+    omise.api_public = server.secret_key  # a secret key in its place is taken too
+    assert omise.Capability.retrieve().country == "TH"
+    omise.api_public = "pkey_test_" + "x" * 32
+    with pytest.raises(omise.errors.AuthenticationFailureError):
+        omise.Capability.retrieve()
 
 
 @pytest.mark.usefixtures("sdk")

@@ -496,6 +496,8 @@ def valid_request(ctx: Ctx, op: str) -> dict[str, Any]:
         return {"json": {"type": "promptpay", "amount": 100000, "currency": "thb"}}
     if op == "getSource":
         return {"source_id": ctx.new_source()["id"]}
+    if op == "getCapability":
+        return {}
     if op == "createWebhookEndpoint":
         return {"json": {"url": HOOK_URL}}
     if op == "listWebhookEndpoints":

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import test_capability
 import test_charges
 import test_events
 import test_every_operation
@@ -52,8 +53,8 @@ from paylinks.app import openapi_document, routes
 
 # Every scenario module: each registers its scenarios in SCENARIOS when imported.
 SCENARIO_MODULES = (
-    test_charges, test_events, test_every_operation, test_links, test_ops, test_refunds,
-    test_search, test_sources, test_tokens, test_webhooks,
+    test_capability, test_charges, test_events, test_every_operation, test_links, test_ops,
+    test_refunds, test_search, test_sources, test_tokens, test_webhooks,
 )  # fmt: skip
 
 CASES = [

@@ -22,8 +22,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "paylinks"
 FEATURES = {
-    "accounts", "branding", "charges", "checkout", "client", "dashboard", "events", "links",
-    "payments", "remote", "search", "sources", "tokens", "webhooks",
+    "accounts", "branding", "capability", "charges", "checkout", "client", "dashboard", "events",
+    "links", "payments", "remote", "search", "sources", "tokens", "webhooks",
 }  # fmt: skip
 CORE_FOLDERS = {"api", "web", "processors"}
 # Modules that exist to join the features: the app factory and its route table, the CLI, the

@@ -16,6 +16,7 @@ from paylinks.models import accounts, sources
 from paylinks.sources import promptpay
 
 SOURCE_TYPES = ("promptpay",)
+PROMPTPAY_CURRENCY = "thb"  # PromptPay moves baht only; the capability object says so too
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def create_source(
     """A PromptPay source for a THB amount, with its QR payload."""
     if type not in SOURCE_TYPES:
         raise BadRequest(f"source type {type!r} is not supported; supported: promptpay")
-    if currency != "thb":
+    if currency != PROMPTPAY_CURRENCY:
         raise BadRequest("promptpay sources take THB only")
     payload = promptpay.payload(promptpay_id_of(conn, principal), amount_satang=amount)
     source_id = new_id("src", livemode=principal.livemode)
