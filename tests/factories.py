@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -268,3 +270,12 @@ def unavailable(reason: str) -> NoReturn:
     if required:
         pytest.fail(f"required in this run, but {reason}")
     pytest.skip(reason)
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 20, what: str = "") -> None:
+    """Wait for a condition (never for a time): polls it until true, fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(0.02)

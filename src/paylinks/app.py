@@ -47,6 +47,7 @@ from paylinks.refunds import routes as refunds
 from paylinks.runtime import Runtime
 from paylinks.search import routes as search
 from paylinks.sources import routes as sources
+from paylinks.testclock import routes as test_clock
 from paylinks.tokens import routes as tokens
 from paylinks.web import RequestHandler
 from paylinks.web.cors import BrowserCors
@@ -124,6 +125,10 @@ def routes() -> list[BaseRoute]:
         *resource("/charges/{charge_id}/expire", POST=endpoint(payments.expire_charge)),
         *resource("/charges/{charge_id}/mark_as_paid", POST=endpoint(payments.mark_as_paid)),
         *resource("/charges/{charge_id}/mark_as_failed", POST=endpoint(payments.mark_as_failed)),
+        # The test clock (a paylinks extension; test keys only).
+        *resource("/test_clock", GET=endpoint(test_clock.retrieve_clock)),
+        *resource("/test_clock/advance", POST=endpoint(test_clock.advance_clock)),
+        *resource("/test_clock/reset", POST=endpoint(test_clock.reset_clock)),
         *resource("/events", GET=endpoint(events.list_events)),
         *resource("/events/{event_id}", GET=endpoint(events.retrieve_event)),
         *resource("/events/{event_id}/redeliver", POST=endpoint(webhooks.redeliver_event)),

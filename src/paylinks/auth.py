@@ -10,6 +10,7 @@ import hmac
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from paylinks.errors import AuthenticationFailure
 
@@ -26,10 +27,22 @@ class Principal:
     kind: str  # "public" | "secret"
     key_hash: str
     key_pk: int | None = None  # the key's row; None for work done on an account's behalf
+    # Test mode: how far the account's test clock is ahead of real time, in microseconds (0 in
+    # live mode, always). What the account does is stamped, and expires, by that clock.
+    clock_offset: int = 0
 
     @property
     def is_secret(self) -> bool:
         return self.kind == "secret"
+
+    def clock(self, real: datetime) -> datetime:
+        """`real` time as this account and mode see it."""
+        return real + timedelta(microseconds=self.clock_offset) if self.clock_offset else real
+
+    def real(self, moment: datetime) -> datetime:
+        """A moment of this account's time as real time (for what runs on real time: webhook
+        deliveries and secrets)."""
+        return moment - timedelta(microseconds=self.clock_offset) if self.clock_offset else moment
 
 
 def hash_key(key: str) -> str:

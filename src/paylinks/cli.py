@@ -17,6 +17,7 @@ from paylinks.clock import SystemClock, format_time
 from paylinks.config import Settings
 from paylinks.dashboard.commands import users_group
 from paylinks.db import Database
+from paylinks.remote.clock import clock_group
 from paylinks.remote.commands import charges_group, links_group
 from paylinks.remote.listen import listen
 from paylinks.remote.trigger import trigger
@@ -330,3 +331,4 @@ main.add_command(listen)
 main.add_command(trigger)
 main.add_command(links_group)
 main.add_command(charges_group)
+main.add_command(clock_group)

@@ -94,21 +94,48 @@ def _lists_from_indexes(value: Any) -> Any:
 
 
 def merge(query: str, body: bytes, content_type: str) -> dict[str, Any]:
-    """Query parameters overlaid by body parameters; top-level `null`/`""` dropped."""
-    params = parse_form(query) if query else {}
-    kind = content_type.split(";", 1)[0].strip().lower()
-    if body:
-        if kind == "application/json" or (not kind and body.lstrip()[:1] in (b"{", b"n")):
-            params.update(parse_json_body(body))
-        elif kind in ("application/x-www-form-urlencoded", ""):
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                raise BadRequest("form body is not valid UTF-8") from None
-            params.update(parse_form(text))
-        elif kind != "multipart/form-data" or body.strip():
-            raise BadRequest(f"unsupported content type {kind!r}; send JSON or a form")
+    """Query parameters and body parameters together; top-level `null`/`""` mean absent. A
+    parameter in both must say the same thing in both: which one to believe is not ours to
+    guess (and an invalid value must not hide behind a valid one)."""
+    params = _absent_dropped(parse_form(query) if query else {})
+    for name, value in _absent_dropped(_body_params(body, content_type)).items():
+        if name in params and _text(params[name]) != _text(value):
+            raise BadRequest(
+                f"{name} is given in the query string and in the body, with different values; "
+                "send it once"
+            )
+        params[name] = value
+    return params
+
+
+def _text(value: Any) -> Any:
+    """A scalar as the query string would spell it (`7` and `"7"`, `true` and `"true"` agree)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+def _absent_dropped(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None and v != ""}
+
+
+def _body_params(body: bytes, content_type: str) -> dict[str, Any]:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if not body:
+        return {}
+    if kind == "application/json" or (not kind and body.lstrip()[:1] in (b"{", b"n")):
+        return parse_json_body(body)
+    if kind in ("application/x-www-form-urlencoded", ""):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("form body is not valid UTF-8") from None
+        return parse_form(text)
+    if kind != "multipart/form-data" or body.strip():
+        raise BadRequest(f"unsupported content type {kind!r}; send JSON or a form")
+    return {}
 
 
 class Params:

@@ -496,8 +496,10 @@ def valid_request(ctx: Ctx, op: str) -> dict[str, Any]:
         return {"json": {"type": "promptpay", "amount": 100000, "currency": "thb"}}
     if op == "getSource":
         return {"source_id": ctx.new_source()["id"]}
-    if op == "getCapability":
+    if op in ("getCapability", "getTestClock", "resetTestClock"):
         return {}
+    if op == "advanceTestClock":  # a second: nothing of the shared account's comes due
+        return {"json": {"seconds": 1}}
     if op == "createWebhookEndpoint":
         return {"json": {"url": HOOK_URL}}
     if op == "listWebhookEndpoints":

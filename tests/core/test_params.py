@@ -40,9 +40,28 @@ def test_deep_nesting_is_refused() -> None:
         parse_form("a" + "[x]" * 20 + "=1")
 
 
-def test_body_overrides_query_and_blank_values_are_absent() -> None:
-    merged = merge("limit=5&order=&to=", b'{"limit": 7, "from": null}', JSON)
-    assert merged == {"limit": 7}
+def test_query_and_body_join_and_blank_values_are_absent() -> None:
+    merged = merge("limit=5&order=&to=&from=2026-01-01", b'{"offset": 7, "from": null}', JSON)
+    assert merged == {"limit": "5", "offset": 7, "from": "2026-01-01"}
+
+
+@pytest.mark.parametrize(
+    ("query", "body"),
+    [("limit=7", b'{"limit": 7}'), ("multiple=true", b'{"multiple": true}'), ("a=b", b"a=b")],
+)
+def test_a_parameter_in_both_places_saying_the_same_is_fine(query: str, body: bytes) -> None:
+    kind = JSON if body.startswith(b"{") else "application/x-www-form-urlencoded"
+    assert len(merge(query, body, kind)) == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "body"), [("limit=5", b'{"limit": 7}'), ("limit=%E1%9A%9B", b'{"limit": "01"}')]
+)
+def test_a_parameter_in_both_places_saying_different_things_is_refused(
+    query: str, body: bytes
+) -> None:
+    with pytest.raises(BadRequest, match="limit is given in the query string and in the body"):
+        merge(query, body, JSON)
 
 
 @pytest.mark.parametrize("body", [b"", b"null", b"{}", b"  "])

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from factories import TestAccount, auth, form_tokens, link, open_page, pay
+from factories import TestAccount, auth, form_tokens, link, open_page, pay, pay_on_page
 from fuzzing import fuzz_settings
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -112,10 +112,15 @@ def _scene(client: TestClient, db: Database, account: TestAccount) -> Scene:
     assert pending is not None, qr[:300]
     hook = client.post("/webhook_endpoints", auth=secret, json={"url": "http://127.0.0.1:9/h"})
     events = client.get("/events", auth=secret).json()["data"]
+    on_page = pay_on_page(client, fixed["id"], token=tokens[fixed["id"]]["card_token"])
+    assert on_page.status_code == 200, on_page.text[:300]
+    made = client.get(f"/links/{fixed['id']}/charges", auth=secret).json()["data"]
+    nonces = [c["metadata"]["checkout_nonce"] for c in made if c["metadata"]]
     scene = Scene(client, db, account)
     scene.ids = {
         "link_id": [tip["id"], fixed["id"], gone["id"]],
         "charge_id": [pending.group(1), paid["id"]],
+        "nonce": [*nonces, "0" * 32],
         "endpoint_id": [hook.json()["id"]],
         "event_id": [e["id"] for e in events[:3]],
         "name": [*checkout_pages.PAGES.static_files, *dashboard_pages.PAGES.static_files],

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from factories import wait_until
 from receivers import Received, Receiver, receiver
 from servers import BIN, LiveServer, free_port, live_server, paylinks
 from standardwebhooks.webhooks import Webhook
@@ -39,14 +40,6 @@ pytestmark = pytest.mark.slow
 NO_DELIVERY = {"PAYLINKS_DELIVER_WEBHOOKS": "false"}
 BODY_KEYS = ["object", "id", "livemode", "location", "key", "created_at", "data"]
 READY = re.compile(r"^Ready\. Forwarding events of (\w+) mode to (\S+)\. Signing secret: (\S+)$")
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 20, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.02)
 
 
 def settle() -> None:

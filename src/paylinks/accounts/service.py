@@ -135,6 +135,13 @@ def three_d_secure_of(conn: Connection, *, account_pk: int) -> bool:
     return bool(conn.execute(query).scalar_one())
 
 
+def clock_offset_of(livemode: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    """The account's test clock offset for a row of the given mode, in SQL (join `accounts`):
+    0 for live rows. See `testclock`."""
+    # Typed: PostgreSQL would otherwise read the literal as INTEGER and overflow.
+    return sa.case((livemode, sa.literal(0, sa.BigInteger)), else_=accounts.c.clock_offset)
+
+
 def find_principal(conn: Connection, *, key_hash: str) -> Principal | None:
     """The live (unrevoked) key with this hash, or None."""
     row = conn.execute(
@@ -144,13 +151,15 @@ def find_principal(conn: Connection, *, key_hash: str) -> Principal | None:
             api_keys.c.livemode,
             api_keys.c.kind,
             accounts.c.id,
+            accounts.c.clock_offset,
         )
         .join(accounts, accounts.c.pk == api_keys.c.account_pk)
         .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
     ).first()
     if row is None:
         return None
-    return Principal(row.account_pk, row.id, row.livemode, row.kind, key_hash, row.pk)
+    offset = 0 if row.livemode else row.clock_offset  # live mode never has a test clock
+    return Principal(row.account_pk, row.id, row.livemode, row.kind, key_hash, row.pk, offset)
 
 
 def lock_account(conn: Connection, *, account_pk: int) -> None:

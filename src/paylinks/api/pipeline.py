@@ -56,7 +56,8 @@ class ApiCall:
         return self.guarded or self.runtime.db
 
     def now(self) -> datetime:
-        return self.runtime.clock.now()
+        """The caller's time: real time, or in test mode the account's test clock."""
+        return self.principal.clock(self.runtime.clock.now())
 
     def path_param(self, name: str) -> str:
         value = str(self.request.path_params[name])

@@ -53,7 +53,8 @@ class CustomerVisit:
         return self.checkout.link.id
 
     def now(self) -> datetime:
-        return self.runtime.clock.now()
+        """The link's account's time (test mode: its test clock)."""
+        return self.checkout.principal.clock(self.runtime.clock.now())
 
     @property
     def processor(self) -> Processor:

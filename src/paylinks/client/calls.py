@@ -125,6 +125,17 @@ class Methods(Generic[R]):
     def roll_webhook_secret(self, endpoint_id: str) -> R:
         return self._send(Call("POST", path("/webhook_endpoints", endpoint_id) + "/roll_secret"))
 
+    # -- the test clock (a paylinks extension) ----------------------------------------------
+
+    def test_clock(self) -> R:
+        return self._send(Call("GET", "/test_clock"))
+
+    def advance_test_clock(self, seconds: int) -> R:
+        return self._send(Call("POST", "/test_clock/advance", {"seconds": seconds}))
+
+    def reset_test_clock(self) -> R:
+        return self._send(Call("POST", "/test_clock/reset"))
+
 
 def path(collection: str, object_id: str) -> str:
     # Quoted, so that an id taken from elsewhere can never name another path ("../x", "a?b").

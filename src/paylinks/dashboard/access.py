@@ -209,7 +209,7 @@ async def reauthenticated(visit: MerchantVisit) -> bool:
         return False
     if await asyncio.to_thread(users.check_password, candidate, visit.field("password")):
         return True
-    await runtime.db.write(users.record_failure, user_pk=candidate.user.pk, now=visit.now())
+    await runtime.db.write(users.record_failure, user_pk=candidate.user.pk, now=runtime.clock.now())
     return False
 
 

@@ -239,6 +239,6 @@ async def roll_keys(visit: MerchantVisit) -> Response:
         )  # fmt: skip
     pair = await visit.runtime.db.write(
         accounts.roll_keys, account_id=visit.session.account_id,
-        livemode=visit.session.livemode, now=visit.now(),
+        livemode=visit.session.livemode, now=visit.runtime.clock.now(),
     )  # fmt: skip
     return visit.render("keys_rolled.html", title="New keys", pair=pair)

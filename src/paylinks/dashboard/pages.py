@@ -92,7 +92,8 @@ class MerchantVisit:
         return self.session.principal
 
     def now(self) -> datetime:
-        return self.runtime.clock.now()
+        """The account's time in the session's mode (test mode: its test clock)."""
+        return self.session.principal.clock(self.runtime.clock.now())
 
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])

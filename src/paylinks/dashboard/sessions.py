@@ -46,11 +46,14 @@ class Session:
     livemode: bool
     created_at: datetime
     expires_at: datetime
+    clock_offset: int = 0  # the account's test clock (test mode), as on `Principal`
 
     @property
     def principal(self) -> Principal:
         """The session acts as the account's secret key of its mode."""
-        return Principal(self.account_pk, self.account_id, self.livemode, "secret", "")
+        return Principal(
+            self.account_pk, self.account_id, self.livemode, "secret", "", None, self.clock_offset
+        )
 
     @property
     def may_switch_mode(self) -> bool:
@@ -101,6 +104,7 @@ def find_session(conn: Connection, *, token: str, now: datetime) -> Session | No
             dashboard_sessions,
             accounts.c.id.label("account_id"),
             accounts.c.name.label("account_name"),
+            accounts.c.clock_offset,
             users.c.email,
         )
         .join(accounts, accounts.c.pk == dashboard_sessions.c.account_pk)
@@ -124,6 +128,7 @@ def find_session(conn: Connection, *, token: str, now: datetime) -> Session | No
         livemode=bool(row.livemode),
         created_at=from_micros(row.created_at),  # type: ignore[arg-type]
         expires_at=from_micros(row.expires_at),  # type: ignore[arg-type]
+        clock_offset=0 if row.livemode else row.clock_offset,
     )
 
 

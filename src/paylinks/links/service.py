@@ -381,6 +381,7 @@ def find_checkout_link(conn: Connection, *, link_id: str) -> CheckoutTarget | No
             accounts.c.id.label("account_id"),
             accounts.c.name.label("account_name"),
             accounts.c.three_d_secure,
+            accounts.c.clock_offset,
         )
         .join(accounts, accounts.c.pk == links.c.account_pk)
         .where(links.c.id == link_id)
@@ -388,7 +389,8 @@ def find_checkout_link(conn: Connection, *, link_id: str) -> CheckoutTarget | No
     if row is None:
         return None
     link = from_row(row)
-    principal = Principal(row.account_pk, row.account_id, link.livemode, "secret", key_hash="")
+    offset = 0 if link.livemode else row.clock_offset
+    principal = Principal(row.account_pk, row.account_id, link.livemode, "secret", "", None, offset)
     return CheckoutTarget(link, principal, row.account_name, row.three_d_secure)
 
 

@@ -3,17 +3,18 @@ QR after 24 hours. The settlement sweeper runs it (every `serve` process and `pa
 racing sweepers expire a charge once (`authorizations.lapse` is a conditional UPDATE).
 
 Time is each account's own: in test mode an account's test clock may be ahead of real time, and
-its charges expire by that clock (`accounts.clock_offset`).
+its charges expire by that clock (`testclock`).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from paylinks.accounts.service import clock_offset_of
 from paylinks.auth import Principal
 from paylinks.clock import to_micros
 from paylinks.db import Database
@@ -24,13 +25,10 @@ from paylinks.payments.authorizations import lapse
 log = logging.getLogger("paylinks.expiry")
 
 
-def due(conn: Connection, *, now: datetime, limit: int = 100) -> list[tuple[Principal, str, int]]:
-    """Pending charges whose time is up by their account's clock: (account and mode, charge id,
-    the clock's offset in microseconds)."""
-    # Typed: PostgreSQL would otherwise read the literals as INTEGER and overflow.
-    offset = sa.case(
-        (charges.c.livemode, sa.literal(0, sa.BigInteger)), else_=accounts.c.clock_offset
-    )
+def due(conn: Connection, *, now: datetime, limit: int = 100) -> list[tuple[Principal, str]]:
+    """Pending charges whose time is up by their account's clock: (account and mode with its
+    clock, charge id)."""
+    offset = clock_offset_of(charges.c.livemode)
     rows = conn.execute(
         sa.select(
             charges.c.id,
@@ -49,7 +47,10 @@ def due(conn: Connection, *, now: datetime, limit: int = 100) -> list[tuple[Prin
         .limit(limit)
     ).all()
     return [
-        (Principal(r.account_pk, r.account_id, bool(r.livemode), "secret", ""), r.id, r.offset)
+        (
+            Principal(r.account_pk, r.account_id, bool(r.livemode), "secret", "", None, r.offset),
+            r.id,
+        )
         for r in rows
     ]
 
@@ -57,10 +58,9 @@ def due(conn: Connection, *, now: datetime, limit: int = 100) -> list[tuple[Prin
 async def expire_due(db: Database, *, record: Recorder, now: datetime) -> int:
     """One sweep; how many charges it expired."""
     expired = 0
-    for principal, charge_id, offset in await db.read(due, now=now):
-        moment = now + timedelta(microseconds=offset)
+    for principal, charge_id in await db.read(due, now=now):
         done = await db.write(
-            lapse, principal=principal, charge_id=charge_id, now=moment, record=record
+            lapse, principal=principal, charge_id=charge_id, now=principal.clock(now), record=record
         )
         if done is not None:
             expired += 1

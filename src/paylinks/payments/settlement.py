@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from paylinks.accounts.service import clock_offset_of
 from paylinks.auth import Principal
 from paylinks.charges.service import Charge
 from paylinks.clock import Clock, to_micros
@@ -45,12 +46,14 @@ def interrupted(
     conn: Connection, *, before: datetime, limit: int = 100
 ) -> list[tuple[Principal, str]]:
     """Pending card charges created before `before`: (their account and mode, their id)."""
+    offset = clock_offset_of(charges.c.livemode)
     rows = conn.execute(
         sa.select(
             charges.c.id,
             charges.c.account_pk,
             charges.c.livemode,
             accounts.c.id.label("account_id"),
+            offset.label("offset"),
         )
         .join(accounts, accounts.c.pk == charges.c.account_pk)
         .where(
@@ -59,13 +62,18 @@ def interrupted(
             charges.c.authorized_at.is_(None),  # an authorization waits for its capture
             # A 3-D Secure charge waits for its customer, not for the processor.
             sa.or_(charges.c.authentication.is_(None), charges.c.authentication != "pending"),
-            charges.c.created_at < to_micros(before),
+            # Stamped by the account's clock (test mode: maybe ahead of real time).
+            charges.c.created_at < sa.literal(to_micros(before), sa.BigInteger) + offset,
         )
         .order_by(charges.c.created_at)
         .limit(limit)
     ).all()
     return [
-        (Principal(r.account_pk, r.account_id, bool(r.livemode), "secret", ""), r.id) for r in rows
+        (
+            Principal(r.account_pk, r.account_id, bool(r.livemode), "secret", "", None, r.offset),
+            r.id,
+        )
+        for r in rows
     ]
 
 
@@ -104,7 +112,7 @@ async def settle_interrupted(
             principal=principal,
             charge_id=charge_id,
             processor=processors(principal.livemode),
-            now=now,
+            now=principal.clock(now),
             record=record,
         )
     return len(stale)

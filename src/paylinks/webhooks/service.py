@@ -264,13 +264,18 @@ def roll_secret(
         .values(
             secret=signing.new_secret(),
             previous_secret=endpoint.secret,
-            previous_secret_until=to_micros(now + ROLL_OVERLAP),
+            previous_secret_until=to_micros(principal.real(now) + ROLL_OVERLAP),
         )
     )
     return get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
 
 
-def _insert_delivery(conn: Connection, *, event_pk: int, endpoint: Endpoint, now: datetime) -> None:
+def _insert_delivery(
+    conn: Connection, *, principal: Principal, event_pk: int, endpoint: Endpoint, now: datetime
+) -> None:
+    """Deliveries run on real time, whatever the account's test clock says: advancing the clock
+    pulls their schedule forward instead (`testclock.service.advance`)."""
+    now = principal.real(now)
     conn.execute(
         webhook_deliveries.insert().values(
             id=new_id("whdl", livemode=endpoint.livemode),
@@ -291,7 +296,7 @@ def enqueue(
     caller's transaction; how many."""
     wanting = [e for e in list_endpoints(conn, principal=principal) if e.wants(key)]
     for endpoint in wanting:
-        _insert_delivery(conn, event_pk=event_pk, endpoint=endpoint, now=now)
+        _insert_delivery(conn, principal=principal, event_pk=event_pk, endpoint=endpoint, now=now)
     return len(wanting)
 
 
@@ -323,7 +328,7 @@ def redeliver(
     if not targets:
         raise BadRequest(f"no enabled webhook endpoint receives {event.key} events")
     for endpoint in targets:
-        _insert_delivery(conn, event_pk=event.pk, endpoint=endpoint, now=now)
+        _insert_delivery(conn, principal=principal, event_pk=event.pk, endpoint=endpoint, now=now)
     return len(targets)
 
 
@@ -350,6 +355,6 @@ def redeliver_range(
     queued = 0
     for row in rows:
         for endpoint in _targets(conn, principal=principal, key=row.key, endpoint_id=endpoint_id):
-            _insert_delivery(conn, event_pk=row.pk, endpoint=endpoint, now=now)
+            _insert_delivery(conn, principal=principal, event_pk=row.pk, endpoint=endpoint, now=now)
             queued += 1
     return queued
