@@ -212,6 +212,52 @@ def test_search_links_by_query_and_amount_range(server: LiveServer) -> None:
     assert everything.total == 7
 
 
+def sdk_charge(amount: int, description: str, **extra: Any) -> omise.Charge:
+    """A card charge as a user's test code makes one: a token from the vault, then the charge."""
+    card = omise.Token.create(
+        name="Somchai Jaidee",
+        number="4242424242424242",
+        expiration_month=12,
+        expiration_year=2035,
+        security_code="123",
+    )
+    charge = omise.Charge.create(
+        amount=amount, currency="thb", card=card.id, description=description, **extra
+    )
+    assert isinstance(charge, omise.Charge)
+    return charge
+
+
+@pytest.mark.usefixtures("sdk")
+def test_search_charges_and_refunds(server: LiveServer) -> None:
+    use_fresh_account(server, "Python SDK charge search")
+    in_range = [
+        sdk_charge(100000, "Espresso beans"),  # ฿1,000.00: the lower bound
+        sdk_charge(200000, "Espresso machine"),  # ฿2,000.00: the upper bound
+    ]
+    sdk_charge(99900, "Espresso cup")  # ฿999.00: below
+    sdk_charge(150000, "Espresso grinder", capture=False)  # authorized, not captured
+    sdk_charge(150000, "Green tea")  # the text does not match
+
+    result = omise.Search.execute(
+        "charge", query="espresso", filters={"amount": "1000..2000", "captured": "true"}
+    )
+
+    assert isinstance(result, omise.Search)
+    assert (result.object, result.scope, result.query) == ("search", "charge", "espresso")
+    assert result._attributes["filters"] == {"amount": "1000..2000", "captured": "true"}
+    assert (result.total, len(result)) == (2, 2)
+    assert all(isinstance(charge, omise.Charge) for charge in result)
+    assert [charge.id for charge in result] == [charge.id for charge in in_range]
+    assert [charge.description for charge in result] == ["Espresso beans", "Espresso machine"]
+    assert omise.Search.execute("charge", filters={"captured": "false"}).total == 1
+
+    in_range[1].refund(amount=50000)
+    refunds = omise.Search.execute("refund", filters={"charge": in_range[1].id})
+    assert [type(refund) for refund in refunds] == [omise.Refund]
+    assert (refunds[0].amount, refunds[0].charge) == (50000, in_range[1].id)
+
+
 @pytest.mark.usefixtures("sdk")
 def test_missing_link_raises_not_found() -> None:
     with pytest.raises(omise.errors.NotFoundError) as raised:

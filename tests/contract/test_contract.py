@@ -235,7 +235,7 @@ def test_request_schemas_reject_what_the_server_rejects(ctx: Ctx) -> None:
         ("listLinks", {"query": {"from": "yesterday"}}),
         ("listLinkCharges", {"query": {"offset": -1}, "link_id": link["id"]}),
         ("updateLink", {"json": {"description": "x" * 1001}, "link_id": link["id"]}),
-        ("search", {"query": {"scope": "charge"}}),
+        ("search", {"query": {"scope": "customer"}}),
         ("search", {"query": {"scope": "link", "filters": {"colour": "red"}}}),
         ("search", {"query": {"scope": "link", "page": 0}}),
         ("search", {"query": {"scope": "link", "per_page": 0}}),

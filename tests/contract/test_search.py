@@ -1,4 +1,4 @@
-"""Contract scenarios of search (`GET /search?scope=link`)."""
+"""Contract scenarios of search (`GET /search?scope=link`, `charge`, `refund`)."""
 
 from __future__ import annotations
 
@@ -60,12 +60,45 @@ def search_with_a_json_body(ctx: Ctx) -> None:
     assert result["filters"] == {"amount": "1000"}
 
 
+@scenario("search", 200)
+def search_charges_with_their_refunds(ctx: Ctx) -> None:
+    paid = ctx.new_charge(amount=5000, currency="thb", description="Espresso", metadata={"a": 1})
+    ctx.call("createRefund", status=200, charge_id=paid["id"], json={"amount": 1000})
+    held = ctx.authorization(description="Espresso deposit")
+    query = {
+        "scope": "charge",
+        "query": "espresso",
+        "filters": {"amount": "50", "refunded": "true", "card_last_digits": "4242"},
+    }
+    result = ctx.call("search", status=200, query=query, json={}, slash=True).json()
+    assert [charge["id"] for charge in result["data"]] == [paid["id"]]
+    assert result["data"][0]["refunds"]["total"] == 1
+    body = {"scope": "charge", "filters": {"status": "pending", "captured": False}}
+    result = ctx.call("search", status=200, json=body).json()
+    assert [charge["id"] for charge in result["data"]] == [held["id"]]
+
+
+@scenario("search", 200)
+def search_refunds_of_a_charge(ctx: Ctx) -> None:
+    refund = ctx.new_refund(amount=300)
+    ctx.new_refund(amount=300)
+    query = {
+        "scope": "refund",
+        "filters": {"charge": refund["charge"], "amount": "3", "currency": "thb"},
+    }
+    result = ctx.call("search", status=200, query=query).json()
+    assert result["data"] == [refund] and result["scope"] == "refund"
+
+
 @scenario("search", 400)
 def search_with_bad_parameters(ctx: Ctx) -> None:
     cases: list[tuple[dict[str, Any], str]] = [
         ({}, "invalid_scope"),
-        ({"scope": "charge"}, "invalid_scope"),
+        ({"scope": "customer"}, "invalid_scope"),
         ({"scope": "link", "filters": {"colour": "red"}}, "invalid_filter"),
+        ({"scope": "charge", "filters": {"multiple": "true"}}, "invalid_filter"),
+        ({"scope": "charge", "filters": {"status": "paid"}}, "invalid_filter"),
+        ({"scope": "refund", "filters": {"status": "closed"}}, "invalid_filter"),
         ({"scope": "link", "filters": {"amount": "lots"}}, "invalid_filter"),
         ({"scope": "link", "filters": {"multiple": "maybe"}}, "invalid_filter"),
         ({"scope": "link", "filters": {"currency": "xyz"}}, "invalid_filter"),

@@ -132,7 +132,7 @@ def test_python_sdk_filters_arrive_in_the_query_string(
     ("params", "code"),
     [
         ({}, "invalid_scope"),
-        ({"scope": "charge"}, "invalid_scope"),
+        ({"scope": "customer"}, "invalid_scope"),
         ({"scope": "link", "filters[colour]": "red"}, "invalid_filter"),
         ({"scope": "link", "filters[amount]": "lots"}, "invalid_filter"),
         ({"scope": "link", "filters[multiple]": "perhaps"}, "invalid_filter"),

@@ -6,6 +6,7 @@ calls a processor.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -168,10 +169,16 @@ def update_charge(
 
 
 def list_charges(
-    conn: Connection, *, principal: Principal, query: ListQuery, link_pk: int | None = None
+    conn: Connection,
+    *,
+    principal: Principal,
+    query: ListQuery,
+    link_pk: int | None = None,
+    conditions: Sequence[sa.ColumnElement[bool]] = (),
 ) -> tuple[list[Charge], int]:
-    """A page of charges (of one link, when given) and the number of all that match."""
-    where = scoped(charges, principal)
+    """A page of charges (of one link, when given; matching `conditions` over `charges` columns,
+    a search's) and the number of all that match."""
+    where = [*scoped(charges, principal), *conditions]
     if link_pk is not None:
         where.append(charges.c.link_pk == link_pk)
     rows, total = page_of(conn, _select(), table=charges, where=where, query=query)

@@ -10,6 +10,7 @@ against the committed total; on SQLite the write lock serialises them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -145,10 +146,17 @@ def get_refund(
 
 
 def list_refunds(
-    conn: Connection, *, principal: Principal, query: ListQuery, charge_id: str | None = None
+    conn: Connection,
+    *,
+    principal: Principal,
+    query: ListQuery,
+    charge_id: str | None = None,
+    conditions: Sequence[sa.ColumnElement[bool]] = (),
 ) -> tuple[list[Refund], int]:
-    """A page of the account's refunds, or of one charge's (404 for a charge not found)."""
-    where = scoped(refunds, principal)
+    """A page of the account's refunds, or of one charge's (404 for a charge not found), that
+    match `conditions` (a search's, over `refunds` columns alone: the count reads no other
+    table), and how many match in all."""
+    where = [*scoped(refunds, principal), *conditions]
     if charge_id is not None:
         where.append(refunds.c.charge_pk == _charge_row(conn, principal, charge_id).pk)
     rows, total = page_of(conn, _select(), table=refunds, where=where, query=query)

@@ -1,9 +1,14 @@
-"""Search (omise-compat §4.7): scope `link`, a text query, filters, pages of `per_page`.
+"""Search (omise-compat §4.7): scopes `link`, `charge` and `refund`, a text query, filters,
+pages of `per_page`.
 
-`query` matches every whitespace-separated word against the title, the description or the
-metadata's JSON text (case-insensitive substrings). A query has at most `MAX_QUERY_WORDS` words
-and `MAX_QUERY_LENGTH` characters: each word is a condition, and an unbounded query was an
-unbounded amount of work.
+This module reads the parameters, holds the filters every scope shares (`amount`, `currency`,
+`created`, booleans) and builds the conditions of a link search; `search.charges` and
+`search.refunds` build theirs from the same pieces.
+
+For links, `query` matches every whitespace-separated word against the title, the description
+or the metadata's JSON text (case-insensitive substrings). A query, of any scope, has at most
+`MAX_QUERY_WORDS` words and `MAX_QUERY_LENGTH` characters: each word is a condition, and an
+unbounded query was an unbounded amount of work.
 
 Words of three characters or more are looked up in trigram indexes (migration 0008). PostgreSQL:
 `pg_trgm` GIN indexes on the three columns serve the conditions below as they are. SQLite: the
@@ -13,8 +18,9 @@ they are checked on the rows the longer words leave (or on the account's links w
 none). Every word is checked with the `LIKE` conditions search has always used, so results are
 exactly theirs: the indexes only narrow the rows to check.
 
-Filters: `amount` in *major* units as Omise documents (`1000`, `1000..2000`, `..500`, `100..`),
-`currency`, `multiple`, `used`, `deleted`, `active`, and `created` as a date range.
+Link filters: `amount` in *major* units as Omise documents (`1000`, `1000..2000`, `..500`,
+`100..`), `currency`, `multiple`, `used`, `deleted`, `active`, and `created` as a date range.
+Charges and refunds share `amount`, `currency` and `created` (`search.charges`, `search.refunds`).
 """
 
 from __future__ import annotations
@@ -30,9 +36,10 @@ from paylinks.clock import parse_time, to_micros
 from paylinks.errors import BadRequest, InvalidFilter, InvalidPage, InvalidScope
 from paylinks.models import links
 from paylinks.money import CURRENCIES, major_to_minor, parse_currency
+from paylinks.pagination import ListQuery
 from paylinks.params import FALSE_WORDS, TRUE_WORDS, Params
 
-SCOPES = ("link",)
+SCOPES = ("link", "charge", "refund")
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
@@ -40,6 +47,11 @@ MAX_QUERY_WORDS = 10
 MAX_QUERY_LENGTH = 200
 TRIGRAM = 3  # the shortest word a trigram index can look up
 FILTERS = ("amount", "currency", "multiple", "used", "deleted", "active", "created")
+CHARGE_FILTERS = (
+    "amount", "currency", "created", "status", "captured", "refunded", "card_last_digits",
+)  # fmt: skip
+REFUND_FILTERS = ("amount", "currency", "created", "charge")
+SCOPE_FILTERS = {"link": FILTERS, "charge": CHARGE_FILTERS, "refund": REFUND_FILTERS}
 
 
 @dataclass(frozen=True)
@@ -59,11 +71,16 @@ class SearchQuery:
 def parse_search(params: Params) -> SearchQuery:
     scope = params.string("scope", required=True, error=InvalidScope)
     if scope not in SCOPES:
-        raise InvalidScope(f"scope {scope!r} is not supported; supported scopes: link")
+        raise InvalidScope(
+            f"scope {scope!r} is not supported; supported scopes: {', '.join(SCOPES)}"
+        )
     filters = params.mapping("filters", error=InvalidFilter) or {}
-    unknown = [name for name in filters if name not in FILTERS]
+    known = SCOPE_FILTERS[scope]
+    unknown = [name for name in filters if name not in known]
     if unknown:
-        raise InvalidFilter(f"unknown filter {unknown[0]!r}; link filters are {', '.join(FILTERS)}")
+        raise InvalidFilter(
+            f"unknown filter {unknown[0]!r}; {scope} filters are {', '.join(known)}"
+        )
     order = params.string("order") or "chronological"
     if order not in ("chronological", "reverse_chronological"):
         raise BadRequest("order must be chronological or reverse_chronological")
@@ -109,7 +126,9 @@ def query_words(query: str) -> list[str]:
     return words
 
 
-def _like(word: str) -> str:
+def like(word: str) -> str:
+    """A `LIKE` pattern for the word anywhere in a text, its `%` and `_` taken literally (match it
+    with a backslash as the escape character)."""
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -118,9 +137,9 @@ def _word_condition(word: str) -> sa.ColumnElement[bool]:
     """The word in the title, the description or the metadata (its JSON text: values, and keys
     too): what search has always meant. PostgreSQL's trigram indexes serve it as it is."""
     return sa.or_(
-        links.c.title.ilike(_like(word), escape="\\"),
-        links.c.description.ilike(_like(word), escape="\\"),
-        links.c.metadata.ilike(_like(word), escape="\\"),
+        links.c.title.ilike(like(word), escape="\\"),
+        links.c.description.ilike(like(word), escape="\\"),
+        links.c.metadata.ilike(like(word), escape="\\"),
     )
 
 
@@ -147,23 +166,24 @@ def _split_range(name: str, value: str) -> tuple[str | None, str | None]:
     return value.strip(), value.strip()
 
 
-def _amount_condition(value: str) -> sa.ColumnElement[bool]:
-    """Major units compare per currency: 1000 is 100000 satang but 1000 yen."""
+def amount_condition(
+    value: str, amount: sa.ColumnElement[int], currency: sa.ColumnElement[str]
+) -> sa.ColumnElement[bool]:
+    """`amount` (minor units, in `currency`) within the filter's bounds in major units, which
+    compare per currency: 1000 is 100000 satang but 1000 yen."""
     low, high = _split_range("amount", value)
     exponents = sorted({c.exponent for c in CURRENCIES.values()})
     parts = []
     for exponent in exponents:
         sample = next(c for c in CURRENCIES.values() if c.exponent == exponent)
         codes = [c.code for c in CURRENCIES.values() if c.exponent == exponent]
-        bounds: list[sa.ColumnElement[bool]] = [links.c.currency.in_(codes)]
+        bounds: list[sa.ColumnElement[bool]] = [currency.in_(codes)]
         try:
             # A bound finer than the currency's unit rounds inward: 450.01 yen means ≥ ¥451.
             if low is not None:
-                bounds.append(links.c.amount >= math.ceil(major_to_minor(low, sample, exact=False)))
+                bounds.append(amount >= math.ceil(major_to_minor(low, sample, exact=False)))
             if high is not None:
-                bounds.append(
-                    links.c.amount <= math.floor(major_to_minor(high, sample, exact=False))
-                )
+                bounds.append(amount <= math.floor(major_to_minor(high, sample, exact=False)))
         except ValueError:
             raise InvalidFilter(
                 f"filters[amount] must be an amount in major units or a range like 1000..2000, "
@@ -173,7 +193,8 @@ def _amount_condition(value: str) -> sa.ColumnElement[bool]:
     return sa.or_(*parts)
 
 
-def _flag(name: str, value: str) -> bool:
+def flag(name: str, value: str) -> bool:
+    """A boolean filter's value, in any of the words parameters accept (`yes`, `on`, `1`...)."""
     word = value.strip().lower()
     if word in TRUE_WORDS:
         return True
@@ -182,19 +203,29 @@ def _flag(name: str, value: str) -> bool:
     raise InvalidFilter(f"filters[{name}] must be true or false, got {value!r}")
 
 
-def _created_condition(value: str) -> list[sa.ColumnElement[bool]]:
+def created_condition(
+    value: str, created_at: sa.ColumnElement[int]
+) -> list[sa.ColumnElement[bool]]:
+    """`created_at` (microseconds) within a date or time range; an end date covers its day."""
     low, high = _split_range("created", value)
     try:
         out = []
         if low is not None:
-            out.append(links.c.created_at >= to_micros(parse_time(low)))
+            out.append(created_at >= to_micros(parse_time(low)))
         if high is not None:
-            out.append(links.c.created_at <= to_micros(parse_time(high, end_of_day=True)))
+            out.append(created_at <= to_micros(parse_time(high, end_of_day=True)))
         return out
     except (ValueError, OverflowError):
         raise InvalidFilter(
             f"filters[created] must be a date or a range like 2026-01-01..2026-01-31, got {value!r}"
         ) from None
+
+
+def currency_condition(value: str, currency: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    try:
+        return currency == parse_currency(value).code
+    except BadRequest:
+        raise InvalidFilter(f"filters[currency]: {value!r} is not a currency") from None
 
 
 def _active_condition(active: bool, now: datetime) -> sa.ColumnElement[bool]:
@@ -214,19 +245,22 @@ def link_conditions(search: SearchQuery, *, now: datetime) -> list[sa.ColumnElem
     conditions = _text_conditions(search.query)
     for name, value in search.filters.items():
         if name == "amount":
-            conditions.append(_amount_condition(value))
+            conditions.append(amount_condition(value, links.c.amount, links.c.currency))
         elif name == "currency":
-            try:
-                conditions.append(links.c.currency == parse_currency(value).code)
-            except BadRequest:
-                raise InvalidFilter(f"filters[currency]: {value!r} is not a currency") from None
+            conditions.append(currency_condition(value, links.c.currency))
         elif name == "created":
-            conditions.extend(_created_condition(value))
+            conditions.extend(created_condition(value, links.c.created_at))
         elif name == "active":
-            conditions.append(_active_condition(_flag(name, value), now))
+            conditions.append(_active_condition(flag(name, value), now))
         else:
-            conditions.append(links.c[name] == _flag(name, value))
+            conditions.append(links.c[name] == flag(name, value))
     return conditions
+
+
+def page_query(search: SearchQuery) -> ListQuery:
+    """The search's page as list parameters, for the list readers that run charge and refund
+    searches (their created range is a condition, not `from`/`to`)."""
+    return ListQuery(search.per_page, search.offset, search.order, None, None)
 
 
 def search_object(search: SearchQuery, *, data: list[dict[str, Any]], total: int) -> dict[str, Any]:
