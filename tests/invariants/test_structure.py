@@ -23,7 +23,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "paylinks"
 FEATURES = {
     "accounts", "branding", "capability", "charges", "checkout", "client", "dashboard", "events",
-    "links", "payments", "remote", "search", "sources", "testclock", "tokens", "webhooks",
+    "links", "payments", "refunds", "remote", "search", "sources", "testclock", "tokens",
+    "webhooks",
 }  # fmt: skip
 CORE_FOLDERS = {"api", "web", "processors"}
 # Modules that exist to join the features: the app factory and its route table, the CLI, the
