@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
+import omise
 import pytest
 from servers import LiveServer, live_server
+
+SDK_SETTINGS = ("api_secret", "api_public", "api_main", "api_vault", "api_version")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -36,3 +39,20 @@ def api(server: LiveServer) -> Iterator[httpx.Client]:
     """Plain HTTP with the server's secret key, to check what an SDK did from the outside."""
     with httpx.Client(base_url=server.url, auth=(server.secret_key, ""), timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def sdk(server: LiveServer) -> Iterator[None]:
+    """The Python SDK's globals pointed at the live server (as omise-compat §1.1 and the README
+    tell users to), and put back as they were afterwards."""
+    saved = {name: getattr(omise, name) for name in SDK_SETTINGS}
+    omise.api_secret = server.secret_key
+    omise.api_public = server.public_key
+    omise.api_main = server.url
+    omise.api_vault = server.url
+    omise.api_version = None  # the SDK's default: no Omise-Version header
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(omise, name, value)

@@ -42,9 +42,8 @@ def node() -> str:
     return node
 
 
-@pytest.fixture(scope="module")
-def node_run(node: str, server: LiveServer) -> dict[str, Any]:
-    """Run links.js once per server, in an account of its own; its keys and its output."""
+def run_script(node: str, server: LiveServer, script: str) -> dict[str, Any]:
+    """Run a script of node/ in an account of its own; its keys and its output."""
     keys = create_account_keys(server.database_url, "Node SDK")
     env = {
         name: value
@@ -58,7 +57,7 @@ def node_run(node: str, server: LiveServer) -> dict[str, Any]:
         PAYLINKS_PUBLIC_KEY=keys["public_key"],
     )
     result = subprocess.run(
-        [node, "-r", str(PRELOAD), "links.js"],
+        [node, "-r", str(PRELOAD), script],
         cwd=NODE_DIR,
         env=env,
         capture_output=True,
@@ -66,9 +65,14 @@ def node_run(node: str, server: LiveServer) -> dict[str, Any]:
         timeout=60,
         check=False,
     )
-    assert result.returncode == 0, f"links.js failed:\n{result.stderr}\n{result.stdout}"
+    assert result.returncode == 0, f"{script} failed:\n{result.stderr}\n{result.stdout}"
     output: dict[str, Any] = json.loads(result.stdout)
     return {"keys": keys, "out": output}
+
+
+@pytest.fixture(scope="module")
+def node_run(node: str, server: LiveServer) -> dict[str, Any]:
+    return run_script(node, server, "links.js")
 
 
 @pytest.fixture
@@ -189,3 +193,23 @@ def test_bad_key_rejects_with_authentication_failure(out: dict[str, Any]) -> Non
 def test_the_sdk_has_no_links_update(out: dict[str, Any]) -> None:
     # The seed's omise.links.update(...) is a TypeError with the real SDK; PATCH is plain HTTP.
     assert out["update_type"] == "undefined"
+
+
+def test_refunds_and_captures_with_the_node_sdk(node: str, server: LiveServer) -> None:
+    run = run_script(node, server, "money.js")
+    out, key = run["out"], run["keys"]["secret_key"]
+    paid, refund = out["paid"], out["refund"]
+    assert (refund["object"], refund["amount"], refund["charge"]) == ("refund", 40000, paid["id"])
+    assert [r["id"] for r in out["refunds"]["data"]] == [refund["id"]]
+    assert out["retrieved_refund"] == refund
+    refused = out["too_much"]
+    assert refused["fulfilled"] is False and refused["reason"]["code"] == "failed_refund"
+    assert out["after_refund"]["refunded_amount"] == 40000
+    assert (out["held"]["status"], out["held"]["authorized"]) == ("pending", True)
+    assert (out["captured"]["status"], out["captured"]["paid"]) == ("successful", True)
+    again = out["captured_again"]
+    assert again["fulfilled"] is False and again["reason"]["code"] == "failed_capture"
+    assert (out["reversed"]["status"], out["reversed"]["reversed"]) == ("reversed", True)
+    # What the SDK saw is what the server holds.
+    stored = httpx.get(f"{server.url}/charges/{paid['id']}", auth=(key, "")).json()
+    assert stored["refunds"]["data"] == [refund]

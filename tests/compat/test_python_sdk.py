@@ -7,7 +7,6 @@ with the same key) only looks at the result from the outside.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from importlib.metadata import version
 from typing import Any
 
@@ -19,25 +18,8 @@ from servers import LiveServer, create_account_keys
 
 from paylinks.money import CURRENCIES
 
-SETTINGS = ("api_secret", "api_public", "api_main", "api_vault", "api_version")
 MISSING_ID = "payl_test_" + "0" * 19
 MANY = 130  # more than the SDK's page of 100, and not a multiple of it
-
-
-@pytest.fixture
-def sdk(server: LiveServer) -> Iterator[None]:
-    """The SDK's globals pointed at the live server, and put back as they were afterwards."""
-    saved = {name: getattr(omise, name) for name in SETTINGS}
-    omise.api_secret = server.secret_key
-    omise.api_public = server.public_key
-    omise.api_main = server.url
-    omise.api_vault = server.url
-    omise.api_version = None  # the SDK's default: no Omise-Version header
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(omise, name, value)
 
 
 def use_fresh_account(server: LiveServer, name: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from factories import VISA_NO_FUNDS, TestAccount, auth, pay, token
+from factories import VISA_NO_FUNDS, TestAccount, auth, link, pay, token
 from starlette.testclient import TestClient
 
 from paylinks.api import idempotency
@@ -194,3 +194,19 @@ def test_a_refund_whose_answer_was_lost_is_answered_from_the_refund(
     made = rebuilt.json()
     assert made == get(client, account, f"/charges/{charge['id']}/refunds/{made['id']}")
     assert get(client, account, f"/charges/{charge['id']}")["refunded_amount"] == 700
+
+
+def test_a_links_stats_show_refunds_and_net_revenue(
+    client: TestClient, account: TestAccount
+) -> None:
+    product = link(client, account, multiple=True)
+    first = pay(client, account, product["id"]).json()
+    second = pay(client, account, product["id"]).json()
+    pay(client, account, product["id"], VISA_NO_FUNDS)
+    before = get(client, account, f"/links/{product['id']}/stats")
+    assert (before["revenue"], before["refunded"], before["net_revenue"]) == (200000, 0, 200000)
+    refund(client, account, first["id"], amount=100000)
+    refund(client, account, second["id"], amount=2500)
+    after = get(client, account, f"/links/{product['id']}/stats")
+    assert (after["revenue"], after["refunded"], after["net_revenue"]) == (200000, 102500, 97500)
+    assert after["charges"] == before["charges"]  # a refunded charge is still a successful one

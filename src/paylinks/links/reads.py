@@ -51,19 +51,30 @@ def read_link_charges(
 class LinkStats:
     views: int
     by_status: dict[str, int]
-    revenue: int
+    revenue: int  # what the successful charges captured
+    refunded: int  # what was given back of it
+
+    @property
+    def net_revenue(self) -> int:
+        return self.revenue - self.refunded
 
 
 def link_stats(conn: Connection, *, principal: Principal, link_id: str) -> tuple[Link, LinkStats]:
     link = get_link(conn, principal=principal, link_id=link_id)
     rows = conn.execute(
         sa.select(
-            charges.c.status, sa.func.count(), sa.func.coalesce(sa.func.sum(charges.c.amount), 0)
+            charges.c.status,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(charges.c.amount), 0),
+            sa.func.coalesce(sa.func.sum(charges.c.refunded_amount), 0),
         )
         .where(charges.c.link_pk == link.pk)
         .group_by(charges.c.status)
     ).all()
-    by_status = {status: int(count) for status, count, _ in rows}
-    revenue = sum(int(total) for status, _, total in rows if status == "successful")
+    by_status = {status: int(count) for status, count, _, _ in rows}
+    successful = [
+        (int(total), int(back)) for status, _, total, back in rows if status == "successful"
+    ]
+    revenue, refunded = successful[0] if successful else (0, 0)
     views = conn.execute(sa.select(links.c.views).where(links.c.pk == link.pk)).scalar_one()
-    return link, LinkStats(int(views), by_status, revenue)
+    return link, LinkStats(int(views), by_status, revenue, refunded)

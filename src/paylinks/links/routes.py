@@ -123,5 +123,7 @@ async def link_stats(call: ApiCall) -> dict[str, Any]:
             "pending": stats.by_status.get("pending", 0),
         },
         "revenue": stats.revenue,
+        "refunded": stats.refunded,
+        "net_revenue": stats.net_revenue,
         "conversion": round(successful / stats.views, 4) if stats.views else None,
     }
