@@ -64,6 +64,9 @@ class Job:
     event_id: str
     body: bytes
     endpoint: Endpoint
+    # What the event is about (its charge, else its link), so that one receiver gets one
+    # object's events in the order they happened; None: an event of nothing in particular.
+    subject: tuple[str, int] | None = None
 
 
 def claim_due(
@@ -97,13 +100,17 @@ def claim_due(
             events.c.livemode.label("event_livemode"),
             events.c.data,
             events.c.created_at.label("event_created_at"),
+            events.c.charge_pk.label("event_charge_pk"),
+            events.c.link_pk.label("event_link_pk"),
             webhook_endpoints,
         )
         .join(events, events.c.pk == webhook_deliveries.c.event_pk)
         .join(webhook_endpoints, webhook_endpoints.c.pk == webhook_deliveries.c.endpoint_pk)
         .where(webhook_deliveries.c.pk.in_(pks))
     ).all()
-    return [_job(row) for row in rows]
+    # In claim order (due time, then delivery): for one object, the order its events happened.
+    position = {pk: index for index, pk in enumerate(pks)}
+    return sorted((_job(row) for row in rows), key=lambda job: position[job.delivery_pk])
 
 
 def _job(row: Any) -> Job:
@@ -114,7 +121,14 @@ def _job(row: Any) -> Job:
         created_at=from_micros(row.event_created_at),  # type: ignore[arg-type]
         data=row.data,
     )
-    return Job(row.delivery_pk, row.delivery_id, row.attempts, row.event_id, body, from_row(row))
+    subject = None
+    if row.event_charge_pk is not None:
+        subject = ("charge", int(row.event_charge_pk))
+    elif row.event_link_pk is not None:
+        subject = ("link", int(row.event_link_pk))
+    return Job(
+        row.delivery_pk, row.delivery_id, row.attempts, row.event_id, body, from_row(row), subject
+    )
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The delivery worker's loop: find what is due, claim it (`delivery`), send it all concurrently
-(`sender`), record each attempt.
+"""The delivery worker's loop: find what is due, claim it (`delivery`), send it concurrently
+(`sender`) — except that one object's events to one endpoint go one after another, in the order
+they happened — and record each attempt.
 
 `paylinks serve` runs one in-process; `paylinks worker` runs one on its own. Any number may run
 against one database: claims are leases (see `delivery.claim_due`).
@@ -21,6 +22,16 @@ from paylinks.webhooks.delivery import LEASE, Job, anything_due, claim_due, reco
 from paylinks.webhooks.sender import Sender
 
 log = logging.getLogger("paylinks.webhooks")
+
+
+def in_turns(jobs: list[Job]) -> list[list[Job]]:
+    """The claimed jobs as queues sent side by side: one object's events to one endpoint wait
+    for each other (in the order they happened); everything else goes at once."""
+    queues: dict[object, list[Job]] = {}
+    for job in jobs:
+        turn = (job.endpoint.pk, job.subject) if job.subject else job.delivery_pk
+        queues.setdefault(turn, []).append(job)
+    return list(queues.values())
 
 
 class Worker:
@@ -51,7 +62,7 @@ class Worker:
         if not await self.db.read(anything_due, now=now):
             return 0
         jobs = await self.db.write(claim_due, now=now, limit=self.batch, lease=self.lease)
-        await asyncio.gather(*(self._deliver(job) for job in jobs))
+        await asyncio.gather(*(self._deliver_in_turn(queue) for queue in in_turns(jobs)))
         return len(jobs)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -64,6 +75,10 @@ class Worker:
             if not sent:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.poll_seconds)
+
+    async def _deliver_in_turn(self, queue: list[Job]) -> None:
+        for job in queue:
+            await self._deliver(job)
 
     async def _deliver(self, job: Job) -> None:
         outcome = await self.sender.send(job)
