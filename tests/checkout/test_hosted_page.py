@@ -8,7 +8,7 @@ import base64
 import hashlib
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import anyio
@@ -314,6 +314,32 @@ def test_promptpay_payment_completed_with_the_test_buttons(
     paid = api_link(client, account, invoice["id"])
     assert paid["used"] is True and paid["charges"]["data"][0]["status"] == "successful"
     assert paid["charges"]["total"] == 1
+
+
+def test_the_qr_page_says_until_when_and_an_expired_qr_says_so(
+    client: TestClient, account: TestAccount
+) -> None:
+    invoice = link(client, account)
+    token = form_tokens(open_page(client, invoice["id"]))["promptpay_token"]
+    qr_page = assert_secure_page(
+        client.post(f"/pay/{invoice['id']}/promptpay", data={"promptpay_token": token}), 200
+    )
+    charge = api_link(client, account, invoice["id"])["charges"]["data"][0]
+    until = datetime.fromisoformat(charge["expires_at"].replace("Z", "+00:00"))
+    in_bangkok = until.astimezone(timezone(timedelta(hours=7)))
+    expected = f"until {in_bangkok:%H:%M} on {in_bangkok:%d/%m/%Y} (Thailand time)"
+    assert expected in qr_page
+    thai = client.post(
+        f"/pay/{invoice['id']}/promptpay?locale=th", data={"promptpay_token": token}
+    ).text
+    assert f"ชำระได้ถึงเวลา {in_bangkok:%H:%M} น." in thai
+    expired = client.post(f"/charges/{charge['id']}/expire", auth=auth(account.test.secret_key))
+    assert expired.status_code == 200
+    action = re.search(r'action="(/pay/[^"?]+/promptpay/chrg_test_\w+)\?', qr_page).group(1)  # type: ignore[union-attr]
+    body = {"token": form_tokens(qr_page)["token"], "outcome": "paid"}
+    page = assert_secure_page(client.post(action, data=body), 402)
+    assert "The QR code expired before it was paid" in page and 'id="pay-form"' in page
+    assert api_link(client, account, invoice["id"])["charges"]["data"][0]["status"] == "expired"
 
 
 def test_promptpay_payment_marked_as_failed_leaves_the_link_payable(

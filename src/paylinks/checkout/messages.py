@@ -40,6 +40,9 @@ EN = {
     "promptpay_scan": "Open your banking app, scan this QR code and confirm {amount}.",
     "promptpay_qr_alt": "PromptPay QR code for {amount}",
     "promptpay_after": "{merchant} is told as soon as your bank confirms the payment.",
+    "promptpay_until": "This QR code can be paid until {time} on {date} (Thailand time).",
+    "promptpay_expired": "The QR code expired before it was paid. Nothing was charged. You can "
+    "try again.",
     "promptpay_test_heading": "Test mode: choose how this payment ends",
     "mark_as_paid": "Mark as paid",
     "mark_as_failed": "Mark as failed",
@@ -152,6 +155,8 @@ TH = {
     "promptpay_scan": "เปิดแอปธนาคาร สแกน QR โค้ดนี้ แล้วยืนยันยอด {amount}",
     "promptpay_qr_alt": "QR โค้ดพร้อมเพย์ ยอด {amount}",
     "promptpay_after": "{merchant} จะได้รับแจ้งทันทีที่ธนาคารยืนยันการชำระเงิน",
+    "promptpay_until": "QR โค้ดนี้ชำระได้ถึงเวลา {time} น. วันที่ {date} (เวลาประเทศไทย)",
+    "promptpay_expired": "QR โค้ดหมดอายุก่อนชำระเงิน ไม่มีการเรียกเก็บเงิน คุณสามารถลองอีกครั้งได้",
     "promptpay_test_heading": "โหมดทดสอบ: เลือกผลของการชำระเงินนี้",
     "mark_as_paid": "ทำเครื่องหมายว่าชำระแล้ว",
     "mark_as_failed": "ทำเครื่องหมายว่าไม่สำเร็จ",

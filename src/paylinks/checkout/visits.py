@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +37,9 @@ STATE_STATUS = {
     "limit_reached": 410,
     "in_progress": 409,
 }
+
+
+THAILAND = timezone(timedelta(hours=7), "ICT")  # no daylight saving
 
 
 @dataclass
@@ -162,11 +165,16 @@ async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, s
             else visit.t.decline(charge.failure_code, livemode=charge.livemode)
         )
         return await form_page(visit, status=402, values=values, alert=message)
-    if charge.status == "expired" and charge.card is not None:  # the bank's step ran out
-        return await form_page(visit, status=402, values=values, alert=visit.t("tds_expired"))
+    if charge.status == "expired":  # the bank's step, or the QR, ran out
+        why = "tds_expired" if charge.card is not None else "promptpay_expired"
+        return await form_page(visit, status=402, values=values, alert=visit.t(why))
     key = await visit.runtime.keyring.get("checkout-csrf")
     token = forms.issue_token(key, link_id=visit.link_id, now=visit.now())
-    return pages.render("promptpay.html", visit.context(charge=charge, token=token))
+    until = None
+    if charge.expires_at is not None:  # PromptPay is Thai: the QR's end in Thailand's time
+        local = charge.expires_at.astimezone(THAILAND)
+        until = (local.strftime("%H:%M"), local.strftime("%d/%m/%Y"))
+    return pages.render("promptpay.html", visit.context(charge=charge, token=token, until=until))
 
 
 def kept_values(visit: CustomerVisit, charge: Charge) -> dict[str, str]:

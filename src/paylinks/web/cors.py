@@ -70,7 +70,11 @@ class BrowserCors:
 
     def __init__(self, app: ASGIApp, templates: Iterable[str]) -> None:
         self.app = app
+        templates = list(templates)
         self.paths = path_patterns(templates)
+        # Every request passes here: most are told apart by their first segment, without a
+        # regular expression.
+        self.prefixes = tuple({"/" + t.strip("/").split("/")[0] for t in templates})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.covers(scope["path"]):
@@ -90,4 +94,4 @@ class BrowserCors:
         await self.app(scope, receive, send_allowed)
 
     def covers(self, path: str) -> bool:
-        return any(pattern.match(path) for pattern in self.paths)
+        return path.startswith(self.prefixes) and any(p.match(path) for p in self.paths)
