@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from factories import card
 from servers import BIN, LiveServer, live_server
 
 pytestmark = pytest.mark.slow
@@ -73,6 +74,35 @@ def test_links_and_charges_commands(server: LiveServer) -> None:
     missing = cli(server, "links", "get", "payl_test_missing", check=False)
     assert missing.returncode == 1 and "not_found" in missing.stderr
     assert cli(server, "charges", "list", "--json").stdout.startswith('{"object": "list"')
+
+
+def test_refund_capture_and_reverse_commands(server: LiveServer) -> None:
+    public = (server.public_key, "")
+    with httpx.Client(base_url=server.url, auth=(server.secret_key, ""), timeout=10) as api:
+
+        def charge(capture: bool) -> str:
+            token = api.post("/tokens", auth=public, json={"card": card()}).json()["id"]
+            body = {"amount": 50000, "currency": "thb", "card": token, "capture": capture}
+            charge_id: str = api.post("/charges", json=body).json()["id"]
+            return charge_id
+
+        paid, held, released = charge(True), charge(False), charge(False)
+        refund = json.loads(
+            cli(server, "charges", "refund", paid, "--amount", "20000", "-m", "why=late",
+                "--json").stdout
+        )  # fmt: skip
+        assert (refund["amount"], refund["charge"], refund["metadata"]) == (
+            20000,
+            paid,
+            {"why": "late"},
+        )
+        too_much = cli(server, "charges", "refund", paid, "--amount", "30001", check=False)
+        assert too_much.returncode == 1 and "failed_refund" in too_much.stderr
+        captured = json.loads(cli(server, "charges", "capture", held, "--json").stdout)
+        assert captured["status"] == "successful"
+        reversed_ = json.loads(cli(server, "charges", "reverse", released, "--json").stdout)
+        assert reversed_["status"] == "reversed"
+        assert api.get(f"/charges/{paid}").json()["refunded_amount"] == 20000
 
 
 def write_items(path: Path) -> set[str]:

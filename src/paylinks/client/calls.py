@@ -89,6 +89,19 @@ class Methods(Generic[R]):
     def list_charges(self, **params: Any) -> R:
         return self._send(Call("GET", "/charges", params=query(params)))
 
+    def refund_charge(
+        self, charge_id: str, amount: int, *, idempotency_key: str | None = None, **fields: Any
+    ) -> R:
+        body = {"amount": amount, **fields}
+        refunds = path("/charges", charge_id) + "/refunds"
+        return self._send(Call("POST", refunds, body, idempotency_key=idempotency_key))
+
+    def capture_charge(self, charge_id: str) -> R:
+        return self._send(Call("POST", path("/charges", charge_id) + "/capture"))
+
+    def reverse_charge(self, charge_id: str) -> R:
+        return self._send(Call("POST", path("/charges", charge_id) + "/reverse"))
+
     # -- events -----------------------------------------------------------------------------
 
     def list_events(self, **params: Any) -> R:

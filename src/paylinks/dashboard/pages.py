@@ -28,7 +28,7 @@ from paylinks.dashboard import sessions
 from paylinks.dashboard.sessions import Session
 from paylinks.errors import NotFound
 from paylinks.logs import redact
-from paylinks.money import format_money
+from paylinks.money import format_major, format_money, parse_currency
 from paylinks.params import clamped_integer
 from paylinks.runtime import Runtime
 from paylinks.web import RequestHandler
@@ -57,6 +57,11 @@ def money(amount: int, currency: str) -> str:
     return format_money(amount, currency, "en")
 
 
+def major(amount: int, currency: str) -> str:
+    """Minor units as a form field shows them: 100000 THB -> 1000.00."""
+    return format_major(amount, parse_currency(currency))
+
+
 def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
@@ -68,7 +73,7 @@ PAGES = Pages(
     headers=HEADERS,
     static_headers={**HEADERS, "Cache-Control": "public, max-age=86400"},
     template_globals={"stylesheets": STYLESHEETS},
-    filters={"money": money, "when": when, "iso": format_time},
+    filters={"money": money, "major": major, "when": when, "iso": format_time},
 )
 render = PAGES.render
 

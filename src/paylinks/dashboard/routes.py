@@ -5,7 +5,15 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from paylinks.dashboard import access, branding, developers, home, link_form, links_pages
+from paylinks.dashboard import (
+    access,
+    branding,
+    charge_actions,
+    developers,
+    home,
+    link_form,
+    links_pages,
+)
 from paylinks.dashboard.pages import MerchantVisit, page, static
 from paylinks.errors import NotFound
 
@@ -22,6 +30,7 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard/static/{name}", static, methods=["GET"]),
         *link_form.routes(),  # before links_pages: /dashboard/links/new is not a link id
         *links_pages.routes(),
+        *charge_actions.routes(),
         *branding.routes(),
         *developers.routes(),
         # Last: any other dashboard path is an HTML 404 (after sign-in), never the API's JSON.

@@ -105,11 +105,13 @@ async def refund(
     now: datetime,
     processor: Processor | None,
     record: Recorder,
+    refunded_before: int | None = None,
 ) -> Refund:
     """Refund part of a captured charge: the refund is recorded first (its amount reserved
     against the charge, so racing refunds can never exceed it), then the processor is asked
     once, outside the transaction, naming the refund. The test processor always agrees; a live
-    processor's refusal is the live connector's to reconcile."""
+    processor's refusal is the live connector's to reconcile. `refunded_before`: see
+    `refunds.service.create_refund`."""
     # Another account's or mode's charge is a 404 before anything else is said.
     await db.read(get_charge, principal=principal, charge_id=charge_id)
     processor = require_processor(processor)
@@ -121,6 +123,7 @@ async def refund(
         metadata=metadata,
         now=now,
         record=record,
+        refunded_before=refunded_before,
     )
     processor.refund(
         charge_id=charge_id, refund_id=made.id, amount=made.amount, currency=made.currency

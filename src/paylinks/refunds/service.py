@@ -96,8 +96,11 @@ def create_refund(
     metadata: dict[str, Any],
     now: datetime,
     record: Recorder,
+    refunded_before: int | None = None,
 ) -> Refund:
-    """Refund `amount` of a captured charge, or raise `FailedRefund` with nothing written."""
+    """Refund `amount` of a captured charge, or raise `FailedRefund` with nothing written.
+    With `refunded_before` (a form showed the charge so refunded), only if it still is: a
+    form sent twice refunds once."""
     if amount <= 0:
         raise InvalidAmount("amount must be a positive integer in the currency's smallest unit")
     charge = _charge_row(conn, principal, charge_id)
@@ -109,11 +112,15 @@ def create_refund(
             charges.c.pk == charge.pk,
             charges.c.status == "successful",
             charges.c.refunded_amount + amount <= charges.c.amount,
+            *([] if refunded_before is None else [charges.c.refunded_amount == refunded_before]),
         )
         .values(refunded_amount=charges.c.refunded_amount + amount)
     )
     if taken.rowcount != 1:
-        raise _refusal(_charge_row(conn, principal, charge_id), amount, charge_id)
+        fresh = _charge_row(conn, principal, charge_id)
+        if refunded_before is not None and fresh.refunded_amount != refunded_before:
+            raise FailedRefund(f"charge {charge_id} was refunded meanwhile; nothing more was")
+        raise _refusal(fresh, amount, charge_id)
     refund_id = new_id("rfnd", livemode=principal.livemode)
     conn.execute(
         refunds.insert().values(

@@ -281,6 +281,50 @@ def charges_list(api_url: str, secret_key: str, limit: int, as_json: bool, **fil
         show_list(api.charges(**filters), limit, output.CHARGE_COLUMNS, as_json=as_json)
 
 
+@charges_group.command("refund")
+@api_options
+@click.argument("charge_id")
+@click.option("--amount", required=True, type=int, help="In the currency's smallest unit.")
+@click.option("--metadata", "-m", multiple=True, help="key=value (repeatable).")
+@click.option("--idempotency-key", help="Retrying with the same key never refunds twice.")
+@json_option
+def charges_refund(
+    api_url: str,
+    secret_key: str,
+    charge_id: str,
+    amount: int,
+    metadata: tuple[str, ...],
+    idempotency_key: str | None,
+    as_json: bool,
+) -> None:
+    """Give back AMOUNT of a captured charge (in parts, never beyond what it captured)."""
+    with connected(api_url, secret_key) as api:
+        refund = api.refund_charge(
+            charge_id, amount, idempotency_key=idempotency_key, metadata=metadata_pairs(metadata)
+        )
+    output.show_object(refund, as_json=as_json)
+
+
+@charges_group.command("capture")
+@api_options
+@click.argument("charge_id")
+@json_option
+def charges_capture(api_url: str, secret_key: str, charge_id: str, as_json: bool) -> None:
+    """Capture an authorization (a charge made with capture=false), in full."""
+    with connected(api_url, secret_key) as api:
+        output.show_object(api.capture_charge(charge_id), as_json=as_json)
+
+
+@charges_group.command("reverse")
+@api_options
+@click.argument("charge_id")
+@json_option
+def charges_reverse(api_url: str, secret_key: str, charge_id: str, as_json: bool) -> None:
+    """Release an authorization without taking the money."""
+    with connected(api_url, secret_key) as api:
+        output.show_object(api.reverse_charge(charge_id), as_json=as_json)
+
+
 @charges_group.command("export")
 @api_options
 @list_filters
