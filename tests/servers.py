@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -241,3 +242,12 @@ def worker_process(
         worker.stop()
         if temporary:
             log.unlink(missing_ok=True)
+
+
+def backend_url(request: Any, folder: Path) -> str:
+    """The database a module's server runs on, for a fixture parametrised "sqlite" / "postgres":
+    a fresh SQLite file in `folder`, or a PostgreSQL database of the module's own."""
+    if request.param == "sqlite":
+        return f"sqlite:///{folder / 'paylinks.db'}"
+    url: str = request.getfixturevalue("own_postgres_url")
+    return url

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import LiveServer, live_server
+from servers import LiveServer, backend_url, live_server
 
 REFUNDERS = 50
 CAPTURERS = 20
@@ -32,10 +32,7 @@ REFUND = 7000  # 14 of them fit in the charge (98,000); 36 must be refused
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{tmp_path / 'paylinks.db'}"
-    else:
-        database_url = request.getfixturevalue("own_postgres_url")
+    database_url = backend_url(request, tmp_path)
     with live_server(database_url, workers=2) as live:
         yield live
 

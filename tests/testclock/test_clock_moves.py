@@ -15,7 +15,7 @@ import httpx
 import pytest
 from factories import card, wait_until
 from receivers import receiver
-from servers import LiveServer, create_account, live_server, paylinks
+from servers import LiveServer, backend_url, create_account, live_server, paylinks
 
 DAY = 86400
 
@@ -24,10 +24,7 @@ DAY = 86400
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{tmp_path_factory.mktemp('clock') / 'paylinks.db'}"
-    else:
-        database_url = request.getfixturevalue("own_postgres_url")
+    database_url = backend_url(request, tmp_path_factory.mktemp("clock"))
     with live_server(database_url) as live:
         yield live
 

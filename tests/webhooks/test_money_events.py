@@ -17,7 +17,7 @@ import httpx
 import pytest
 from factories import card, wait_until
 from receivers import Received, receiver
-from servers import LiveServer, live_server
+from servers import LiveServer, backend_url, live_server
 
 from paylinks.webhooks.delivery import Job
 from paylinks.webhooks.worker import in_turns
@@ -27,10 +27,7 @@ from paylinks.webhooks.worker import in_turns
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{tmp_path_factory.mktemp('money') / 'paylinks.db'}"
-    else:
-        database_url = request.getfixturevalue("own_postgres_url")
+    database_url = backend_url(request, tmp_path_factory.mktemp("money"))
     with live_server(database_url) as live:
         yield live
 

@@ -9,7 +9,8 @@ its charges expire by that clock (`testclock`).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -25,9 +26,17 @@ from paylinks.payments.authorizations import lapse
 log = logging.getLogger("paylinks.expiry")
 
 
-def due(conn: Connection, *, now: datetime, limit: int = 100) -> list[tuple[Principal, str]]:
-    """Pending charges whose time is up by their account's clock: (account and mode with its
-    clock, charge id)."""
+def pending_by_their_clock(
+    conn: Connection,
+    *,
+    stamp: sa.Column[Any],
+    until: datetime,
+    conditions: list[sa.ColumnElement[bool]],
+    limit: int,
+) -> list[tuple[Principal, str]]:
+    """Pending charges (with `conditions`) whose `stamp`, a time of their account's clock, is
+    before real time `until` on that clock (test mode: plus the account's offset), oldest
+    first: (the account and mode, with its clock; the charge id). For the sweeps."""
     offset = clock_offset_of(charges.c.livemode)
     rows = conn.execute(
         sa.select(
@@ -40,10 +49,11 @@ def due(conn: Connection, *, now: datetime, limit: int = 100) -> list[tuple[Prin
         .join(accounts, accounts.c.pk == charges.c.account_pk)
         .where(
             charges.c.status == "pending",
-            charges.c.expires_at.is_not(None),
-            charges.c.expires_at <= sa.literal(to_micros(now), sa.BigInteger) + offset,
+            stamp.is_not(None),
+            stamp < sa.literal(to_micros(until), sa.BigInteger) + offset,
+            *conditions,
         )
-        .order_by(charges.c.expires_at)
+        .order_by(stamp)
         .limit(limit)
     ).all()
     return [
@@ -53,6 +63,15 @@ def due(conn: Connection, *, now: datetime, limit: int = 100) -> list[tuple[Prin
         )
         for r in rows
     ]
+
+
+def due(conn: Connection, *, now: datetime, limit: int = 100) -> list[tuple[Principal, str]]:
+    """Pending charges whose time is up by their account's clock."""
+    # `expires_at <= now` is `expires_at < now + 1 µs`: the moment itself has come.
+    until = now + timedelta(microseconds=1)
+    return pending_by_their_clock(
+        conn, stamp=charges.c.expires_at, until=until, conditions=[], limit=limit
+    )
 
 
 async def expire_due(db: Database, *, record: Recorder, now: datetime) -> int:

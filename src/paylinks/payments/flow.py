@@ -142,15 +142,10 @@ async def capture(
 ) -> Charge:
     """Capture an authorization: recorded first (one of any racing captures wins), then the
     processor is asked once to capture it."""
-    # Another account's or mode's charge is a 404 before anything else is said.
-    await db.read(get_charge, principal=principal, charge_id=charge_id)
-    processor = require_processor(processor)
-    captured = await db.write(
-        authorizations.capture_charge,
-        principal=principal, charge_id=charge_id, now=now, record=record,
+    return await _settle_authorization(
+        db, "capture", principal=principal, charge_id=charge_id, now=now,
+        processor=processor, record=record,
     )  # fmt: skip
-    processor.capture(charge_id=charge_id, amount=captured.amount, currency=captured.currency)
-    return captured
 
 
 async def reverse(
@@ -163,15 +158,30 @@ async def reverse(
     record: Recorder,
 ) -> Charge:
     """Release an authorization: recorded first, then the processor is asked once."""
+    return await _settle_authorization(
+        db, "reverse", principal=principal, charge_id=charge_id, now=now,
+        processor=processor, record=record,
+    )  # fmt: skip
+
+
+async def _settle_authorization(
+    db: Database | GuardedDatabase,
+    action: str,
+    *,
+    principal: Principal,
+    charge_id: str,
+    now: datetime,
+    processor: Processor | None,
+    record: Recorder,
+) -> Charge:
     # Another account's or mode's charge is a 404 before anything else is said.
     await db.read(get_charge, principal=principal, charge_id=charge_id)
     processor = require_processor(processor)
-    reversed_ = await db.write(
-        authorizations.reverse_charge,
-        principal=principal, charge_id=charge_id, now=now, record=record,
-    )  # fmt: skip
-    processor.reverse(charge_id=charge_id, amount=reversed_.amount, currency=reversed_.currency)
-    return reversed_
+    step = authorizations.capture_charge if action == "capture" else authorizations.reverse_charge
+    done = await db.write(step, principal=principal, charge_id=charge_id, now=now, record=record)
+    tell = processor.capture if action == "capture" else processor.reverse
+    tell(charge_id=charge_id, amount=done.amount, currency=done.currency)
+    return done
 
 
 async def authenticate(

@@ -20,15 +20,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from paylinks.accounts.service import clock_offset_of
 from paylinks.auth import Principal
 from paylinks.charges.service import Charge
-from paylinks.clock import Clock, to_micros
+from paylinks.clock import Clock
 from paylinks.db import Database
 from paylinks.eventlog import Recorder
-from paylinks.models import accounts, charges
+from paylinks.models import charges
 from paylinks.payments import service
-from paylinks.payments.expiry import expire_due
+from paylinks.payments.expiry import expire_due, pending_by_their_clock
 from paylinks.processors.protocol import Outcome, Processor
 
 log = logging.getLogger("paylinks.settlement")
@@ -46,35 +45,19 @@ def interrupted(
     conn: Connection, *, before: datetime, limit: int = 100
 ) -> list[tuple[Principal, str]]:
     """Pending card charges created before `before`: (their account and mode, their id)."""
-    offset = clock_offset_of(charges.c.livemode)
-    rows = conn.execute(
-        sa.select(
-            charges.c.id,
-            charges.c.account_pk,
-            charges.c.livemode,
-            accounts.c.id.label("account_id"),
-            offset.label("offset"),
-        )
-        .join(accounts, accounts.c.pk == charges.c.account_pk)
-        .where(
-            charges.c.status == "pending",
-            charges.c.token_pk.is_not(None),
-            charges.c.authorized_at.is_(None),  # an authorization waits for its capture
-            # A 3-D Secure charge waits for its customer, not for the processor.
-            sa.or_(charges.c.authentication.is_(None), charges.c.authentication != "pending"),
-            # Stamped by the account's clock (test mode: maybe ahead of real time).
-            charges.c.created_at < sa.literal(to_micros(before), sa.BigInteger) + offset,
-        )
-        .order_by(charges.c.created_at)
-        .limit(limit)
-    ).all()
-    return [
-        (
-            Principal(r.account_pk, r.account_id, bool(r.livemode), "secret", "", None, r.offset),
-            r.id,
-        )
-        for r in rows
+    waiting_for_the_processor = [
+        charges.c.token_pk.is_not(None),
+        charges.c.authorized_at.is_(None),  # an authorization waits for its capture
+        # A 3-D Secure charge waits for its customer, not for the processor.
+        sa.or_(charges.c.authentication.is_(None), charges.c.authentication != "pending"),
     ]
+    return pending_by_their_clock(
+        conn,
+        stamp=charges.c.created_at,
+        until=before,
+        conditions=waiting_for_the_processor,
+        limit=limit,
+    )
 
 
 async def settle(
