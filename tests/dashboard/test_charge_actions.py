@@ -4,6 +4,7 @@ without its CSRF token, is refused."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from factories import TestAccount, auth, link, pay, sign_in
@@ -29,10 +30,8 @@ def test_refunds_from_the_link_page_and_a_resent_form(
     product = link(client, account, multiple=True)
     paid = pay(client, account, product["id"]).json()
     page = client.get(f"/dashboard/links/{product['id']}").text
-    assert (
-        f'id="refund-{paid["id"]}" name="amount" inputmode="decimal" size="9" value="1000.00"'
-        in page
-    )
+    field = re.search(rf'<input id="refund-{paid["id"]}"[^>]*>', page)
+    assert field is not None and 'value="1000.00"' in field.group(0)
     action = f"/dashboard/links/{product['id']}/charges/{paid['id']}/refund"
     form = {"csrf": csrf, "amount": "250.00", "refunded_before": "0"}
     done = client.post(action, data=form, follow_redirects=False)
