@@ -21,6 +21,7 @@ from paylinks.remote.clock import clock_group
 from paylinks.remote.commands import charges_group, links_group
 from paylinks.remote.listen import listen
 from paylinks.remote.trigger import trigger
+from paylinks.upstream.commands import connect_omise, disconnect_omise
 from paylinks.web.ratelimit import parse_policy
 from paylinks.webhooks.commands import webhooks_group
 
@@ -95,6 +96,8 @@ def refuse_unsafe(settings: Settings, db: Database) -> None:
     if found:
         listed = "\n".join(f"  - {problem}" for problem in found)
         raise click.ClickException(f"PAYLINKS_LIVE_MODE is on, but:\n{listed}")
+    for line in safety.live_accounts(db):
+        click.echo(line)
 
 
 def _prepare_database(db: Database, settings: Settings) -> None:
@@ -325,6 +328,8 @@ def worker(database_url: str | None) -> None:
         db.close()
 
 
+accounts_group.add_command(connect_omise)
+accounts_group.add_command(disconnect_omise)
 main.add_command(webhooks_group)
 main.add_command(users_group)
 main.add_command(listen)

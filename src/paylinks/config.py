@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # Keys card fingerprints and signs page tokens. Empty: a random secret is created once and
     # kept in the database, so every process of one installation shares it.
     secret: str = ""
+    # Omise, where connected accounts' live payments go (`paylinks accounts connect-omise`).
+    # Tests point these at a second paylinks in test mode, which speaks the same API.
+    omise_api_url: str = "https://api.omise.co"
+    omise_vault_url: str = "https://vault.omise.co"
+    omise_js_url: str = "https://cdn.omise.co/omise.js"
     # Run the webhook delivery worker inside `serve` (the embedded default); `paylinks worker`
     # runs it on its own.
     deliver_webhooks: bool = True

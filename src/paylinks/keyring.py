@@ -33,6 +33,12 @@ def derive(master: str, *, name: str) -> bytes:
     return hashlib.sha256(f"paylinks:{name}:{master}".encode()).digest()
 
 
+def installation_key(conn: Connection, *, master: str, name: str) -> bytes:
+    """The key called `name` for code without a `Keyring` (the CLI): from PAYLINKS_SECRET when
+    set, else the database's own secret, as `Keyring.get` gives it."""
+    return derive(master, name=name) if master else instance_secret(conn, name=name)
+
+
 class Keyring:
     """The installation's secrets for one process, loaded once."""
 

@@ -107,6 +107,18 @@ link_counters = sa.Table(
 
 # A random secret per installation, shared by every process through the database: it keys card
 # fingerprints and signs CSRF tokens unless PAYLINKS_SECRET is set.
+# An account's own Omise account, where its live payments go (`upstream`). The secret key is
+# sealed (never stored in plain text); the public key is published in payment pages anyway.
+omise_connections = sa.Table(
+    "omise_connections",
+    metadata,
+    sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), primary_key=True),
+    sa.Column("public_key", sa.String(80), nullable=False),
+    sa.Column("secret_key_sealed", sa.Text, nullable=False),
+    sa.Column("secret_key_last4", sa.String(4), nullable=False),
+    sa.Column("connected_at", sa.BigInteger, nullable=False),
+)
+
 instance_secrets = sa.Table(
     "instance_secrets",
     metadata,

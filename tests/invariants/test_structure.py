@@ -24,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "paylinks"
 FEATURES = {
     "accounts", "branding", "capability", "charges", "checkout", "client", "dashboard", "events",
     "links", "payments", "refunds", "remote", "search", "sources", "testclock", "tokens",
-    "webhooks",
+    "upstream", "webhooks",
 }  # fmt: skip
 CORE_FOLDERS = {"api", "web", "processors"}
 # Modules that exist to join the features: the app factory and its route table, the CLI, the

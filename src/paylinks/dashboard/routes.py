@@ -13,6 +13,7 @@ from paylinks.dashboard import (
     home,
     link_form,
     links_pages,
+    omise,
 )
 from paylinks.dashboard.pages import MerchantVisit, page, static
 from paylinks.errors import NotFound
@@ -33,6 +34,7 @@ def routes() -> list[BaseRoute]:
         *charge_actions.routes(),
         *branding.routes(),
         *developers.routes(),
+        *omise.routes(),
         # Last: any other dashboard path is an HTML 404 (after sign-in), never the API's JSON.
         Route("/dashboard/{rest:path}", page(missing), methods=["GET", "POST"]),
     ]

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from paylinks.config import Settings
 from paylinks.db import Database
+from paylinks.models import accounts, omise_connections
 
 MIN_SECRET = 32
 # SQLite's PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
@@ -55,3 +57,22 @@ def problems(settings: Settings, db: Database) -> list[str]:
     if durability:
         found.append(durability)
     return found
+
+
+def live_accounts(db: Database) -> list[str]:
+    """A line per account: where its live payments go, or that it cannot take any yet."""
+    with db.snapshot() as conn:
+        rows = conn.execute(
+            sa.select(accounts.c.id, accounts.c.name, omise_connections.c.public_key)
+            .outerjoin(omise_connections, omise_connections.c.account_pk == accounts.c.pk)
+            .order_by(accounts.c.pk)
+        ).all()
+    return [
+        f"live payments of {row.id} ({row.name}): "
+        + (
+            f"Omise {row.public_key[:10]}…{row.public_key[-4:]}"
+            if row.public_key
+            else "not connected (paylinks accounts connect-omise)"
+        )
+        for row in rows
+    ]

@@ -1,0 +1,100 @@
+"""An account's connection to its own Omise account: made after Omise accepted both keys
+(`omise_api.check_keys`), stored with the secret key sealed, ended at once by disconnecting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from paylinks.clock import from_micros, to_micros
+from paylinks.errors import NotFound
+from paylinks.models import accounts, omise_connections
+from paylinks.upstream.sealing import seal, unseal
+
+SEALING_KEY = "omise-credentials"  # the keyring's name for the key that seals secret keys
+
+
+@dataclass(frozen=True)
+class OmiseConnection:
+    account_pk: int
+    account_id: str
+    public_key: str
+    secret_key_sealed: str
+    secret_key_last4: str
+    connected_at: datetime
+
+    def secret_key(self, key: bytes) -> str:
+        """The secret key, for a call to Omise (never to show, store elsewhere or log)."""
+        return unseal(key, self.secret_key_sealed, owner=self.account_id)
+
+    @property
+    def shown_secret_key(self) -> str:
+        return f"skey_…{self.secret_key_last4}"
+
+    @property
+    def shown_public_key(self) -> str:
+        return f"{self.public_key[:10]}…{self.public_key[-4:]}"
+
+
+def _account_pk(conn: Connection, account_id: str) -> int:
+    pk = conn.execute(sa.select(accounts.c.pk).where(accounts.c.id == account_id)).scalar()
+    if pk is None:
+        raise NotFound.for_object("account", account_id)
+    return int(pk)
+
+
+def connect(
+    conn: Connection,
+    *,
+    account_id: str,
+    public_key: str,
+    secret_key: str,
+    sealing_key: bytes,
+    now: datetime,
+) -> OmiseConnection:
+    """Store (or replace) the account's connection; the keys were checked with Omise first."""
+    pk = _account_pk(conn, account_id)
+    values = {
+        "public_key": public_key,
+        "secret_key_sealed": seal(sealing_key, secret_key, owner=account_id),
+        "secret_key_last4": secret_key[-4:],
+        "connected_at": to_micros(now),
+    }
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(
+        insert(omise_connections)
+        .values(account_pk=pk, **values)
+        .on_conflict_do_update(index_elements=["account_pk"], set_=values)
+    )
+    found = connection_of(conn, account_pk=pk)
+    assert found is not None
+    return found
+
+
+def disconnect(conn: Connection, *, account_id: str) -> bool:
+    """End the connection now (live payments stop with it); whether there was one."""
+    pk = _account_pk(conn, account_id)
+    done = conn.execute(omise_connections.delete().where(omise_connections.c.account_pk == pk))
+    return done.rowcount == 1
+
+
+def connection_of(conn: Connection, *, account_pk: int) -> OmiseConnection | None:
+    row = conn.execute(
+        sa.select(omise_connections, accounts.c.id.label("account_id"))
+        .join(accounts, accounts.c.pk == omise_connections.c.account_pk)
+        .where(omise_connections.c.account_pk == account_pk)
+    ).first()
+    if row is None:
+        return None
+    return OmiseConnection(
+        account_pk=row.account_pk,
+        account_id=row.account_id,
+        public_key=row.public_key,
+        secret_key_sealed=row.secret_key_sealed,
+        secret_key_last4=row.secret_key_last4,
+        connected_at=from_micros(row.connected_at),  # type: ignore[arg-type]
+    )
