@@ -155,6 +155,8 @@ def routes() -> list[BaseRoute]:
         Route("/sources/{source_id}/qr.{kind}", sources.source_qr, methods=["GET"]),
         # Omise: the SDKs' Capability sends the public key to the API host; a secret key works too.
         *resource("/capability", GET=endpoint(capability.retrieve_capability, auth="public")),
+        # An offline Omise.js against this vault (a paylinks extension, for test keys).
+        Route("/omise.js", tokens.omise_js, methods=["GET"]),
         *resource("/openapi.json", GET=openapi),
         *resource("/healthz", GET=health.healthz),
         *resource("/readyz", GET=health.readyz),

@@ -114,9 +114,9 @@ def test_document_is_served_at_openapi_json(client: TestClient) -> None:
     assert client.head("/openapi.json").status_code == 200
 
 
-# The hosted payment page, the dashboard and their assets are HTML for people, not part of the
-# API document.
-PAGE_PREFIXES = ("/pay/", "/static/", "/dashboard", "/payments/")
+# The hosted payment page, the dashboard, their assets and the offline Omise.js are for
+# browsers, not part of the API document.
+PAGE_PREFIXES = ("/pay/", "/static/", "/dashboard", "/payments/", "/omise.js")
 
 
 def test_routes_and_documented_paths_agree() -> None:

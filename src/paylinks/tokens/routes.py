@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
 
 from paylinks.api.pipeline import ApiCall
 from paylinks.errors import LiveModeUnavailable
@@ -37,3 +41,18 @@ async def retrieve_token(call: ApiCall) -> dict[str, Any]:
         service.get_token, principal=call.principal, token_id=call.path_param("token_id")
     )
     return schemas.token_to_wire(token)
+
+
+# Read once: the file never changes while the server runs.
+OMISE_JS = (Path(__file__).parent / "static" / "omise.js").read_bytes()
+
+
+async def omise_js(_request: Request) -> Response:
+    """An offline Omise.js (a paylinks extension): the calls a payment page makes to Omise.js,
+    answered by this server's vault (see the file). Any page may load it, as it may Omise's."""
+    headers = {
+        "Cache-Control": "public, max-age=300",
+        "X-Content-Type-Options": "nosniff",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    }
+    return Response(OMISE_JS, 200, headers, media_type="text/javascript; charset=utf-8")
