@@ -116,6 +116,8 @@ omise_connections = sa.Table(
     sa.Column("public_key", sa.String(80), nullable=False),
     sa.Column("secret_key_sealed", sa.Text, nullable=False),
     sa.Column("secret_key_last4", sa.String(4), nullable=False),
+    # The currencies Omise said the account takes (its capability, read when connecting).
+    sa.Column("currencies", sa.Text, nullable=False, server_default="[]"),
     sa.Column("connected_at", sa.BigInteger, nullable=False),
 )
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from factories import TestAccount, sign_in
@@ -23,6 +24,7 @@ from paylinks.db import Database
 from paylinks.keyring import installation_key
 from paylinks.ops import safety
 from paylinks.upstream import connections
+from paylinks.upstream.currencies import capability_currencies
 from paylinks.upstream.sealing import SealBroken, seal, unseal
 
 KEY = bytes(range(32))
@@ -79,6 +81,9 @@ def test_the_cli_connects_after_the_upstream_accepts_the_keys(
     found = connection(db, account)
     assert found is not None and found.public_key == omise.public_key
     assert omise.secret_key not in found.secret_key_sealed
+    # What the upstream's capability says, kept for the live links' currency check.
+    taken = httpx.get(f"{omise.url}/capability", auth=(omise.public_key, "")).json()
+    assert list(found.currencies) == capability_currencies(taken) and "thb" in found.currencies
     assert opened(db, found) == omise.secret_key
     if database_url.startswith("sqlite:///"):  # nowhere in the files either
         # Read by another process: closing a descriptor of a database file in this process
@@ -185,3 +190,34 @@ def test_live_mode_says_which_accounts_take_live_payments(
     lines = {line.split(" ")[3]: line for line in safety.live_accounts(db)}
     assert lines[account.id].endswith("Omise pkey_ppppp…wxyz")
     assert lines[other_account.id].endswith("not connected (paylinks accounts connect-omise)")
+
+
+def test_a_live_link_must_be_in_a_currency_the_connected_omise_takes(
+    make_client: Any, db: Database, account: TestAccount
+) -> None:
+    client: TestClient = make_client()
+    body = {"amount": 100000, "title": "Mug"}
+    live, test = (account.live.secret_key, ""), (account.test.secret_key, "")
+    # Not connected: nothing to check against (live charges wait for the connection anyway).
+    assert client.post("/links", auth=live, json={**body, "currency": "usd"}).status_code == 200
+    with db.transaction() as conn:
+        connections.connect(
+            conn, account_id=account.id, public_key="pkey_" + "p" * 20,
+            secret_key="skey_" + "s" * 20, sealing_key=KEY, now=datetime.now(UTC),
+            currencies=["jpy", "thb"],
+        )  # fmt: skip
+    refused = client.post("/links", auth=live, json={**body, "currency": "usd"})
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_currency"
+    assert "does not take USD (it takes JPY, THB)" in refused.json()["message"]
+    assert client.post("/links", auth=live, json={**body, "currency": "thb"}).status_code == 200
+    assert client.post("/links", auth=test, json={**body, "currency": "usd"}).status_code == 200
+    csrf = sign_in(client, account.live.secret_key)
+    form = {
+        "csrf": csrf,
+        "title": "Cup",
+        "amount": "100",
+        "currency": "usd",
+        "amount_type": "fixed",
+    }
+    page = client.post("/dashboard/links/new", data=form)
+    assert page.status_code == 400 and "does not take USD" in page.text

@@ -10,12 +10,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from paylinks.dashboard.pages import MerchantVisit, page, redirect
-from paylinks.errors import ApiError
+from paylinks.errors import ApiError, InvalidCurrency
 from paylinks.links import schemas
 from paylinks.links import service as links_service
 from paylinks.links.service import NewLink
 from paylinks.money import CURRENCIES, Currency, format_money, major_to_minor, parse_currency
 from paylinks.params import Params
+from paylinks.upstream.currencies import check_live_currency
 
 METADATA_ROWS = 5
 FIELDS = (
@@ -110,6 +111,9 @@ async def submit(visit: MerchantVisit) -> Response:
             price=format_money(new.amount, new.currency, "en"),
         )
     try:
+        await visit.runtime.db.read(
+            check_live_currency, principal=visit.principal, currency=new.currency
+        )
         link = await visit.runtime.db.write(
             links_service.create_link,
             principal=visit.principal,
@@ -118,6 +122,8 @@ async def submit(visit: MerchantVisit) -> Response:
             max_active=visit.runtime.settings.max_active_links,
             record=visit.runtime.recorder,
         )
+    except InvalidCurrency as problem:  # the connected Omise does not take it
+        return _form(visit, values, error=problem.message, status=400)
     except ApiError as problem:  # the active-link cap
         return _form(visit, values, error=problem.message, status=422)
     return redirect(f"/dashboard/links/{link.id}")

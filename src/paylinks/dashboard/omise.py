@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 from paylinks.dashboard.access import reauthenticated
 from paylinks.dashboard.pages import MerchantVisit, page, redirect
 from paylinks.upstream import connections
+from paylinks.upstream.currencies import capability_currencies
 from paylinks.upstream.omise_api import UpstreamRefused, check_keys
 
 
@@ -59,7 +60,7 @@ async def connect(visit: MerchantVisit) -> Response:
     public_key = visit.field("public_key").strip()
     secret_key = visit.field("secret_key").strip()
     try:
-        await check_keys(
+        capability = await check_keys(
             api_url=runtime.settings.omise_api_url, public_key=public_key, secret_key=secret_key
         )
     except UpstreamRefused as problem:
@@ -71,6 +72,7 @@ async def connect(visit: MerchantVisit) -> Response:
         secret_key=secret_key,
         sealing_key=await runtime.keyring.get(connections.SEALING_KEY),
         now=runtime.clock.now(),
+        currencies=capability_currencies(capability),
     )
     return redirect("/dashboard/developers/omise?saved=connected")
 

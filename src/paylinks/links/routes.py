@@ -11,6 +11,7 @@ from paylinks.links import reads, schemas, service
 from paylinks.links.reads import Embedded
 from paylinks.links.service import Link
 from paylinks.pagination import list_object, parse_list_query
+from paylinks.upstream.currencies import check_live_currency
 
 
 def render_link(call: ApiCall, link: Link, embedded: Embedded | None = None) -> dict[str, Any]:
@@ -27,6 +28,8 @@ async def _render_fresh(call: ApiCall, link: Link) -> dict[str, Any]:
 async def create_link(call: ApiCall) -> dict[str, Any]:
     now = call.now()
     new = schemas.parse_create(call.params, now=now)
+    if call.principal.livemode:
+        await call.db.read(check_live_currency, principal=call.principal, currency=new.currency)
     link = await call.db.write(
         service.create_link,
         principal=call.principal,

@@ -13,6 +13,7 @@ from paylinks.clock import SystemClock
 from paylinks.errors import NotFound
 from paylinks.keyring import installation_key
 from paylinks.upstream import connections
+from paylinks.upstream.currencies import capability_currencies
 from paylinks.upstream.omise_api import UpstreamRefused, check_keys
 
 
@@ -36,7 +37,7 @@ def connect_omise(
     settings = settings_from(database_url=database_url)
     public_key, secret_key = public_key.strip(), secret_key.strip()
     try:
-        asyncio.run(
+        capability = asyncio.run(
             check_keys(api_url=settings.omise_api_url, public_key=public_key, secret_key=secret_key)
         )
     except UpstreamRefused as refused:
@@ -48,6 +49,7 @@ def connect_omise(
             made = connections.connect(
                 conn, account_id=account_id, public_key=public_key, secret_key=secret_key,
                 sealing_key=key, now=SystemClock().now(),
+                currencies=capability_currencies(capability),
             )  # fmt: skip
     except NotFound as exc:
         raise click.ClickException(exc.message) from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -26,6 +27,7 @@ class OmiseConnection:
     secret_key_sealed: str
     secret_key_last4: str
     connected_at: datetime
+    currencies: tuple[str, ...] = ()  # what Omise said the account takes, lower case
 
     def secret_key(self, key: bytes) -> str:
         """The secret key, for a call to Omise (never to show, store elsewhere or log)."""
@@ -55,11 +57,14 @@ def connect(
     secret_key: str,
     sealing_key: bytes,
     now: datetime,
+    currencies: list[str] | None = None,
 ) -> OmiseConnection:
-    """Store (or replace) the account's connection; the keys were checked with Omise first."""
+    """Store (or replace) the account's connection; the keys were checked with Omise first,
+    whose capability said which `currencies` (lower case) the account takes."""
     pk = _account_pk(conn, account_id)
     values = {
         "public_key": public_key,
+        "currencies": orjson.dumps(sorted(currencies or [])).decode(),
         "secret_key_sealed": seal(sealing_key, secret_key, owner=account_id),
         "secret_key_last4": secret_key[-4:],
         "connected_at": to_micros(now),
@@ -97,4 +102,5 @@ def connection_of(conn: Connection, *, account_pk: int) -> OmiseConnection | Non
         secret_key_sealed=row.secret_key_sealed,
         secret_key_last4=row.secret_key_last4,
         connected_at=from_micros(row.connected_at),  # type: ignore[arg-type]
+        currencies=tuple(orjson.loads(row.currencies)),
     )
