@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from paylinks.charges.service import get_charge
+from paylinks.charges.service import Charge, get_charge
 from paylinks.dashboard.links_pages import link_page
 from paylinks.dashboard.pages import MerchantVisit, page, redirect
 from paylinks.errors import ApiError, NotFound
@@ -29,13 +29,13 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-async def _charge_id(visit: MerchantVisit) -> str:
+async def _charge(visit: MerchantVisit) -> Charge:
     """The charge of the path, if it is the link's: another link's is not found here."""
     charge_id = visit.path_param("charge_id")
     charge = await visit.runtime.db.read(get_charge, principal=visit.principal, charge_id=charge_id)
     if charge.link_id != visit.path_param("link_id"):
         raise NotFound(f"no charge {charge_id} on this link")
-    return charge_id
+    return charge
 
 
 def _back(visit: MerchantVisit) -> Response:
@@ -43,15 +43,14 @@ def _back(visit: MerchantVisit) -> Response:
 
 
 async def refund(visit: MerchantVisit) -> Response:
-    charge_id = await _charge_id(visit)
+    charge = await _charge(visit)
     runtime = visit.runtime
     try:
-        charge = await runtime.db.read(get_charge, principal=visit.principal, charge_id=charge_id)
         amount = int(major_to_minor(visit.field("amount").strip(), parse_currency(charge.currency)))
         await flow.refund(
             runtime.db,
             principal=visit.principal,
-            charge_id=charge_id,
+            charge_id=charge.id,
             amount=amount,
             metadata={},
             now=visit.now(),
@@ -82,7 +81,7 @@ async def reverse(visit: MerchantVisit) -> Response:
 
 async def _authorization(visit: MerchantVisit, *, capture: bool) -> Response:
     """Capture or reverse; racing forms are safe as the API is: one of them wins."""
-    charge_id = await _charge_id(visit)
+    charge_id = (await _charge(visit)).id
     runtime = visit.runtime
     action = flow.capture if capture else flow.reverse
     try:

@@ -1,8 +1,10 @@
-"""HTTP for moving money: making a charge (`POST /charges`), refunding one, and, in test mode,
-completing a pending one as the customer's bank would (`mark_as_paid`, `mark_as_failed`)."""
+"""HTTP for moving money: making a charge (`POST /charges`), refunding, capturing, reversing or
+expiring one, and, in test mode, completing a pending one as the customer's bank would
+(`mark_as_paid`, `mark_as_failed`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from paylinks.api.pipeline import ApiCall
@@ -28,26 +30,37 @@ async def create_charge(call: ApiCall) -> dict[str, Any]:
     return _rendered(call, charge)
 
 
-async def mark_as_paid(call: ApiCall) -> dict[str, Any]:
+async def _charge_step(call: ApiCall, step: Callable[..., Charge]) -> dict[str, Any]:
+    """A change of the path's charge in one transaction (no processor call), rendered."""
     charge = await call.db.write(
-        service.mark_as_paid,
+        step,
         principal=call.principal,
         charge_id=call.path_param("charge_id"),
         now=call.now(),
         record=call.runtime.recorder,
     )
     return _rendered(call, charge)
+
+
+async def _processor_step(call: ApiCall, step: Callable[..., Awaitable[Charge]]) -> dict[str, Any]:
+    """A change of the path's charge that the processor is told of (`payments.flow`)."""
+    charge = await step(
+        call.db,
+        principal=call.principal,
+        charge_id=call.path_param("charge_id"),
+        now=call.now(),
+        processor=call.runtime.processor_for(call.principal.livemode),
+        record=call.runtime.recorder,
+    )
+    return _rendered(call, charge)
+
+
+async def mark_as_paid(call: ApiCall) -> dict[str, Any]:
+    return await _charge_step(call, service.mark_as_paid)
 
 
 async def mark_as_failed(call: ApiCall) -> dict[str, Any]:
-    charge = await call.db.write(
-        service.mark_as_failed,
-        principal=call.principal,
-        charge_id=call.path_param("charge_id"),
-        now=call.now(),
-        record=call.runtime.recorder,
-    )
-    return _rendered(call, charge)
+    return await _charge_step(call, service.mark_as_failed)
 
 
 async def create_refund(call: ApiCall) -> dict[str, Any]:
@@ -69,35 +82,12 @@ async def create_refund(call: ApiCall) -> dict[str, Any]:
 
 
 async def capture_charge(call: ApiCall) -> dict[str, Any]:
-    charge = await flow.capture(
-        call.db,
-        principal=call.principal,
-        charge_id=call.path_param("charge_id"),
-        now=call.now(),
-        processor=call.runtime.processor_for(call.principal.livemode),
-        record=call.runtime.recorder,
-    )
-    return _rendered(call, charge)
+    return await _processor_step(call, flow.capture)
 
 
 async def reverse_charge(call: ApiCall) -> dict[str, Any]:
-    charge = await flow.reverse(
-        call.db,
-        principal=call.principal,
-        charge_id=call.path_param("charge_id"),
-        now=call.now(),
-        processor=call.runtime.processor_for(call.principal.livemode),
-        record=call.runtime.recorder,
-    )
-    return _rendered(call, charge)
+    return await _processor_step(call, flow.reverse)
 
 
 async def expire_charge(call: ApiCall) -> dict[str, Any]:
-    charge = await call.db.write(
-        authorizations.expire_charge,
-        principal=call.principal,
-        charge_id=call.path_param("charge_id"),
-        now=call.now(),
-        record=call.runtime.recorder,
-    )
-    return _rendered(call, charge)
+    return await _charge_step(call, authorizations.expire_charge)
