@@ -145,7 +145,9 @@ def test_branding_from_the_dashboard_reaches_the_payment_page(
     phone.page.goto(made["payment_uri"])
     header_logo = phone.page.get_by_role("img", name="Baan Ceramics")
     assert header_logo.is_visible()
-    assert phone.page.evaluate("document.querySelector('.top-logo').naturalWidth") > 0
+    phone.page.wait_for_function(  # visible is not loaded: wait until the logo has decoded
+        "() => document.querySelector('.top-logo').naturalWidth > 0"
+    )
     button = phone.page.locator("#pay-button")
     assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(11, 61, 145)"
     assert "help@baan.example" in phone.page.content()

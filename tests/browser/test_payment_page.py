@@ -75,7 +75,10 @@ def test_promptpay_payment_completed_with_the_test_button(
     visitor.page.get_by_role("button", name="ชำระด้วย QR พร้อมเพย์").click()
     qr = visitor.page.get_by_role("img", name="QR โค้ดพร้อมเพย์ ยอด ฿1,000.00")
     qr.wait_for()
-    assert qr.evaluate("image => image.complete && image.naturalWidth > 0")
+    # Visible is not loaded: wait (up to the default timeout) until the image has decoded.
+    visitor.page.wait_for_function(
+        "image => image.complete && image.naturalWidth > 0", arg=qr.element_handle()
+    )
     visitor.screenshot("promptpay-qr")
     visitor.page.get_by_role("button", name="ทำเครื่องหมายว่าชำระแล้ว").click()
     visitor.page.get_by_role("heading", name="ชำระเงินสำเร็จ").wait_for()

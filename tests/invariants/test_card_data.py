@@ -72,7 +72,9 @@ def canary(prefix: str, length: int) -> str:
     while True:
         body = prefix + "".join(RNG.choice("0123456789") for _ in range(length - 1 - len(prefix)))
         number = body + luhn_check_digit(body)
-        if number not in TEST_CARDS:
+        # Amounts and their sums (100000, 205000 …) end in "000": a canary without "000" cannot
+        # share a six-digit run with one, which the check for echoed digits would call a leak.
+        if number not in TEST_CARDS and "000" not in number:
             return number
 
 
