@@ -55,6 +55,7 @@ class LiveServer:
     process: subprocess.Popen[bytes]
     account_id: str = ""  # the account whose test keys these are
     journal: Path | None = None  # where its test processor records every call
+    live_keys: dict[str, str] = field(default_factory=dict)  # the same account's live keys
 
     def processor_calls(self, *actions: str) -> list[Call]:
         """What the server's test processor was asked to do, from all its processes: the
@@ -136,6 +137,7 @@ def live_server(
             process,
             account.id,
             journal,
+            account.keys["live"],
         )
     finally:
         process.terminate()

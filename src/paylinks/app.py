@@ -40,7 +40,6 @@ from paylinks.ops.metrics import RequestMetrics
 from paylinks.ops.middleware import RequestIds
 from paylinks.payments import routes as payments
 from paylinks.payments import settlement
-from paylinks.processors.protocol import Processor
 from paylinks.processors.sandbox import TestProcessor
 from paylinks.recording import EventRecorder
 from paylinks.refunds import routes as refunds
@@ -49,6 +48,7 @@ from paylinks.search import routes as search
 from paylinks.sources import routes as sources
 from paylinks.testclock import routes as test_clock
 from paylinks.tokens import routes as tokens
+from paylinks.upstream.processor import LiveProcessors
 from paylinks.web import RequestHandler
 from paylinks.web.cors import BrowserCors
 from paylinks.web.proxies import ClientAddresses, parse_networks
@@ -204,7 +204,7 @@ def create_app(
     clock: Clock | None = None,
     database: Database | None = None,
     limiter: Limiter | None = None,
-    processor: Processor | None = None,
+    processor: TestProcessor | None = None,
 ) -> Starlette:
     """The ASGI app. A `database` passed in is the caller's to close; one built here closes with
     the app."""
@@ -226,6 +226,8 @@ def create_app(
         recorder=EventRecorder(public_url=settings.public_url),
         rebuild=recovery.rebuild,
     )
+    live_processors = LiveProcessors(db, settings=settings, keyring=runtime.keyring)
+    runtime.live_processors = live_processors
 
     @contextlib.asynccontextmanager
     async def lifespan(running: Starlette) -> AsyncIterator[None]:
@@ -235,7 +237,7 @@ def create_app(
             asyncio.create_task(
                 settlement.run_forever(
                     db,
-                    processors=runtime.processor_for,
+                    processors=runtime.processor_of,
                     record=runtime.recorder,
                     clock=runtime.clock,
                     stop=stop,
@@ -258,6 +260,7 @@ def create_app(
             await delivery
             await worker.close()
         await runtime.limits.close()
+        await live_processors.close()
         if owns_db:
             db.close()
 

@@ -273,11 +273,15 @@ def worker(database_url: str | None) -> None:
     import signal
 
     from paylinks import logs
+    from paylinks.auth import Principal
     from paylinks.clock import SystemClock
+    from paylinks.keyring import Keyring
     from paylinks.ops import housekeeping
     from paylinks.payments import settlement
+    from paylinks.processors.protocol import Processor
     from paylinks.processors.sandbox import TestProcessor
     from paylinks.recording import EventRecorder
+    from paylinks.upstream.processor import LiveProcessors
     from paylinks.webhooks.worker import Worker
 
     settings = settings_from(database_url=database_url)
@@ -301,14 +305,19 @@ def worker(database_url: str | None) -> None:
         )
         clock = SystemClock()
         # Its own test processor knows no calls: a test-mode charge interrupted in a `serve`
-        # process is failed (no money moved). Live mode has no processor yet.
+        # process is failed (no money moved). Live charges are asked of the account's Omise.
         processor = TestProcessor(journal=settings.test_processor_journal)
+        live = LiveProcessors(db, settings=settings, keyring=Keyring(db, master=settings.secret))
+
+        async def processors(principal: Principal) -> Processor | None:
+            return await live(principal) if principal.livemode else processor
+
         sweepers = [
             asyncio.create_task(housekeeping.run_forever(db, clock, stop)),
             asyncio.create_task(
                 settlement.run_forever(
                     db,
-                    processors=lambda live: None if live else processor,
+                    processors=processors,
                     record=EventRecorder(public_url=settings.public_url),
                     clock=clock,
                     stop=stop,
@@ -320,6 +329,7 @@ def worker(database_url: str | None) -> None:
         finally:
             await asyncio.gather(*sweepers)
             await delivery.close()
+            await live.close()
 
     click.echo("delivering webhooks; Ctrl-C stops")
     try:

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     omise_api_url: str = "https://api.omise.co"
     omise_vault_url: str = "https://vault.omise.co"
     omise_js_url: str = "https://cdn.omise.co/omise.js"
+    # How long a call to Omise may take before its answer counts as lost, and how long a live
+    # charge waits, pending, before the sweeper asks Omise what became of it (longer than a
+    # call can take, so that no request is still waiting for the answer).
+    omise_timeout_seconds: float = Field(default=30.0, gt=0)
+    omise_settle_after_seconds: float = Field(default=90.0, gt=0)
     # Run the webhook delivery worker inside `serve` (the embedded default); `paylinks worker`
     # runs it on its own.
     deliver_webhooks: bool = True

@@ -121,6 +121,15 @@ class LiveModeUnavailable(BadRequest):
     code = "live_mode_unavailable"
 
 
+class ProcessorRefused(ApiError):
+    """The live processor (Omise) refused a call and did nothing: its own code and message,
+    passed on to the merchant as Omise would have answered them."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.status = code, status if 400 <= status < 500 else 400
+
+
 class InvalidUrl(BadRequest):
     code = "invalid_url"
 

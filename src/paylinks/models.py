@@ -195,7 +195,10 @@ charges = sa.Table(
     sa.Column("return_uri", sa.Text, nullable=True),
     # 3-D Secure: "pending" while the customer authenticates, then "passed" or "failed".
     sa.Column("authentication", sa.String(10), nullable=True),
+    # The processor's own id for a live charge (`chrg_…` at Omise), from its answer.
+    sa.Column("upstream_id", sa.String(60), nullable=True),
     sa.Index("ix_charges_account_created", "account_pk", "livemode", "created_at", "pk"),
+    sa.Index("ix_charges_upstream", "upstream_id"),
     sa.Index("ix_charges_link", "link_pk", "created_at", "pk"),
     # The database, not the code, makes a second successful (or authorized, not yet captured)
     # charge on a single-use link impossible.

@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from paylinks.api.idempotency import KeyInUse
 from paylinks.api.pipeline import ApiCall, Handler
 from paylinks.charges import routes as charges
 from paylinks.charges import service as charges_service
@@ -49,18 +50,29 @@ async def rebuild(call: ApiCall, object_id: str) -> dict[str, Any]:
 
 async def _settle_if_interrupted(call: ApiCall, charge_id: str) -> None:
     """A card charge whose request died before settling it is settled now (from what the
-    processor says it did), so that the retry gets its final answer, not "pending"."""
+    processor says it did), so that the retry gets its final answer, not "pending". While the
+    first request may still be waiting for the processor (a charge younger than the processor's
+    `settle_after`), the retry is told to come back: settling it now could fail a charge the
+    processor is about to make."""
     runtime = call.runtime
     charge = await runtime.db.read(
         charges_service.get_charge, principal=call.principal, charge_id=charge_id
     )
-    if charge.status != "pending" or charge.card is None:
+    waits_for_the_processor = (
+        charge.status == "pending"
+        and charge.source is None
+        and not charge.authorized
+        and charge.authentication != "pending"
+    )
+    if not waits_for_the_processor:
         return
-    await settlement.settle(
+    settled = await settlement.settle(
         runtime.db,
         principal=call.principal,
         charge_id=charge_id,
-        processor=runtime.processor_for(call.principal.livemode),
-        now=runtime.clock.now(),
+        processor=await runtime.processor_of(call.principal),
+        now=call.now(),
         record=runtime.recorder,
     )
+    if settled.status == "pending":
+        raise KeyInUse("the first request with this key is still in progress; retry shortly")

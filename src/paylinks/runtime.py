@@ -9,13 +9,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from paylinks.auth import Authenticator
+from paylinks.auth import Authenticator, Principal
 from paylinks.clock import Clock
 from paylinks.config import Settings
 from paylinks.db import Database
 from paylinks.eventlog import Recorder
 from paylinks.keyring import Keyring
 from paylinks.processors.protocol import Processor
+from paylinks.processors.sandbox import TestProcessor
 from paylinks.web.proxies import ClientAddresses
 from paylinks.web.ratelimit import Limiter, Limits
 from paylinks.web.recent import RecentKeys
@@ -25,6 +26,8 @@ if TYPE_CHECKING:  # the pipeline imports this module: a type only, never an imp
 
 # Renders an object by id as its retrieve endpoint does (`recovery.rebuild`).
 Rebuilder = Callable[["ApiCall", str], Awaitable[dict[str, Any]]]
+# The processor behind an account's live keys (its connected Omise), or None when not connected.
+LiveProcessors = Callable[[Principal], Awaitable[Processor | None]]
 
 
 @dataclass
@@ -39,11 +42,12 @@ class Runtime:
     clients: ClientAddresses  # who the client is (trusted proxies)
     viewers: RecentKeys  # hosted-page visitors counted lately (a view a visitor a day)
     keyring: Keyring
-    test_processor: Processor
+    test_processor: TestProcessor
     recorder: Recorder  # records an event in the transaction of every state change
     # Renders an object by id as the request that made it would have: for idempotent retries
     # of requests that died after their change committed.
     rebuild: Rebuilder | None = None
+    live_processors: LiveProcessors | None = None
 
     @property
     def limiter(self) -> Limiter | None:
@@ -51,5 +55,15 @@ class Runtime:
         return self.limits.api
 
     def processor_for(self, livemode: bool) -> Processor | None:
-        """The card processor of a mode: the test processor, and none (yet) for live mode."""
+        """The hosted page's processor: the test processor; none in live mode until the live
+        page tokenizes with Omise.js."""
         return None if livemode else self.test_processor
+
+    async def processor_of(self, principal: Principal) -> Processor | None:
+        """The processor behind a key: the test processor in test mode; in live mode the
+        account's connected Omise, or None when it has not connected one."""
+        if not principal.livemode:
+            return self.test_processor
+        if self.live_processors is None:
+            return None
+        return await self.live_processors(principal)

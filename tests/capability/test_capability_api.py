@@ -5,17 +5,19 @@ brand), so that the object cannot offer a payer something a charge would refuse.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from factories import TestAccount, auth, card, token
 from starlette.testclient import TestClient
 
+from paylinks.db import Database
+from paylinks.keyring import installation_key
 from paylinks.money import CURRENCIES
 from paylinks.processors.sandbox import TEST_CARDS
-from paylinks.runtime import Runtime
 from paylinks.sources.service import PROMPTPAY_CURRENCY, SOURCE_TYPES
 from paylinks.tokens.cards import BRANDS
+from paylinks.upstream import connections
 
 # Omise's fields (omise-php's capability fixture), less `transfer_amount` (no transfers here).
 FIELDS = {
@@ -96,13 +98,23 @@ def test_live_mode_offers_nothing_while_it_has_no_processor(
     assert refused.json()["code"] == "live_mode_unavailable"  # what the empty list reflects
 
 
-def test_live_mode_offers_the_methods_once_it_has_a_processor(
-    make_client: Any, account: TestAccount, monkeypatch: pytest.MonkeyPatch
+def test_live_mode_offers_cards_once_an_omise_account_is_connected(
+    client: TestClient, db: Database, account: TestAccount
 ) -> None:
-    monkeypatch.setattr(Runtime, "processor_for", lambda self, livemode: self.test_processor)
-    client = make_client()
-    live = capability(client, account.live.public_key)
-    assert methods(live).keys() == {"card", *SOURCE_TYPES}
+    with db.transaction() as conn:
+        key = installation_key(conn, master="", name=connections.SEALING_KEY)
+        connections.connect(
+            conn, account_id=account.id, public_key="pkey_" + "p" * 20,
+            secret_key="skey_" + "s" * 20, sealing_key=key, now=datetime.now(UTC),
+        )  # fmt: skip
+    try:
+        live = capability(client, account.live.public_key)
+        # Omise.js tokenizes at Omise; live sources (PromptPay) are not taken yet.
+        assert methods(live).keys() == {"card"}
+    finally:
+        with db.transaction() as conn:
+            connections.disconnect(conn, account_id=account.id)
+    assert methods(capability(client, account.live.public_key)) == {}
 
 
 def test_every_listed_card_currency_can_be_charged(

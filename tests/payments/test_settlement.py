@@ -46,12 +46,26 @@ def opened_then_died(
     return opened.charge.id
 
 
+def sandbox_processors(processor: TestProcessor) -> settlement.Processors:
+    async def processors(principal: Principal) -> TestProcessor | None:
+        return None if principal.livemode else processor
+
+    return processors
+
+
+def charged(processor: TestProcessor, charge_id: str) -> Outcome:
+    """The processor charges for `charge_id` (as it did before the process died)."""
+    return asyncio.run(
+        processor.charge(charge_id=charge_id, card_ref="test:success", amount=1, currency="thb")
+    )
+
+
 def sweep(db: Database, processor: TestProcessor, now: datetime) -> int:
     """One sweep (of the whole database, which other tests share: count with care)."""
     return asyncio.run(
         settlement.settle_interrupted(
             db,
-            processors=lambda live: None if live else processor,
+            processors=sandbox_processors(processor),
             record=EventRecorder(public_url=PUBLIC_URL),
             now=now,
         )
@@ -88,9 +102,7 @@ def test_a_charge_the_processor_made_is_settled_as_successful(
     invoice = link(client, account)
     charge_id = opened_then_died(client, account, db, invoice["id"], now=START)
     processor = TestProcessor()
-    outcome = processor.charge(
-        charge_id=charge_id, card_ref="test:success", amount=1, currency="thb"
-    )
+    outcome = charged(processor, charge_id)
     assert outcome.successful  # the card was charged; then the process died
     assert sweep(db, processor, LATER) >= 1
     charge, events = charge_and_events(client, account, charge_id)
@@ -186,7 +198,7 @@ def test_settling_touches_only_interrupted_card_charges(
     paid_id = opened_then_died(client, account, db, link(client, account)["id"], now=START)
     unpaid_id = opened_then_died(client, account, db, link(client, account)["id"], now=START)
     processor = TestProcessor()
-    processor.charge(charge_id=paid_id, card_ref="test:success", amount=1, currency="thb")
+    charged(processor, paid_id)
     sweep(db, processor, LATER + timedelta(days=365))  # long after: every age qualifies
     assert charge_and_events(client, account, paid_id)[0]["status"] == "successful"
     assert charge_and_events(client, account, unpaid_id)[0]["status"] == "failed"
@@ -203,7 +215,7 @@ def test_the_sweeper_runs_until_stopped(
         sweeper = asyncio.create_task(
             settlement.run_forever(
                 db,
-                processors=lambda live: None if live else TestProcessor(),
+                processors=sandbox_processors(TestProcessor()),
                 record=EventRecorder(public_url=PUBLIC_URL),
                 clock=FrozenClock(LATER),
                 stop=stop,

@@ -180,6 +180,15 @@ async def _run_once(handler: Handler, call: ApiCall, key: str, headers: dict[str
         if found is None:
             raise
         return await _answer_again(call, once, found, headers)
+    except ApiError as error:
+        if call.guarded.claimed:
+            # A change committed, then the request ended in an error (a live processor's
+            # refusal after the charge was opened): that error is the key's answer for good.
+            wire = orjson.dumps(error.to_wire())
+            await runtime.db.write(
+                idempotency.store, request=once, status_code=error.status, response=wire
+            )
+        raise
     body = orjson.dumps(result)
     if call.guarded.claimed:
         await runtime.db.write(idempotency.store, request=once, status_code=200, response=body)

@@ -9,6 +9,7 @@ from paylinks.capability import schemas
 
 
 async def retrieve_capability(call: ApiCall) -> dict[str, Any]:
-    # A mode without a processor (live, today) refuses every charge, so it offers no method.
-    payable = call.runtime.processor_for(call.principal.livemode) is not None
-    return schemas.capability_to_wire(payable=payable)
+    # A mode without a processor (live, before an Omise account is connected) refuses every
+    # charge, so it offers no method.
+    payable = await call.runtime.processor_of(call.principal) is not None
+    return schemas.capability_to_wire(payable=payable, sources=not call.principal.livemode)

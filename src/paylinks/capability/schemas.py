@@ -19,9 +19,10 @@ ACCOUNT_CURRENCY = "thb"
 INSTALLMENT_MINIMUM = 200_000
 
 
-def capability_to_wire(*, payable: bool) -> dict[str, Any]:
+def capability_to_wire(*, payable: bool, sources: bool = True) -> dict[str, Any]:
     """Omise's capability object; `payable` is whether the caller's mode can take payments at
-    all (no payment method is offered where every charge would be refused)."""
+    all (no payment method is offered where every charge would be refused), `sources` whether
+    it takes sources (live mode takes Omise's card tokens only, so far)."""
     home = CURRENCIES[ACCOUNT_CURRENCY]
     return {
         "object": "capability",
@@ -31,14 +32,14 @@ def capability_to_wire(*, payable: bool) -> dict[str, Any]:
             "charge_amount": {"max": home.maximum, "min": home.minimum},
             "installment_amount": {"min": INSTALLMENT_MINIMUM},
         },
-        "payment_methods": payment_methods() if payable else [],
+        "payment_methods": payment_methods(sources=sources) if payable else [],
         "tokenization_methods": [],
         "zero_interest_installments": False,
         "country": COUNTRY,
     }
 
 
-def payment_methods() -> list[dict[str, Any]]:
+def payment_methods(*, sources: bool = True) -> list[dict[str, Any]]:
     """Cards in every presentment currency with the brands the tokenizer knows, then each source
     type. Omise: currencies are upper case here, unlike everywhere else on the wire."""
     card = _method(
@@ -46,8 +47,9 @@ def payment_methods() -> list[dict[str, Any]]:
         [code.upper() for code in CURRENCIES],
         card_brands=[brand for brand, _ranges, _lengths in BRANDS],
     )
-    sources = [_method(kind, [PROMPTPAY_CURRENCY.upper()]) for kind in SOURCE_TYPES]
-    return [card, *sources]
+    if not sources:
+        return [card]
+    return [card, *(_method(kind, [PROMPTPAY_CURRENCY.upper()]) for kind in SOURCE_TYPES)]
 
 
 def _method(

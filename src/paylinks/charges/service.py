@@ -55,6 +55,7 @@ class Charge:
     refunds: tuple[Refund, ...] = ()
     return_uri: str | None = None
     authentication: str | None = None  # 3-D Secure: pending | passed | failed
+    upstream_id: str | None = None  # a live charge's id at Omise (never on the wire)
 
     @property
     def authorized(self) -> bool:
@@ -129,6 +130,7 @@ def _from_rows(conn: Connection, rows: list[sa.Row[Any]]) -> list[Charge]:
             refunds=tuple(refunded.get(r.pk, ())),
             return_uri=r.return_uri,
             authentication=r.authentication,
+            upstream_id=r.upstream_id,
         )
         for r in rows
     ]

@@ -25,7 +25,7 @@ from paylinks.links.claims import LinkNotPayable, ensure_payable
 from paylinks.links.service import Link
 from paylinks.money import format_major, format_money, parse_currency
 from paylinks.payments import settlement
-from paylinks.processors.protocol import Processor
+from paylinks.processors.sandbox import TestProcessor
 from paylinks.runtime import Runtime
 from paylinks.web.origins import is_cross_site
 
@@ -60,11 +60,11 @@ class CustomerVisit:
         return self.checkout.principal.clock(self.runtime.clock.now())
 
     @property
-    def processor(self) -> Processor:
-        """The link's mode's processor; only asked for once `refused` has ruled out live mode."""
-        processor = self.runtime.processor_for(self.checkout.link.livemode)
-        assert processor is not None
-        return processor
+    def processor(self) -> TestProcessor:
+        """The link's mode's processor; only asked for once `refused` has ruled out live mode
+        (whose page tokenizes with Omise.js: no card number reaches this page)."""
+        assert not self.checkout.link.livemode
+        return self.runtime.test_processor
 
     def context(self, **values: Any) -> dict[str, Any]:
         link = self.checkout.link

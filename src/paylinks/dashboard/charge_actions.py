@@ -54,7 +54,7 @@ async def refund(visit: MerchantVisit) -> Response:
             amount=amount,
             metadata={},
             now=visit.now(),
-            processor=runtime.processor_for(visit.principal.livemode),
+            processor=await runtime.processor_of(visit.principal),
             record=runtime.recorder,
             refunded_before=_shown_refunded(visit, charge.amount),
         )
@@ -90,7 +90,7 @@ async def _authorization(visit: MerchantVisit, *, capture: bool) -> Response:
             principal=visit.principal,
             charge_id=charge_id,
             now=visit.now(),
-            processor=runtime.processor_for(visit.principal.livemode),
+            processor=await runtime.processor_of(visit.principal),
             record=runtime.recorder,
         )
     except ApiError as problem:

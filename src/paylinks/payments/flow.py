@@ -12,6 +12,7 @@ pending charge, which `charges.settlement` settles from what the processor says 
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -19,20 +20,23 @@ from paylinks.api.idempotency import GuardedDatabase
 from paylinks.auth import Principal
 from paylinks.charges.service import Charge, NewCharge, get_charge
 from paylinks.db import Database
-from paylinks.errors import LiveModeUnavailable
+from paylinks.errors import LiveModeUnavailable, ProcessorRefused
 from paylinks.eventlog import Recorder
 from paylinks.payments import authorizations, service, three_d_secure
 from paylinks.payments.service import Opened
 from paylinks.processors import sandbox
-from paylinks.processors.protocol import Processor
+from paylinks.processors.protocol import Outcome, Processor, Refused, Unknown
 from paylinks.refunds import service as refunds_service
 from paylinks.refunds.service import Refund
+
+log = logging.getLogger("paylinks.payments")
 
 
 def require_processor(processor: Processor | None) -> Processor:
     if processor is None:
         raise LiveModeUnavailable(
-            "live mode has no card processor configured; nothing was charged (use test keys)"
+            "this account has not connected an Omise account for live payments "
+            "(paylinks accounts connect-omise); nothing was charged"
         )
     return processor
 
@@ -78,13 +82,29 @@ async def finish(
             three_d_secure.refuse_unenrolled,
             principal=principal, charge_id=charge.id, now=now, record=record,
         )  # fmt: skip
-    outcome = processor.charge(
-        charge_id=charge.id,
-        card_ref=opened.card_ref,
-        amount=charge.amount,
-        currency=charge.currency,
-        capture=charge.capture,
-    )
+    try:
+        outcome = await processor.charge(
+            charge_id=charge.id,
+            card_ref=opened.card_ref,
+            amount=charge.amount,
+            currency=charge.currency,
+            capture=charge.capture,
+            link_id=charge.link_id,
+        )
+    except Unknown as problem:
+        # Maybe charged, maybe not: never asked again blindly. The charge stays pending (its
+        # link claimed) until the sweeper learns from the processor what happened.
+        log.warning("charge %s: no answer from the processor (%s)", charge.id, problem)
+        return charge
+    except Refused as refused:
+        # Nothing was done: the charge fails (its link is given back), and the merchant gets
+        # the processor's own error, as it would from Omise.
+        failed = Outcome(False, refused.code, refused.message)
+        await db.write(
+            service.settle_charge,
+            principal=principal, charge_id=charge.id, outcome=failed, now=now, record=record,
+        )  # fmt: skip
+        raise ProcessorRefused(refused.code, refused.message, refused.status) from None
     return await db.write(
         service.settle_charge,
         principal=principal,
@@ -113,7 +133,7 @@ async def refund(
     processor's refusal is the live connector's to reconcile. `refunded_before`: see
     `refunds.service.create_refund`."""
     # Another account's or mode's charge is a 404 before anything else is said.
-    await db.read(get_charge, principal=principal, charge_id=charge_id)
+    charge = await db.read(get_charge, principal=principal, charge_id=charge_id)
     processor = require_processor(processor)
     made = await db.write(
         refunds_service.create_refund,
@@ -125,9 +145,10 @@ async def refund(
         record=record,
         refunded_before=refunded_before,
     )
-    processor.refund(
-        charge_id=charge_id, refund_id=made.id, amount=made.amount, currency=made.currency
-    )
+    await processor.refund(
+        charge_id=charge_id, refund_id=made.id, amount=made.amount, currency=made.currency,
+        upstream_id=charge.upstream_id,
+    )  # fmt: skip
     return made
 
 
@@ -180,7 +201,10 @@ async def _settle_authorization(
     step = authorizations.capture_charge if action == "capture" else authorizations.reverse_charge
     done = await db.write(step, principal=principal, charge_id=charge_id, now=now, record=record)
     tell = processor.capture if action == "capture" else processor.reverse
-    tell(charge_id=charge_id, amount=done.amount, currency=done.currency)
+    await tell(
+        charge_id=charge_id, amount=done.amount, currency=done.currency,
+        upstream_id=done.upstream_id,
+    )  # fmt: skip
     return done
 
 

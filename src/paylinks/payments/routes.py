@@ -24,7 +24,7 @@ async def create_charge(call: ApiCall) -> dict[str, Any]:
         principal=call.principal,
         new=schemas.parse_create(call.params),
         now=call.now(),
-        processor=call.runtime.processor_for(call.principal.livemode),
+        processor=await call.runtime.processor_of(call.principal),
         record=call.runtime.recorder,
     )
     return _rendered(call, charge)
@@ -49,7 +49,7 @@ async def _processor_step(call: ApiCall, step: Callable[..., Awaitable[Charge]])
         principal=call.principal,
         charge_id=call.path_param("charge_id"),
         now=call.now(),
-        processor=call.runtime.processor_for(call.principal.livemode),
+        processor=await call.runtime.processor_of(call.principal),
         record=call.runtime.recorder,
     )
     return _rendered(call, charge)
@@ -75,7 +75,7 @@ async def create_refund(call: ApiCall) -> dict[str, Any]:
         amount=amount,
         metadata=metadata,
         now=call.now(),
-        processor=call.runtime.processor_for(call.principal.livemode),
+        processor=await call.runtime.processor_of(call.principal),
         record=call.runtime.recorder,
     )
     return refund_schemas.refund_to_wire(made)

@@ -103,10 +103,6 @@ def open_charge(
     """The first step of a payment, committed before any processor is called: check the request,
     claim the link (card payments), consume the token or source, and insert the charge as
     pending. Nothing is written when an error is raised."""
-    if principal.livemode:
-        raise LiveModeUnavailable(
-            "live mode has no card processor configured; nothing was charged (use test keys)"
-        )
     if (new.token_id is None) == (new.source_id is None):
         raise MissingCard("send either card (a token id) or source (a source id)")
     link = None
@@ -123,6 +119,8 @@ def open_charge(
         "return_uri": new.return_uri,
     }
     card_ref = None
+    if new.source_id is not None and principal.livemode:
+        raise LiveModeUnavailable("live PromptPay through Omise is not available yet; use a card")
     if new.source_id is not None:
         source = sources_service.consume_source(conn, principal=principal, source_id=new.source_id)
         if (source.amount, source.currency) != (amount, currency):
@@ -135,12 +133,12 @@ def open_charge(
         assert new.token_id is not None
         if link is not None:
             claim_link(conn, principal=principal, link=link, now=now)  # before the processor
-        token_pk, vaulted = tokens_service.consume_token(
-            conn, principal=principal, token_id=new.token_id
-        )
+        token_pk, vaulted = _take_token(conn, principal, new.token_id, now)
         card_ref = vaulted.processor_ref
-        values.update(token_pk=token_pk, card=orjson.dumps(vaulted.card).decode())
-        if new.return_uri is not None:
+        # A live card is known from the processor's answer (`settle_charge`), not before.
+        card = orjson.dumps(vaulted.card).decode() if vaulted.card else None
+        values.update(token_pk=token_pk, card=card)
+        if new.return_uri is not None and not principal.livemode:
             # 3-D Secure: the customer authenticates before the processor is asked.
             window = to_micros(now + AUTHENTICATION_WINDOW)
             values.update(authentication="pending", expires_at=window)
@@ -164,6 +162,18 @@ def open_charge(
     return Opened(charge, card_ref)
 
 
+def _take_token(
+    conn: Connection, principal: Principal, token_id: str, now: datetime
+) -> tuple[int, tokens_service.VaultedCard]:
+    """Test mode: paylinks' own token, consumed. Live mode: Omise's, made by Omise.js against
+    the account's Omise (3-D Secure, if any, is then Omise's too: `return_uri` goes upstream)."""
+    if principal.livemode:
+        return tokens_service.adopt_upstream_token(
+            conn, principal=principal, token_id=token_id, now=now
+        )
+    return tokens_service.consume_token(conn, principal=principal, token_id=token_id)
+
+
 def settle_charge(
     conn: Connection,
     *,
@@ -178,7 +188,10 @@ def settle_charge(
     a charge already settled (by the request or by the sweeper, whichever came second) is
     returned as it is."""
     charge = get_charge(conn, principal=principal, charge_id=charge_id)
-    values = _settled_values(charge, outcome, principal, now)
+    if outcome.pending:  # nothing final at the processor yet: only what it said so far
+        _note_upstream(conn, charge, outcome)
+        return get_charge(conn, principal=principal, charge_id=charge_id)
+    values = {**_settled_values(charge, outcome, principal, now), **_upstream_values(outcome)}
     done = conn.execute(
         charges.update()
         .where(
@@ -199,6 +212,25 @@ def settle_charge(
     if settled.status != "pending":  # an authorization has no outcome until it is captured
         _record_outcome(conn, record, principal, settled, now)
     return settled
+
+
+def _upstream_values(outcome: Outcome) -> dict[str, Any]:
+    """What a live processor said of the charge: its own id, and the card as it describes it."""
+    values: dict[str, Any] = {}
+    if outcome.upstream_id is not None:
+        values["upstream_id"] = outcome.upstream_id
+    if outcome.card:
+        values["card"] = orjson.dumps(outcome.card).decode()
+    return values
+
+
+def _note_upstream(conn: Connection, charge: Charge, outcome: Outcome) -> None:
+    if values := _upstream_values(outcome):
+        conn.execute(
+            charges.update()
+            .where(charges.c.pk == charge.pk, charges.c.status == "pending")
+            .values(**values)
+        )
 
 
 def _settled_values(

@@ -1,9 +1,10 @@
 """Settling card charges whose request died between the processor's call and its record.
 
-A pending card charge older than `SETTLE_AFTER` has no request working on it any more (the test
-processor answers at once; a live one within its timeout). The sweeper asks the processor what
-it did for that charge id and settles the charge accordingly; when the processor never charged
-for it, the charge fails (`failed_processing`) and its link is given back. `settle_charge` does
+A pending card charge older than its processor's `settle_after` has no request working on it
+any more (the test processor answers at once, ten seconds is long dead; a live one within its
+timeout, plus a margin). The sweeper asks the processor what it did for that charge and settles
+the charge accordingly; when the processor never charged for it, the charge fails
+(`failed_processing`) and its link is given back. `settle_charge` does
 nothing to a charge already settled, so the request, the sweeper and a retried request may race
 freely. Runs in every `serve` process and in `paylinks worker`, with the expiry of pending
 charges whose time is up (`payments.expiry`) in the same loop.
@@ -14,21 +15,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from paylinks.auth import Principal
-from paylinks.charges.service import Charge
+from paylinks.charges.service import Charge, get_charge
 from paylinks.clock import Clock
 from paylinks.db import Database
 from paylinks.eventlog import Recorder
 from paylinks.models import charges
 from paylinks.payments import service
 from paylinks.payments.expiry import expire_due, pending_by_their_clock
-from paylinks.processors.protocol import Outcome, Processor
+from paylinks.processors.protocol import Attempt, Outcome, Processor, Refused, Unknown
 
 log = logging.getLogger("paylinks.settlement")
 SETTLE_AFTER = timedelta(seconds=10)
@@ -38,7 +39,8 @@ INTERRUPTED = Outcome(
     False, "failed_processing", "the payment was interrupted before the card was charged"
 )
 
-Processors = Callable[[bool], Processor | None]
+# The processor behind an account and mode (`Runtime.processor_of`).
+Processors = Callable[[Principal], Awaitable[Processor | None]]
 
 
 def interrupted(
@@ -69,14 +71,32 @@ async def settle(
     now: datetime,
     record: Recorder,
 ) -> Charge:
-    """Settle one interrupted charge from the processor's own account of it."""
-    found = processor.lookup(charge_id) if processor is not None else None
-    outcome = found or INTERRUPTED
+    """Settle one interrupted charge from the processor's own account of it. A charge younger
+    than the processor's `settle_after` may still have a request waiting for the answer, and a
+    processor that cannot be asked now is asked again next sweep: both stay pending."""
+    charge = await db.read(get_charge, principal=principal, charge_id=charge_id)
+    if charge.status != "pending":
+        return charge
+    if processor is None:
+        if principal.livemode:  # disconnected since: what Omise did is unknown, not a failure
+            log.warning("live charge %s is pending and its account has no processor", charge_id)
+            return charge
+        found = None
+    else:
+        if now - charge.created_at < processor.settle_after:
+            return charge
+        try:
+            found = await processor.lookup(
+                Attempt(charge.id, charge.created_at, charge.upstream_id)
+            )
+        except (Unknown, Refused) as problem:
+            log.warning("could not ask the processor about charge %s: %s", charge_id, problem)
+            return charge
     settled = await db.write(
         service.settle_charge,
         principal=principal,
         charge_id=charge_id,
-        outcome=outcome,
+        outcome=found or INTERRUPTED,
         now=now,
         record=record,
     )
@@ -94,7 +114,7 @@ async def settle_interrupted(
             db,
             principal=principal,
             charge_id=charge_id,
-            processor=processors(principal.livemode),
+            processor=await processors(principal),
             now=principal.clock(now),
             record=record,
         )

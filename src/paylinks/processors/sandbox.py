@@ -7,10 +7,11 @@ import json
 import os
 import threading
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 
 from paylinks.errors import TestModeLiveCard
-from paylinks.processors.protocol import Call, Outcome
+from paylinks.processors.protocol import Attempt, Call, Outcome
 
 # Omise: failure messages as the real API words them (omise-compat §6.1).
 FAILURE_MESSAGES = {
@@ -75,6 +76,7 @@ class TestProcessor:
     test mode)."""
 
     __test__ = False
+    settle_after = timedelta(seconds=10)  # it answers at once: ten seconds is long dead
 
     def __init__(self, journal: Path | None = None) -> None:
         self._lock = threading.Lock()
@@ -95,9 +97,10 @@ class TestProcessor:
             )
         return f"test:{TEST_CARDS[digits] or 'success'}"
 
-    def charge(
-        self, *, charge_id: str, card_ref: str, amount: int, currency: str, capture: bool = True
-    ) -> Outcome:
+    async def charge(
+        self, *, charge_id: str, card_ref: str, amount: int, currency: str, capture: bool = True,
+        link_id: str | None = None,
+    ) -> Outcome:  # fmt: skip
         action = "charge" if capture else "authorize"
         code = card_ref.removeprefix("test:")
         outcome = (
@@ -108,15 +111,22 @@ class TestProcessor:
         self._note(Call(charge_id, card_ref, amount, currency, action), outcome)
         return outcome
 
-    def capture(self, *, charge_id: str, amount: int, currency: str) -> Outcome:
+    async def capture(
+        self, *, charge_id: str, amount: int, currency: str, upstream_id: str | None = None
+    ) -> Outcome:
         self._note(Call(charge_id, "", amount, currency, "capture"), None)
         return Outcome(successful=True)
 
-    def reverse(self, *, charge_id: str, amount: int, currency: str) -> Outcome:
+    async def reverse(
+        self, *, charge_id: str, amount: int, currency: str, upstream_id: str | None = None
+    ) -> Outcome:
         self._note(Call(charge_id, "", amount, currency, "reverse"), None)
         return Outcome(successful=True)
 
-    def refund(self, *, charge_id: str, refund_id: str, amount: int, currency: str) -> Outcome:
+    async def refund(
+        self, *, charge_id: str, refund_id: str, amount: int, currency: str,
+        upstream_id: str | None = None,
+    ) -> Outcome:  # fmt: skip
         self._note(Call(charge_id, "", amount, currency, "refund", refund_id), None)
         return Outcome(successful=True)
 
@@ -130,9 +140,9 @@ class TestProcessor:
                 with self.journal.open("a") as out:  # one short append: whole lines
                     out.write(line)
 
-    def lookup(self, charge_id: str) -> Outcome | None:
+    async def lookup(self, attempt: Attempt) -> Outcome | None:
         with self._lock:
-            return self._outcomes.get(charge_id)
+            return self._outcomes.get(attempt.charge_id)
 
 
 def read_journal(path: Path) -> list[Call]:

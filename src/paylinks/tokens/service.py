@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from paylinks.auth import Principal
@@ -179,3 +180,30 @@ def consume_token(
     if exists is not None:
         raise UsedToken(f"token {token_id} was already used")
     raise InvalidCardToken(f"token {token_id} was not found")
+
+
+def adopt_upstream_token(
+    conn: Connection, *, principal: Principal, token_id: str, now: datetime
+) -> tuple[int, VaultedCard]:
+    """A live charge's token, made at Omise by Omise.js (paylinks never sees the card): kept as
+    used at once, so that a token is charged once however many requests name it (`UsedToken`
+    for the second). Its card is known only from Omise's answer to the charge."""
+    check_token_id(token_id)
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    kept = conn.execute(
+        insert(tokens)
+        .values(
+            id=token_id,
+            account_pk=principal.account_pk,
+            livemode=principal.livemode,
+            used=True,
+            card="{}",
+            processor_ref=f"omise:{token_id}",
+            created_at=to_micros(now),
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(tokens.c.pk)
+    ).first()
+    if kept is None:
+        raise UsedToken(f"token {token_id} was already used")
+    return kept.pk, VaultedCard({}, f"omise:{token_id}")

@@ -15,11 +15,12 @@ _SECRET = re.compile(r"skey_(test_)?[0-9a-z]{10,60}")
 
 
 class UpstreamRefused(Exception):
-    """Omise (or the way to it) said no; `message` says why, never with a key in it."""
+    """Omise (or the way to it) said no; `message` says why, never with a key in it. `code` and
+    `status`: Omise's error code and HTTP status, when it answered with an error object."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, code: str = "bad_request", status: int = 400) -> None:
         super().__init__(message)
-        self.message = message
+        self.message, self.code, self.status = message, code, status
 
 
 def check_key_shapes(public_key: str, secret_key: str) -> None:

@@ -20,7 +20,6 @@ from paylinks.upstream.omise_api import UpstreamRefused
 
 # The metadata key naming the paylinks charge an Omise charge was made for.
 CHARGE_KEY = "paylinks_charge_id"
-TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 PAGE = 100  # Omise's largest list page
 
 
@@ -35,15 +34,18 @@ class UpstreamUnknown(Exception):
 class OmiseClient:
     """One connected account's Omise API (its secret key), over a shared HTTP client."""
 
-    def __init__(self, http: httpx.AsyncClient, *, api_url: str, secret_key: str) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, *, api_url: str, secret_key: str, timeout: float = 30.0
+    ) -> None:
         self._http = http
         self._api = api_url.rstrip("/")
         self._auth = (secret_key, "")
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0))
 
     async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         try:
             answer = await self._http.request(
-                method, self._api + path, json=body, auth=self._auth, timeout=TIMEOUT
+                method, self._api + path, json=body, auth=self._auth, timeout=self._timeout
             )
         except httpx.HTTPError as problem:
             raise UpstreamUnknown(f"{method} {path}: {type(problem).__name__}") from None
@@ -54,7 +56,8 @@ class OmiseClient:
         if answer.status_code >= 500 or not isinstance(found, dict):
             raise UpstreamUnknown(f"{method} {path}: HTTP {answer.status_code}")
         if found.get("object") == "error":
-            raise UpstreamRefused(f"{found.get('code')}: {found.get('message')}")
+            code, message = str(found.get("code")), str(found.get("message"))
+            raise UpstreamRefused(f"{code}: {message}", code=code, status=answer.status_code)
         return found
 
     async def create_charge(
@@ -70,6 +73,21 @@ class OmiseClient:
     async def retrieve_charge(self, upstream_id: str) -> dict[str, Any]:
         found: dict[str, Any] = await self._call("GET", f"/charges/{upstream_id}")
         return found
+
+    async def capture_charge(self, upstream_id: str) -> dict[str, Any]:
+        done: dict[str, Any] = await self._call("POST", f"/charges/{upstream_id}/capture")
+        return done
+
+    async def reverse_charge(self, upstream_id: str) -> dict[str, Any]:
+        done: dict[str, Any] = await self._call("POST", f"/charges/{upstream_id}/reverse")
+        return done
+
+    async def refund_charge(
+        self, upstream_id: str, *, amount: int, metadata: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = {"amount": amount, "metadata": metadata}
+        made: dict[str, Any] = await self._call("POST", f"/charges/{upstream_id}/refunds", body)
+        return made
 
     async def find_charges(
         self, *, paylinks_charge_id: str, around: datetime, window: timedelta

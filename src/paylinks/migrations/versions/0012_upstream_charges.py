@@ -1,0 +1,28 @@
+"""Live charges made at Omise: the Omise charge's id beside the paylinks charge.
+
+- `charges.upstream_id`: the processor's id for the charge (`chrg_…` at Omise), recorded from
+  its answer; what refunds, captures and Omise's webhooks name it by. Indexed for the webhooks.
+
+Revision ID: 0012
+Revises: 0011
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("charges", sa.Column("upstream_id", sa.String(60), nullable=True))
+    op.create_index("ix_charges_upstream", "charges", ["upstream_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_charges_upstream", "charges")
+    op.drop_column("charges", "upstream_id")

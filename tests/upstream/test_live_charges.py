@@ -1,0 +1,249 @@
+"""Live charges through Omise (the live-payments issue, item 3), with a second paylinks in test
+mode standing in for Omise and a fault-injecting proxy between the two: a live charge is
+committed pending before Omise is called, completed from Omise's answer, and — whenever the
+answer is lost (a 5xx, a dropped connection, an answer later than the timeout) — left pending
+until the sweeper asks Omise what it did. In every case Omise holds at most one charge for a
+paylinks charge, the local charge ends in Omise's state, the single-use link is paid at most
+once, and each event is recorded once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from factories import PUBLIC_URL, VISA_NO_FUNDS, VISA_OK, TestAccount, auth, quiet_settings
+from faults import DELAY, DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, FaultProxy, fault_proxy
+from servers import LiveServer, live_server
+from starlette.testclient import TestClient
+from upstreams import upstream_charges, upstream_token
+
+from paylinks.auth import Principal
+from paylinks.clock import parse_time
+from paylinks.db import Database
+from paylinks.keyring import Keyring, installation_key
+from paylinks.payments import settlement
+from paylinks.recording import EventRecorder
+from paylinks.upstream import connections
+from paylinks.upstream.processor import LiveProcessors
+
+TIMEOUT = 1.0  # how long the live side waits for the upstream, in these tests
+
+
+@pytest.fixture(scope="module")
+def omise(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The upstream: a paylinks in test mode, as Omise."""
+    with live_server(f"sqlite:///{tmp_path_factory.mktemp('omise') / 'omise.db'}") as upstream:
+        yield upstream
+
+
+@pytest.fixture(scope="module")
+def proxy(omise: LiveServer) -> Iterator[FaultProxy]:
+    with fault_proxy(omise.url) as between:
+        yield between
+
+
+def connect(db: Database, account: TestAccount, omise: LiveServer) -> None:
+    """The account connected to the upstream (the keys' check is test_connect_omise's)."""
+    with db.transaction() as conn:
+        key = installation_key(conn, master="", name=connections.SEALING_KEY)
+        connections.connect(
+            conn, account_id=account.id, public_key=omise.public_key,
+            secret_key=omise.secret_key, sealing_key=key, now=datetime.now().astimezone(),
+            currencies=["thb", "usd"],
+        )  # fmt: skip
+
+
+@pytest.fixture
+def live(
+    make_client: Any, db: Database, account: TestAccount, omise: LiveServer,
+    proxy: FaultProxy,
+) -> TestClient:  # fmt: skip
+    """The live side: an app whose Omise is the upstream behind the proxy, the account
+    connected to it."""
+    connect(db, account, omise)
+    return make_client(omise_api_url=proxy.url, omise_timeout_seconds=TIMEOUT)
+
+
+def live_link(live: TestClient, account: TestAccount, **fields: Any) -> dict[str, Any]:
+    body = {"amount": 50000, "currency": "thb", "title": "Live invoice", **fields}
+    made = live.post("/links", auth=auth(account.live.secret_key), json=body)
+    assert made.status_code == 200, made.text
+    return dict(made.json())
+
+
+def pay_live(
+    live: TestClient, account: TestAccount, omise: LiveServer, link_id: str,
+    number: str = VISA_OK, **fields: Any,
+) -> httpx.Response:  # fmt: skip
+    body = {"card": upstream_token(omise, number), "link": link_id, **fields}
+    return live.post("/charges", auth=auth(account.live.secret_key), json=body)
+
+
+def events_of(live: TestClient, account: TestAccount, charge_id: str) -> list[str]:
+    found = live.get(f"/charges/{charge_id}/events", auth=auth(account.live.secret_key))
+    return sorted(e["key"] for e in found.json()["data"])
+
+
+def sweep(db: Database, account: TestAccount, charge_id: str, upstream: str) -> dict[str, Any]:
+    """The sweeper's step for one charge, as it runs once the charge is old enough."""
+    settings = quiet_settings(omise_api_url=upstream, omise_timeout_seconds=TIMEOUT)
+    processors = LiveProcessors(db, settings=settings, keyring=Keyring(db, master=""))
+    principal = Principal(account.pk, account.id, True, "secret", "")
+
+    async def go() -> Any:
+        try:
+            processor = await processors(principal)
+            assert processor is not None
+            later = datetime.now().astimezone() + processor.settle_after + timedelta(seconds=1)
+            return await settlement.settle(
+                db, principal=principal, charge_id=charge_id, processor=processor, now=later,
+                record=EventRecorder(public_url=PUBLIC_URL),
+            )  # fmt: skip
+        finally:
+            await processors.close()
+
+    settled = asyncio.run(go())
+    return {"status": settled.status, "failure_code": settled.failure_code}
+
+
+def test_a_live_charge_is_made_at_omise_once_and_recorded_from_its_answer(
+    live: TestClient, account: TestAccount, omise: LiveServer
+) -> None:
+    link = live_link(live, account)
+    paid = pay_live(live, account, omise, link["id"])
+    assert paid.status_code == 200, paid.text
+    charge = paid.json()
+    assert charge["status"] == "successful" and charge["livemode"] is True
+    assert charge["card"]["last_digits"] == VISA_OK[-4:] and charge["card"]["brand"] == "Visa"
+    made = upstream_charges(omise, "paylinks_charge_id", charge["id"])
+    assert [c["status"] for c in made] == ["successful"]
+    assert made[0]["amount"] == 50000 and made[0]["metadata"]["paylinks_link_id"] == link["id"]
+    assert events_of(live, account, charge["id"]) == ["charge.complete", "charge.create"]
+    again = live.get(f"/links/{link['id']}", auth=auth(account.live.secret_key)).json()
+    assert again["used"] is True
+
+
+def test_a_decline_at_omise_is_a_failed_charge_with_omises_code(
+    live: TestClient, account: TestAccount, omise: LiveServer
+) -> None:
+    link = live_link(live, account)
+    paid = pay_live(live, account, omise, link["id"], VISA_NO_FUNDS)
+    assert paid.status_code == 200, paid.text
+    charge = paid.json()
+    assert charge["status"] == "failed" and charge["failure_code"] == "insufficient_fund"
+    made = upstream_charges(omise, "paylinks_charge_id", charge["id"])
+    assert [(c["status"], c["failure_code"]) for c in made] == [("failed", "insufficient_fund")]
+    assert events_of(live, account, charge["id"]) == ["charge.create", "charge.failed"]
+    # The link was given back: it can still be paid.
+    assert pay_live(live, account, omise, link["id"]).json()["status"] == "successful"
+
+
+def test_a_refusal_by_omise_reaches_the_merchant_as_omises_error_and_is_replayed(
+    live: TestClient, account: TestAccount, omise: LiveServer
+) -> None:
+    link = live_link(live, account)
+    spent = upstream_token(omise)  # used at the upstream already: Omise will refuse it
+    httpx.post(
+        f"{omise.url}/charges", auth=(omise.secret_key, ""),
+        json={"amount": 2000, "currency": "thb", "card": spent},
+    ).raise_for_status()  # fmt: skip
+    key = {"Idempotency-Key": f"refused-{link['id']}"}
+    body = {"card": spent, "link": link["id"]}
+    refused = live.post("/charges", auth=auth(account.live.secret_key), json=body, headers=key)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["object"] == "error" and refused.json()["code"] == "used_token"
+    replayed = live.post("/charges", auth=auth(account.live.secret_key), json=body, headers=key)
+    assert (replayed.status_code, replayed.json()) == (400, refused.json())
+    # Nothing was charged, and the link is free again.
+    assert pay_live(live, account, omise, link["id"]).json()["status"] == "successful"
+
+
+def test_refund_capture_and_reverse_go_to_omise(
+    live: TestClient, account: TestAccount, omise: LiveServer
+) -> None:
+    key = auth(account.live.secret_key)
+    paid = pay_live(live, account, omise, live_link(live, account)["id"]).json()
+    refund = live.post(f"/charges/{paid['id']}/refunds", auth=key, json={"amount": 20000})
+    assert refund.status_code == 200, refund.text
+    [upstream] = upstream_charges(omise, "paylinks_charge_id", paid["id"])
+    assert upstream["refunded_amount"] == 20000
+    assert upstream["refunds"]["data"][0]["metadata"]["paylinks_refund_id"] == refund.json()["id"]
+
+    held = pay_live(live, account, omise, live_link(live, account)["id"], capture=False).json()
+    assert held["status"] == "pending" and held["authorized"] is True
+    captured = live.post(f"/charges/{held['id']}/capture", auth=key)
+    assert captured.status_code == 200 and captured.json()["status"] == "successful"
+    [upstream] = upstream_charges(omise, "paylinks_charge_id", held["id"])
+    assert upstream["status"] == "successful" and upstream["paid"] is True
+
+    held = pay_live(live, account, omise, live_link(live, account)["id"], capture=False).json()
+    reversed_ = live.post(f"/charges/{held['id']}/reverse", auth=key)
+    assert reversed_.status_code == 200 and reversed_.json()["status"] == "reversed"
+    [upstream] = upstream_charges(omise, "paylinks_charge_id", held["id"])
+    assert upstream["status"] == "reversed" and upstream["reversed"] is True
+
+
+@pytest.mark.parametrize(
+    ("fault", "charged_upstream"),
+    [
+        (FAIL_BEFORE, False),  # a 502 from in between: Omise never saw the request
+        (FAIL_AFTER, True),  # Omise charged; a 500 came back
+        (DROP_AFTER, True),  # Omise charged; the connection dropped before the answer
+        (DELAY, True),  # Omise charged; the answer came after the timeout
+    ],
+)
+def test_a_lost_answer_leaves_the_charge_pending_until_the_sweeper_asks_omise(
+    live: TestClient, db: Database, account: TestAccount, omise: LiveServer, proxy: FaultProxy,
+    fault: str, charged_upstream: bool,
+) -> None:  # fmt: skip
+    link = live_link(live, account)
+    armed = proxy.arm(fault, "POST", "/charges", seconds=TIMEOUT + 1)
+    paid = pay_live(live, account, omise, link["id"])
+    assert armed.met.is_set()
+    assert paid.status_code == 200, paid.text
+    charge = paid.json()
+    assert charge["status"] == "pending"  # not failed: Omise may have charged
+    # Meanwhile the link stays claimed: no second payment can start.
+    second = pay_live(live, account, omise, link["id"])
+    assert second.status_code == 400 and second.json()["code"] == "link_not_payable"
+    made = upstream_charges(omise, "paylinks_charge_id", charge["id"])
+    assert len(made) == (1 if charged_upstream else 0)
+
+    settled = sweep(db, account, charge["id"], proxy.url)
+    if charged_upstream:
+        assert settled == {"status": "successful", "failure_code": None}
+        assert events_of(live, account, charge["id"]) == ["charge.complete", "charge.create"]
+    else:
+        assert settled == {"status": "failed", "failure_code": "failed_processing"}
+        assert events_of(live, account, charge["id"]) == ["charge.create", "charge.failed"]
+        assert pay_live(live, account, omise, link["id"]).json()["status"] == "successful"
+    # Exactly one upstream charge (or none), however often the sweeper looks again.
+    assert sweep(db, account, charge["id"], proxy.url) == settled
+    assert len(upstream_charges(omise, "paylinks_charge_id", charge["id"])) == len(made)
+    retrieved = live.get(f"/charges/{charge['id']}", auth=auth(account.live.secret_key)).json()
+    assert retrieved["status"] == settled["status"]
+    if charged_upstream:
+        assert retrieved["card"]["last_digits"] == VISA_OK[-4:]
+        assert parse_time(retrieved["paid_at"]) is not None
+
+
+def test_a_disconnected_account_cannot_charge_and_its_pending_charge_waits(
+    live: TestClient, db: Database, account: TestAccount, omise: LiveServer, proxy: FaultProxy
+) -> None:
+    link = live_link(live, account)
+    proxy.arm(DROP_AFTER, "POST", "/charges")
+    charge = pay_live(live, account, omise, link["id"]).json()
+    assert charge["status"] == "pending"
+    with db.transaction() as conn:
+        connections.disconnect(conn, account_id=account.id)
+    refused = pay_live(live, account, omise, live_link(live, account)["id"])
+    assert refused.status_code == 400 and refused.json()["code"] == "live_mode_unavailable"
+    # Omise charged, but who could ask it is gone: pending, never failed by guesswork.
+    got = live.get(f"/charges/{charge['id']}", auth=auth(account.live.secret_key)).json()
+    assert got["status"] == "pending"
+    connect(db, account, omise)
+    assert sweep(db, account, charge["id"], proxy.url)["status"] == "successful"

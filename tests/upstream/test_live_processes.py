@@ -1,0 +1,156 @@
+"""Live payments through real `paylinks serve` processes (the live-payments issue's fault tests):
+the live server is SIGKILLed after Omise charged and before the answer was recorded, and 100
+payments of one single-use link start at once. Omise is a second paylinks in test mode, behind
+the fault-injecting proxy; the live side runs on SQLite and on PostgreSQL.
+
+After the kill, the restarted server's own sweeper finds the pending charge, asks Omise, and
+completes it: one upstream charge, one local successful charge, the link paid once, and the
+merchant's events recorded once each."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from factories import wait_until
+from faults import HOLD, FaultProxy, fault_proxy
+from servers import LiveServer, live_server, paylinks
+from upstreams import upstream_charges, upstream_token
+
+PAYERS = 100
+
+
+@pytest.fixture(scope="module")
+def omise(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_server(f"sqlite:///{tmp_path_factory.mktemp('omise') / 'omise.db'}") as upstream:
+        yield upstream
+
+
+@pytest.fixture(scope="module")
+def proxy(omise: LiveServer) -> Iterator[FaultProxy]:
+    with fault_proxy(omise.url) as between:
+        yield between
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def live_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'live.db'}"
+    return str(request.getfixturevalue("own_postgres_url"))
+
+
+def serve_live(database_url: str, proxy: FaultProxy) -> Any:
+    """A live-side `paylinks serve` whose Omise is the upstream behind the proxy; it settles a
+    lost answer as soon as the sweeper may (one second after the call could have answered)."""
+    return live_server(
+        database_url,
+        env={
+            "PAYLINKS_OMISE_API_URL": proxy.url,
+            "PAYLINKS_OMISE_TIMEOUT_SECONDS": "5",
+            "PAYLINKS_OMISE_SETTLE_AFTER_SECONDS": "1",
+            "PAYLINKS_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver is on 127.0.0.1
+        },
+    )
+
+
+def connect(server: LiveServer, omise: LiveServer) -> None:
+    paylinks(
+        "accounts", "connect-omise", server.account_id, "--public-key", omise.public_key,
+        "--database-url", server.database_url,
+        env={"PAYLINKS_OMISE_API_URL": omise.url, "OMISE_SECRET_KEY": omise.secret_key},
+    )  # fmt: skip
+
+
+def live_api(server: LiveServer) -> httpx.Client:
+    return httpx.Client(base_url=server.url, auth=(server.live_keys["secret_key"], ""), timeout=30)
+
+
+def test_a_kill_between_omises_answer_and_the_record_ends_in_omises_state(
+    omise: LiveServer, proxy: FaultProxy, live_database: str
+) -> None:
+    with serve_live(live_database, proxy) as server:
+        connect(server, omise)
+        api = live_api(server)
+        link = api.post(
+            "/links", json={"amount": 70000, "currency": "thb", "title": "Killed mid-payment"}
+        ).json()
+        held = proxy.arm(HOLD, "POST", "/charges")
+        body = {"card": upstream_token(omise), "link": link["id"]}
+        paying = threading.Thread(target=lambda: _swallow(api.post, "/charges", json=body))
+        paying.start()
+        assert held.met.wait(30)
+        # Omise has charged (the proxy forwarded the request and holds the answer): kill.
+        wait_until(lambda: upstream_charges(omise, "paylinks_link_id", link["id"]), what="charge")
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(15)
+        held.release.set()
+        paying.join(30)
+        api.close()
+        with serve_live(live_database, proxy) as again:
+            api = live_api(again)
+            api.auth = (server.live_keys["secret_key"], "")
+            [local] = api.get("/charges").json()["data"]
+            assert local["link"] == link["id"]
+            wait_until(
+                lambda: api.get(f"/charges/{local['id']}").json()["status"] != "pending",
+                timeout=30, what="the sweeper settles the charge",
+            )  # fmt: skip
+            settled = api.get(f"/charges/{local['id']}").json()
+            events = api.get(f"/charges/{local['id']}/events").json()["data"]
+            linked = api.get(f"/links/{link['id']}").json()
+            api.close()
+    [upstream] = upstream_charges(omise, "paylinks_link_id", link["id"])
+    assert upstream["metadata"]["paylinks_charge_id"] == local["id"]
+    assert (settled["status"], upstream["status"]) == ("successful", "successful")
+    assert settled["card"]["last_digits"] == "4242" and linked["used"] is True
+    # Each event once (the outbox queues one delivery per event and endpoint, in the event's
+    # own transaction: tests/invariants/test_webhook_outbox_crash.py).
+    assert sorted(e["key"] for e in events) == ["charge.complete", "charge.create"]
+
+
+def _swallow(call: Any, *args: Any, **kwargs: Any) -> None:
+    """A request to a server that is killed meanwhile: its answer, or its error, is moot."""
+    with contextlib.suppress(httpx.HTTPError):
+        call(*args, **kwargs)
+
+
+def test_a_hundred_live_payments_of_one_single_use_link_make_one_omise_charge(
+    omise: LiveServer, proxy: FaultProxy, live_database: str
+) -> None:
+    with serve_live(live_database, proxy) as server:
+        connect(server, omise)
+        api = live_api(server)
+        link = api.post(
+            "/links", json={"amount": 30000, "currency": "thb", "title": "One of a kind"}
+        ).json()
+        bodies = [{"card": upstream_token(omise), "link": link["id"]} for _ in range(PAYERS)]
+        start = threading.Barrier(PAYERS)
+        answers: list[httpx.Response] = []
+        lock = threading.Lock()
+
+        def payer(body: dict[str, str]) -> None:
+            with httpx.Client(base_url=server.url, auth=api.auth, timeout=60) as own:
+                start.wait()
+                answer = own.post("/charges", json=body)
+            with lock:
+                answers.append(answer)
+
+        threads = [threading.Thread(target=payer, args=(b,)) for b in bodies]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        statuses = [(a.status_code, a.json().get("status") or a.json()["code"]) for a in answers]
+        local = api.get("/charges", params={"limit": 100}).json()
+        api.close()
+    assert statuses.count((200, "successful")) == 1
+    assert statuses.count((400, "link_not_payable")) == PAYERS - 1
+    [upstream] = upstream_charges(omise, "paylinks_link_id", link["id"])
+    assert upstream["status"] == "successful"
+    assert [c["id"] for c in local["data"]] == [upstream["metadata"]["paylinks_charge_id"]]
