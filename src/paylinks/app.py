@@ -38,8 +38,8 @@ from paylinks.links import routes as links
 from paylinks.ops import health, housekeeping, metrics
 from paylinks.ops.metrics import RequestMetrics
 from paylinks.ops.middleware import RequestIds
+from paylinks.payments import omise_webhooks, settlement
 from paylinks.payments import routes as payments
-from paylinks.payments import settlement
 from paylinks.processors.sandbox import TestProcessor
 from paylinks.recording import EventRecorder
 from paylinks.refunds import routes as refunds
@@ -155,6 +155,8 @@ def routes() -> list[BaseRoute]:
         Route("/sources/{source_id}/qr.{kind}", sources.source_qr, methods=["GET"]),
         # Omise: the SDKs' Capability sends the public key to the API host; a secret key works too.
         *resource("/capability", GET=endpoint(capability.retrieve_capability, auth="public")),
+        # Omise's webhooks to paylinks, one endpoint per connected account (signed by Omise).
+        Route("/omise/webhooks/{account_id}", omise_webhooks.receive, methods=["POST"]),
         # An offline Omise.js against this vault (a paylinks extension, for test keys).
         Route("/omise.js", tokens.omise_js, methods=["GET"]),
         *resource("/openapi.json", GET=openapi),

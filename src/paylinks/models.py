@@ -119,6 +119,8 @@ omise_connections = sa.Table(
     # The currencies Omise said the account takes (its capability, read when connecting).
     sa.Column("currencies", sa.Text, nullable=False, server_default="[]"),
     sa.Column("connected_at", sa.BigInteger, nullable=False),
+    # The secret Omise signs its webhooks to paylinks with, sealed; None until it is given.
+    sa.Column("webhook_secret_sealed", sa.Text, nullable=True),
 )
 
 instance_secrets = sa.Table(

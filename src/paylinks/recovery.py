@@ -58,13 +58,7 @@ async def _settle_if_interrupted(call: ApiCall, charge_id: str) -> None:
     charge = await runtime.db.read(
         charges_service.get_charge, principal=call.principal, charge_id=charge_id
     )
-    waits_for_the_processor = (
-        charge.status == "pending"
-        and charge.source is None
-        and not charge.authorized
-        and charge.authentication != "pending"
-    )
-    if not waits_for_the_processor:
+    if not charge.waits_for_the_processor:
         return
     settled = await settlement.settle(
         runtime.db,

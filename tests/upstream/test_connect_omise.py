@@ -221,3 +221,27 @@ def test_a_live_link_must_be_in_a_currency_the_connected_omise_takes(
     }
     page = client.post("/dashboard/links/new", data=form)
     assert page.status_code == 400 and "does not take USD" in page.text
+
+
+def test_the_webhook_secret_is_sealed_and_kept_when_new_keys_come_without_it(
+    omise: LiveServer, db: Database, account: TestAccount, database_url: str
+) -> None:
+    hook_secret = "c2VjcmV0LW9mLW9taXNlcy13ZWJob29rcy0xMjM0NTY="
+    connect = ["accounts", "connect-omise", account.id, "--public-key", omise.public_key]
+    done = cli(omise.url, database_url, *connect, "--webhook-secret", hook_secret,
+               secret=omise.secret_key)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert hook_secret not in done.output and f"/omise/webhooks/{account.id}" in done.output
+    found = connection(db, account)
+    assert found is not None and found.webhook_secret_sealed is not None
+    assert hook_secret not in found.webhook_secret_sealed
+    with db.transaction() as conn:
+        key = installation_key(conn, master="", name=connections.SEALING_KEY)
+    assert found.webhook_secret(key) == hook_secret
+    # Sealed for its own purpose: it does not open as the account's secret key.
+    with pytest.raises(SealBroken):
+        unseal(key, found.webhook_secret_sealed, owner=account.id)
+    again = cli(omise.url, database_url, *connect, secret=omise.secret_key)
+    assert again.exit_code == 0 and "will be refused" not in again.output
+    kept = connection(db, account)
+    assert kept is not None and kept.webhook_secret(key) == hook_secret

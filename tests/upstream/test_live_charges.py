@@ -9,11 +9,16 @@ once, and each event is recorded once."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from factories import PUBLIC_URL, VISA_NO_FUNDS, VISA_OK, TestAccount, auth, quiet_settings
 from faults import DELAY, DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, FaultProxy, fault_proxy
@@ -46,6 +51,9 @@ def proxy(omise: LiveServer) -> Iterator[FaultProxy]:
         yield between
 
 
+WEBHOOK_SECRET = base64.b64encode(b"omise-webhook-secret-for-tests!!").decode()
+
+
 def connect(db: Database, account: TestAccount, omise: LiveServer) -> None:
     """The account connected to the upstream (the keys' check is test_connect_omise's)."""
     with db.transaction() as conn:
@@ -53,7 +61,7 @@ def connect(db: Database, account: TestAccount, omise: LiveServer) -> None:
         connections.connect(
             conn, account_id=account.id, public_key=omise.public_key,
             secret_key=omise.secret_key, sealing_key=key, now=datetime.now().astimezone(),
-            currencies=["thb", "usd"],
+            currencies=["thb", "usd"], webhook_secret=WEBHOOK_SECRET,
         )  # fmt: skip
 
 
@@ -247,3 +255,51 @@ def test_a_disconnected_account_cannot_charge_and_its_pending_charge_waits(
     assert got["status"] == "pending"
     connect(db, account, omise)
     assert sweep(db, account, charge["id"], proxy.url)["status"] == "successful"
+
+
+def omise_webhook(
+    live: TestClient, account: TestAccount, event: dict[str, Any], *, secret: str = WEBHOOK_SECRET,
+    at: float | None = None,
+) -> httpx.Response:  # fmt: skip
+    """Omise's webhook to the account's endpoint, signed as Omise signs (timestamp.body)."""
+    body = orjson.dumps(event)
+    stamp = int(time.time() if at is None else at)
+    key = base64.b64decode(secret)
+    signature = hmac.new(key, f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    headers = {
+        "Omise-Signature": f"{'0' * 64},{signature}",  # as while Omise rolls its secret
+        "Omise-Signature-Timestamp": str(stamp),
+        "Content-Type": "application/json",
+    }
+    return live.post(f"/omise/webhooks/{account.id}", content=body, headers=headers)
+
+
+def test_omises_webhook_completes_a_waiting_charge_from_what_omise_says(
+    live: TestClient, account: TestAccount, omise: LiveServer, proxy: FaultProxy
+) -> None:
+    proxy.arm(DROP_AFTER, "POST", "/charges")
+    charge = pay_live(live, account, omise, live_link(live, account)["id"]).json()
+    assert charge["status"] == "pending"
+    [upstream] = upstream_charges(omise, "paylinks_charge_id", charge["id"])
+    event = {"object": "event", "key": "charge.complete", "data": {**upstream, "status": "failed"}}
+    other = base64.b64encode(b"x" * 32).decode()
+    refused = [
+        omise_webhook(live, account, event, secret=other),  # forged: another secret
+        omise_webhook(live, account, event, at=time.time() - 301),  # stale
+        omise_webhook(live, account, event, at=time.time() + 301),  # from the future
+        live.post(f"/omise/webhooks/{account.id}", json=event),  # unsigned
+    ]
+    for answer in refused:
+        assert answer.status_code == 401 and answer.json()["object"] == "error", answer.text
+    key = auth(account.live.secret_key)
+    assert live.get(f"/charges/{charge['id']}", auth=key).json()["status"] == "pending"
+    # Signed: believed only as far as Omise confirms it (the body says failed; Omise, not).
+    for _ in range(2):
+        assert omise_webhook(live, account, event).status_code == 200
+    settled = live.get(f"/charges/{charge['id']}", auth=key).json()
+    assert settled["status"] == "successful" and settled["card"]["last_digits"] == VISA_OK[-4:]
+    assert events_of(live, account, charge["id"]) == ["charge.complete", "charge.create"]
+    # A webhook about something else, or an account not connected, changes nothing.
+    assert omise_webhook(live, account, {"key": "customer.create", "data": {}}).status_code == 200
+    stranger = live.post("/omise/webhooks/acct_unknown", json=event)
+    assert stranger.status_code == 401

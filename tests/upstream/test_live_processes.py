@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from factories import wait_until
-from faults import HOLD, FaultProxy, fault_proxy
+from faults import DROP_AFTER, HOLD, FaultProxy, fault_proxy
 from servers import LiveServer, live_server, paylinks
 from upstreams import upstream_charges, upstream_token
 
@@ -45,25 +45,29 @@ def live_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("own_postgres_url"))
 
 
-def serve_live(database_url: str, proxy: FaultProxy) -> Any:
+def serve_live(database_url: str, proxy: FaultProxy, settle_after: str = "1") -> Any:
     """A live-side `paylinks serve` whose Omise is the upstream behind the proxy; it settles a
-    lost answer as soon as the sweeper may (one second after the call could have answered)."""
+    lost answer as soon as the sweeper may (by default one second after the call could have
+    answered)."""
     return live_server(
         database_url,
         env={
             "PAYLINKS_OMISE_API_URL": proxy.url,
             "PAYLINKS_OMISE_TIMEOUT_SECONDS": "5",
-            "PAYLINKS_OMISE_SETTLE_AFTER_SECONDS": "1",
+            "PAYLINKS_OMISE_SETTLE_AFTER_SECONDS": settle_after,
             "PAYLINKS_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver is on 127.0.0.1
         },
     )
 
 
-def connect(server: LiveServer, omise: LiveServer) -> None:
+def connect(server: LiveServer, omise: LiveServer, webhook_secret: str = "") -> None:
     paylinks(
         "accounts", "connect-omise", server.account_id, "--public-key", omise.public_key,
         "--database-url", server.database_url,
-        env={"PAYLINKS_OMISE_API_URL": omise.url, "OMISE_SECRET_KEY": omise.secret_key},
+        env={
+            "PAYLINKS_OMISE_API_URL": omise.url, "OMISE_SECRET_KEY": omise.secret_key,
+            "OMISE_WEBHOOK_SECRET": webhook_secret,
+        },
     )  # fmt: skip
 
 
@@ -154,3 +158,40 @@ def test_a_hundred_live_payments_of_one_single_use_link_make_one_omise_charge(
     [upstream] = upstream_charges(omise, "paylinks_link_id", link["id"])
     assert upstream["status"] == "successful"
     assert [c["id"] for c in local["data"]] == [upstream["metadata"]["paylinks_charge_id"]]
+
+
+def test_omises_webhook_reaches_the_live_server_and_completes_the_charge(
+    omise: LiveServer, proxy: FaultProxy, live_database: str
+) -> None:
+    """The upstream's own webhook (Omise's signature scheme) to the live server's endpoint for
+    the account; the sweeper is held off, so only the webhook can complete the charge."""
+    upstream_api = httpx.Client(base_url=omise.url, auth=(omise.secret_key, ""), timeout=30)
+    with serve_live(live_database, proxy, settle_after="3600") as server:
+        hook = upstream_api.post(
+            "/webhook_endpoints",
+            json={"url": f"{server.url}/omise/webhooks/{server.account_id}",
+                  "signature_scheme": "omise", "events": ["charge.complete"]},
+        ).json()  # fmt: skip
+        try:
+            connect(server, omise, webhook_secret=hook["secret"])
+            api = live_api(server)
+            link = api.post(
+                "/links", json={"amount": 41000, "currency": "thb", "title": "Told by webhook"}
+            ).json()
+            proxy.arm(DROP_AFTER, "POST", "/charges")
+            charge = api.post(
+                "/charges", json={"card": upstream_token(omise), "link": link["id"]}
+            ).json()
+            assert charge["status"] == "pending"
+            wait_until(
+                lambda: api.get(f"/charges/{charge['id']}").json()["status"] != "pending",
+                timeout=30, what="Omise's webhook completes the charge",
+            )  # fmt: skip
+            settled = api.get(f"/charges/{charge['id']}").json()
+            events = api.get(f"/charges/{charge['id']}/events").json()["data"]
+            api.close()
+        finally:
+            upstream_api.delete(f"/webhook_endpoints/{hook['id']}")
+            upstream_api.close()
+    assert settled["status"] == "successful" and settled["card"]["last_digits"] == "4242"
+    assert sorted(e["key"] for e in events) == ["charge.complete", "charge.create"]

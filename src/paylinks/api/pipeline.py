@@ -82,7 +82,7 @@ def error_response(error: ApiError, headers: dict[str, str] | None = None) -> Re
     return json_response(error.to_wire(), error.status, {**(headers or {}), **error.headers})
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     declared = clamped_integer(
         request.headers.get("content-length", ""), low=0, high=limit + 1, default=0
     )
@@ -134,7 +134,7 @@ def endpoint(handler: Handler, *, auth: str = "secret") -> RequestHandler:
         headers: dict[str, str] = {}
         try:
             principal, headers = await _authenticate(runtime, request, auth)
-            body = await _read_body(request, runtime.settings.max_body_bytes)
+            body = await read_body(request, runtime.settings.max_body_bytes)
             params = Params(
                 merge(
                     request.scope["query_string"].decode("latin-1"),

@@ -62,6 +62,17 @@ class Charge:
         return self.authorized_at is not None
 
     @property
+    def waits_for_the_processor(self) -> bool:
+        """A card charge whose processor has not answered for good yet (not an authorization
+        waiting for its capture, nor a 3-D Secure charge waiting for its customer)."""
+        return (
+            self.status == "pending"
+            and self.source is None
+            and not self.authorized
+            and self.authentication != "pending"
+        )
+
+    @property
     def capturable(self) -> bool:
         """An authorization waiting to be captured (or reversed)."""
         return self.status == "pending" and self.authorized

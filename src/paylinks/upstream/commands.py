@@ -29,9 +29,21 @@ from paylinks.upstream.omise_api import UpstreamRefused, check_keys
     help="The Omise account's secret key (skey_…); asked for when not given, so that it stays "
     "out of the shell's history.",
 )
+@click.option(
+    "--webhook-secret",
+    envvar="OMISE_WEBHOOK_SECRET",
+    show_envvar=True,
+    default=None,
+    help="The secret Omise signs webhooks with (Omise dashboard: Webhooks). Without it, Omise's "
+    "webhooks to paylinks are refused and the sweeper alone reconciles pending charges.",
+)
 @database_url_option
 def connect_omise(
-    account_id: str, public_key: str, secret_key: str, database_url: str | None
+    account_id: str,
+    public_key: str,
+    secret_key: str,
+    webhook_secret: str | None,
+    database_url: str | None,
 ) -> None:
     """Send ACCOUNT_ID's live payments to its own Omise account (replacing any earlier one)."""
     settings = settings_from(database_url=database_url)
@@ -50,6 +62,7 @@ def connect_omise(
                 conn, account_id=account_id, public_key=public_key, secret_key=secret_key,
                 sealing_key=key, now=SystemClock().now(),
                 currencies=capability_currencies(capability),
+                webhook_secret=(webhook_secret or "").strip() or None,
             )  # fmt: skip
     except NotFound as exc:
         raise click.ClickException(exc.message) from None
@@ -59,6 +72,11 @@ def connect_omise(
         f"{account_id}: connected to Omise at {settings.omise_api_url} "
         f"({made.shown_public_key}, {made.shown_secret_key})"
     )
+    hook = f"{settings.public_url}/omise/webhooks/{account_id}"
+    if made.webhook_secret_sealed is None:
+        click.echo(f"No webhook secret given: Omise's webhooks to {hook} will be refused.")
+    else:
+        click.echo(f"In Omise's dashboard, set the webhook endpoint to {hook}")
     if public_key.startswith("pkey_test_"):
         click.echo("These are Omise test keys: live payments will go to Omise's test mode.")
 

@@ -28,10 +28,17 @@ class OmiseConnection:
     secret_key_last4: str
     connected_at: datetime
     currencies: tuple[str, ...] = ()  # what Omise said the account takes, lower case
+    webhook_secret_sealed: str | None = None
 
     def secret_key(self, key: bytes) -> str:
         """The secret key, for a call to Omise (never to show, store elsewhere or log)."""
         return unseal(key, self.secret_key_sealed, owner=self.account_id)
+
+    def webhook_secret(self, key: bytes) -> str | None:
+        """The secret Omise's webhooks to paylinks are signed with, when it was given."""
+        if self.webhook_secret_sealed is None:
+            return None
+        return unseal(key, self.webhook_secret_sealed, owner=_webhook_owner(self.account_id))
 
     @property
     def shown_secret_key(self) -> str:
@@ -40,6 +47,11 @@ class OmiseConnection:
     @property
     def shown_public_key(self) -> str:
         return f"{self.public_key[:10]}…{self.public_key[-4:]}"
+
+
+def _webhook_owner(account_id: str) -> str:
+    # Sealed for its own purpose: the two sealed secrets of a row cannot stand in for each other.
+    return f"{account_id}/webhook"
 
 
 def _account_pk(conn: Connection, account_id: str) -> int:
@@ -58,22 +70,32 @@ def connect(
     sealing_key: bytes,
     now: datetime,
     currencies: list[str] | None = None,
+    webhook_secret: str | None = None,
 ) -> OmiseConnection:
     """Store (or replace) the account's connection; the keys were checked with Omise first,
-    whose capability said which `currencies` (lower case) the account takes."""
+    whose capability said which `currencies` (lower case) the account takes. `webhook_secret`:
+    Omise's secret for its webhooks to this account's endpoint (`payments.omise_webhooks`)."""
     pk = _account_pk(conn, account_id)
+    sealed_webhook = (
+        seal(sealing_key, webhook_secret, owner=_webhook_owner(account_id))
+        if webhook_secret
+        else None
+    )
     values = {
+        "webhook_secret_sealed": sealed_webhook,
         "public_key": public_key,
         "currencies": orjson.dumps(sorted(currencies or [])).decode(),
         "secret_key_sealed": seal(sealing_key, secret_key, owner=account_id),
         "secret_key_last4": secret_key[-4:],
         "connected_at": to_micros(now),
     }
+    # New keys without a webhook secret keep the one given before (disconnect forgets it).
+    kept = {k: v for k, v in values.items() if v is not None}
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(
         insert(omise_connections)
         .values(account_pk=pk, **values)
-        .on_conflict_do_update(index_elements=["account_pk"], set_=values)
+        .on_conflict_do_update(index_elements=["account_pk"], set_=kept)
     )
     found = connection_of(conn, account_pk=pk)
     assert found is not None
@@ -103,4 +125,11 @@ def connection_of(conn: Connection, *, account_pk: int) -> OmiseConnection | Non
         secret_key_last4=row.secret_key_last4,
         connected_at=from_micros(row.connected_at),  # type: ignore[arg-type]
         currencies=tuple(orjson.loads(row.currencies)),
+        webhook_secret_sealed=row.webhook_secret_sealed,
     )
+
+
+def connection_of_account(conn: Connection, *, account_id: str) -> OmiseConnection | None:
+    """The connection of the account with this public id (None for an unknown account too)."""
+    pk = conn.execute(sa.select(accounts.c.pk).where(accounts.c.id == account_id)).scalar()
+    return None if pk is None else connection_of(conn, account_pk=int(pk))

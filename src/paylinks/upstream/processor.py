@@ -104,6 +104,10 @@ class OmiseProcessor:
         ))  # fmt: skip
         return Outcome(True, upstream_id=upstream_id)
 
+    async def fetch(self, upstream_id: str) -> dict[str, Any]:
+        """The Omise charge as Omise holds it now (what its webhooks are confirmed by)."""
+        return await self._ask(self._omise.retrieve_charge(upstream_id))
+
     async def lookup(self, attempt: Attempt) -> Outcome | None:
         if attempt.upstream_id is not None:
             return outcome_of(await self._ask(self._omise.retrieve_charge(attempt.upstream_id)))

@@ -2,6 +2,8 @@
 
 - `charges.upstream_id`: the processor's id for the charge (`chrg_…` at Omise), recorded from
   its answer; what refunds, captures and Omise's webhooks name it by. Indexed for the webhooks.
+- `omise_connections.webhook_secret_sealed`: the secret Omise signs its webhooks to paylinks
+  with (from Omise's dashboard), sealed like the secret key; none until the merchant gives it.
 
 Revision ID: 0012
 Revises: 0011
@@ -21,8 +23,10 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("charges", sa.Column("upstream_id", sa.String(60), nullable=True))
     op.create_index("ix_charges_upstream", "charges", ["upstream_id"])
+    op.add_column("omise_connections", sa.Column("webhook_secret_sealed", sa.Text, nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("omise_connections", "webhook_secret_sealed")
     op.drop_index("ix_charges_upstream", "charges")
     op.drop_column("charges", "upstream_id")
