@@ -1,13 +1,28 @@
 """A second paylinks in test mode as a live paylinks' Omise (the live-payments issue): tokens made
-at its vault as Omise.js makes them, and the charges it holds for a paylinks charge or link."""
+at its vault as Omise.js makes them, the charges it holds for a paylinks charge or link; and the
+live side's steps (connect, a link, a payment, its events, one sweep)."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from factories import VISA_OK, card
+from factories import PUBLIC_URL, VISA_OK, TestAccount, auth, card, quiet_settings
 from servers import LiveServer
+from starlette.testclient import TestClient
+
+from paylinks.auth import Principal
+from paylinks.db import Database
+from paylinks.keyring import Keyring, installation_key
+from paylinks.payments import settlement
+from paylinks.recording import EventRecorder
+from paylinks.upstream import connections
+from paylinks.upstream.processor import LiveProcessors
+
+TIMEOUT = 1.0  # how long the live side waits for the upstream, in these tests
 
 
 def upstream_token(omise: LiveServer, number: str = VISA_OK) -> str:
@@ -31,3 +46,59 @@ def upstream_charges(omise: LiveServer, key: str, value: str) -> list[dict[str, 
         offset += len(page["data"])
         if not page["data"] or offset >= page["total"]:
             return found
+
+
+WEBHOOK_SECRET = base64.b64encode(b"omise-webhook-secret-for-tests!!").decode()
+
+
+def connect(db: Database, account: TestAccount, omise: LiveServer) -> None:
+    """The account connected to the upstream (the keys' check is test_connect_omise's)."""
+    with db.transaction() as conn:
+        key = installation_key(conn, master="", name=connections.SEALING_KEY)
+        connections.connect(
+            conn, account_id=account.id, public_key=omise.public_key,
+            secret_key=omise.secret_key, sealing_key=key, now=datetime.now().astimezone(),
+            currencies=["thb", "usd"], webhook_secret=WEBHOOK_SECRET,
+        )  # fmt: skip
+
+
+def live_link(live: TestClient, account: TestAccount, **fields: Any) -> dict[str, Any]:
+    body = {"amount": 50000, "currency": "thb", "title": "Live invoice", **fields}
+    made = live.post("/links", auth=auth(account.live.secret_key), json=body)
+    assert made.status_code == 200, made.text
+    return dict(made.json())
+
+
+def pay_live(
+    live: TestClient, account: TestAccount, omise: LiveServer, link_id: str,
+    number: str = VISA_OK, **fields: Any,
+) -> httpx.Response:  # fmt: skip
+    body = {"card": upstream_token(omise, number), "link": link_id, **fields}
+    return live.post("/charges", auth=auth(account.live.secret_key), json=body)
+
+
+def events_of(live: TestClient, account: TestAccount, charge_id: str) -> list[str]:
+    found = live.get(f"/charges/{charge_id}/events", auth=auth(account.live.secret_key))
+    return sorted(e["key"] for e in found.json()["data"])
+
+
+def sweep(db: Database, account: TestAccount, charge_id: str, upstream: str) -> dict[str, Any]:
+    """The sweeper's step for one charge, as it runs once the charge is old enough."""
+    settings = quiet_settings(omise_api_url=upstream, omise_timeout_seconds=TIMEOUT)
+    processors = LiveProcessors(db, settings=settings, keyring=Keyring(db, master=""))
+    principal = Principal(account.pk, account.id, True, "secret", "")
+
+    async def go() -> Any:
+        try:
+            processor = await processors(principal)
+            assert processor is not None
+            later = datetime.now().astimezone() + processor.settle_after + timedelta(seconds=1)
+            return await settlement.settle(
+                db, principal=principal, charge_id=charge_id, processor=processor, now=later,
+                record=EventRecorder(public_url=PUBLIC_URL),
+            )  # fmt: skip
+        finally:
+            await processors.close()
+
+    settled = asyncio.run(go())
+    return {"status": settled.status, "failure_code": settled.failure_code}

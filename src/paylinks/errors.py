@@ -134,6 +134,14 @@ class InvalidUrl(BadRequest):
     code = "invalid_url"
 
 
+class ProcessorUnavailable(ApiError):
+    """The live processor (Omise) gave no answer that says what happened; nothing was recorded,
+    and asking again is safe (the next call finds out what the first one did)."""
+
+    status = 503
+    code = "service_unavailable"
+
+
 class AuthenticationFailure(ApiError):
     status = 401
     code = "authentication_failure"

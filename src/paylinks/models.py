@@ -240,8 +240,11 @@ refunds = sa.Table(
     sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
     sa.Column("transaction_id", sa.String(40), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # closed (made), or pending: a live refund waiting for Omise's answer (its amount reserved).
+    sa.Column("status", sa.String(10), nullable=False, server_default="closed"),
     sa.Index("ix_refunds_account_created", "account_pk", "livemode", "created_at", "pk"),
     sa.Index("ix_refunds_charge", "charge_pk", "created_at", "pk"),
+    sa.Index("ix_refunds_status", "status", "created_at"),
 )
 
 # Every state change records an event in the same transaction as the change: the object as it

@@ -7,7 +7,6 @@ from the dashboard (live-mode sessions only, after proving again who is signed i
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from factories import TestAccount, sign_in
-from servers import LiveServer, live_server
+from servers import LiveServer
 from starlette.testclient import TestClient
 
 from paylinks.cli import main
@@ -28,13 +27,6 @@ from paylinks.upstream.currencies import capability_currencies
 from paylinks.upstream.sealing import SealBroken, seal, unseal
 
 KEY = bytes(range(32))
-
-
-@pytest.fixture(scope="module")
-def omise(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The upstream: a paylinks in test mode, as Omise."""
-    with live_server(f"sqlite:///{tmp_path_factory.mktemp('omise') / 'omise.db'}") as upstream:
-        yield upstream
 
 
 def connection(db: Database, account: TestAccount) -> connections.OmiseConnection | None:

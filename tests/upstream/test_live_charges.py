@@ -8,114 +8,34 @@ once, and each event is recorded once."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import time
-from collections.abc import Iterator
-from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-from factories import PUBLIC_URL, VISA_NO_FUNDS, VISA_OK, TestAccount, auth, quiet_settings
-from faults import DELAY, DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, FaultProxy, fault_proxy
-from servers import LiveServer, live_server
+from factories import VISA_NO_FUNDS, VISA_OK, TestAccount, auth
+from faults import DELAY, DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, FaultProxy
+from servers import LiveServer
 from starlette.testclient import TestClient
-from upstreams import upstream_charges, upstream_token
+from upstreams import (
+    TIMEOUT,
+    WEBHOOK_SECRET,
+    connect,
+    events_of,
+    live_link,
+    pay_live,
+    sweep,
+    upstream_charges,
+    upstream_token,
+)
 
-from paylinks.auth import Principal
 from paylinks.clock import parse_time
 from paylinks.db import Database
-from paylinks.keyring import Keyring, installation_key
-from paylinks.payments import settlement
-from paylinks.recording import EventRecorder
 from paylinks.upstream import connections
-from paylinks.upstream.processor import LiveProcessors
-
-TIMEOUT = 1.0  # how long the live side waits for the upstream, in these tests
-
-
-@pytest.fixture(scope="module")
-def omise(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The upstream: a paylinks in test mode, as Omise."""
-    with live_server(f"sqlite:///{tmp_path_factory.mktemp('omise') / 'omise.db'}") as upstream:
-        yield upstream
-
-
-@pytest.fixture(scope="module")
-def proxy(omise: LiveServer) -> Iterator[FaultProxy]:
-    with fault_proxy(omise.url) as between:
-        yield between
-
-
-WEBHOOK_SECRET = base64.b64encode(b"omise-webhook-secret-for-tests!!").decode()
-
-
-def connect(db: Database, account: TestAccount, omise: LiveServer) -> None:
-    """The account connected to the upstream (the keys' check is test_connect_omise's)."""
-    with db.transaction() as conn:
-        key = installation_key(conn, master="", name=connections.SEALING_KEY)
-        connections.connect(
-            conn, account_id=account.id, public_key=omise.public_key,
-            secret_key=omise.secret_key, sealing_key=key, now=datetime.now().astimezone(),
-            currencies=["thb", "usd"], webhook_secret=WEBHOOK_SECRET,
-        )  # fmt: skip
-
-
-@pytest.fixture
-def live(
-    make_client: Any, db: Database, account: TestAccount, omise: LiveServer,
-    proxy: FaultProxy,
-) -> TestClient:  # fmt: skip
-    """The live side: an app whose Omise is the upstream behind the proxy, the account
-    connected to it."""
-    connect(db, account, omise)
-    return make_client(omise_api_url=proxy.url, omise_timeout_seconds=TIMEOUT)
-
-
-def live_link(live: TestClient, account: TestAccount, **fields: Any) -> dict[str, Any]:
-    body = {"amount": 50000, "currency": "thb", "title": "Live invoice", **fields}
-    made = live.post("/links", auth=auth(account.live.secret_key), json=body)
-    assert made.status_code == 200, made.text
-    return dict(made.json())
-
-
-def pay_live(
-    live: TestClient, account: TestAccount, omise: LiveServer, link_id: str,
-    number: str = VISA_OK, **fields: Any,
-) -> httpx.Response:  # fmt: skip
-    body = {"card": upstream_token(omise, number), "link": link_id, **fields}
-    return live.post("/charges", auth=auth(account.live.secret_key), json=body)
-
-
-def events_of(live: TestClient, account: TestAccount, charge_id: str) -> list[str]:
-    found = live.get(f"/charges/{charge_id}/events", auth=auth(account.live.secret_key))
-    return sorted(e["key"] for e in found.json()["data"])
-
-
-def sweep(db: Database, account: TestAccount, charge_id: str, upstream: str) -> dict[str, Any]:
-    """The sweeper's step for one charge, as it runs once the charge is old enough."""
-    settings = quiet_settings(omise_api_url=upstream, omise_timeout_seconds=TIMEOUT)
-    processors = LiveProcessors(db, settings=settings, keyring=Keyring(db, master=""))
-    principal = Principal(account.pk, account.id, True, "secret", "")
-
-    async def go() -> Any:
-        try:
-            processor = await processors(principal)
-            assert processor is not None
-            later = datetime.now().astimezone() + processor.settle_after + timedelta(seconds=1)
-            return await settlement.settle(
-                db, principal=principal, charge_id=charge_id, processor=processor, now=later,
-                record=EventRecorder(public_url=PUBLIC_URL),
-            )  # fmt: skip
-        finally:
-            await processors.close()
-
-    settled = asyncio.run(go())
-    return {"status": settled.status, "failure_code": settled.failure_code}
 
 
 def test_a_live_charge_is_made_at_omise_once_and_recorded_from_its_answer(

@@ -12,30 +12,17 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from factories import wait_until
-from faults import DROP_AFTER, HOLD, FaultProxy, fault_proxy
+from faults import DROP_AFTER, HOLD, FaultProxy
 from servers import LiveServer, live_server, paylinks
 from upstreams import upstream_charges, upstream_token
 
 PAYERS = 100
-
-
-@pytest.fixture(scope="module")
-def omise(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(f"sqlite:///{tmp_path_factory.mktemp('omise') / 'omise.db'}") as upstream:
-        yield upstream
-
-
-@pytest.fixture(scope="module")
-def proxy(omise: LiveServer) -> Iterator[FaultProxy]:
-    with fault_proxy(omise.url) as between:
-        yield between
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

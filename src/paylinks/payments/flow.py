@@ -20,12 +20,12 @@ from paylinks.api.idempotency import GuardedDatabase
 from paylinks.auth import Principal
 from paylinks.charges.service import Charge, NewCharge, get_charge
 from paylinks.db import Database
-from paylinks.errors import LiveModeUnavailable, ProcessorRefused
+from paylinks.errors import LiveModeUnavailable, ProcessorRefused, ProcessorUnavailable
 from paylinks.eventlog import Recorder
 from paylinks.payments import authorizations, service, three_d_secure
 from paylinks.payments.service import Opened
 from paylinks.processors import sandbox
-from paylinks.processors.protocol import Outcome, Processor, Refused, Unknown
+from paylinks.processors.protocol import Attempt, Outcome, Processor, Refused, Unknown
 from paylinks.refunds import service as refunds_service
 from paylinks.refunds.service import Refund
 
@@ -129,9 +129,9 @@ async def refund(
 ) -> Refund:
     """Refund part of a captured charge: the refund is recorded first (its amount reserved
     against the charge, so racing refunds can never exceed it), then the processor is asked
-    once, outside the transaction, naming the refund. The test processor always agrees; a live
-    processor's refusal is the live connector's to reconcile. `refunded_before`: see
-    `refunds.service.create_refund`."""
+    once, outside the transaction, naming the refund. The test processor always agrees, so a
+    test refund is made in that first step; a live one is only reserved there and made when
+    Omise agrees (`_refund_live`). `refunded_before`: see `refunds.service.create_refund`."""
     # Another account's or mode's charge is a 404 before anything else is said.
     charge = await db.read(get_charge, principal=principal, charge_id=charge_id)
     processor = require_processor(processor)
@@ -144,12 +144,39 @@ async def refund(
         now=now,
         record=record,
         refunded_before=refunded_before,
+        pending=principal.livemode,
     )
+    if principal.livemode:
+        return await _refund_live(db, made, charge, principal, processor, now, record)
     await processor.refund(
         charge_id=charge_id, refund_id=made.id, amount=made.amount, currency=made.currency,
         upstream_id=charge.upstream_id,
     )  # fmt: skip
     return made
+
+
+async def _refund_live(
+    db: Database | GuardedDatabase, reserved: Refund, charge: Charge, principal: Principal,
+    processor: Processor, now: datetime, record: Recorder,
+) -> Refund:  # fmt: skip
+    """Omise's answer decides: made (closed, `refund.create` recorded), refused (the reservation
+    given back, Omise's error to the merchant), or unknown (pending until the sweeper finds the
+    refund at Omise, or not: Omise has no idempotency keys, so it is never sent twice)."""
+    try:
+        await processor.refund(
+            charge_id=charge.id, refund_id=reserved.id, amount=reserved.amount,
+            currency=reserved.currency, upstream_id=charge.upstream_id,
+        )  # fmt: skip
+    except Refused as refused:
+        await db.write(refunds_service.release_refund, principal=principal, refund_id=reserved.id)
+        raise ProcessorRefused(refused.code, refused.message, refused.status) from None
+    except Unknown as problem:
+        log.warning("refund %s: no answer from the processor (%s)", reserved.id, problem)
+        return reserved
+    return await db.write(
+        refunds_service.confirm_refund,
+        principal=principal, refund_id=reserved.id, now=now, record=record,
+    )  # fmt: skip
 
 
 async def capture(
@@ -196,16 +223,56 @@ async def _settle_authorization(
     record: Recorder,
 ) -> Charge:
     # Another account's or mode's charge is a 404 before anything else is said.
-    await db.read(get_charge, principal=principal, charge_id=charge_id)
+    charge = await db.read(get_charge, principal=principal, charge_id=charge_id)
     processor = require_processor(processor)
     step = authorizations.capture_charge if action == "capture" else authorizations.reverse_charge
-    done = await db.write(step, principal=principal, charge_id=charge_id, now=now, record=record)
     tell = processor.capture if action == "capture" else processor.reverse
+    if principal.livemode:
+        # Omise first: capturing or reversing twice cannot move money twice at Omise (the second
+        # is refused), so asking again after a lost answer is safe, and the record follows
+        # what Omise did, never the other way round.
+        if charge.capturable:
+            await _ask_live(processor, action, charge)
+        return await db.write(
+            step, principal=principal, charge_id=charge_id, now=now, record=record
+        )
+    done = await db.write(step, principal=principal, charge_id=charge_id, now=now, record=record)
     await tell(
         charge_id=charge_id, amount=done.amount, currency=done.currency,
         upstream_id=done.upstream_id,
     )  # fmt: skip
     return done
+
+
+async def _ask_live(processor: Processor, action: str, charge: Charge) -> None:
+    """Capture or reverse at Omise; a refusal stands unless Omise's charge shows the action was
+    done already (an earlier request whose answer was lost)."""
+    tell = processor.capture if action == "capture" else processor.reverse
+    try:
+        await tell(
+            charge_id=charge.id, amount=charge.amount, currency=charge.currency,
+            upstream_id=charge.upstream_id,
+        )  # fmt: skip
+        return
+    except Unknown as problem:
+        raise ProcessorUnavailable(
+            f"Omise's answer to the {action} of charge {charge.id} was lost; nothing was "
+            "recorded, and sending it again is safe"
+        ) from problem
+    except Refused as refused:
+        refusal = refused
+    try:
+        now_at_omise = await processor.lookup(
+            Attempt(charge.id, charge.created_at, charge.upstream_id)
+        )
+    except (Refused, Unknown):
+        now_at_omise = None
+    if action == "capture":
+        done = now_at_omise is not None and now_at_omise.successful and not now_at_omise.held
+    else:
+        done = now_at_omise is not None and now_at_omise.failure_code == "reversed"
+    if not done:
+        raise ProcessorRefused(refusal.code, refusal.message, refusal.status)
 
 
 async def authenticate(

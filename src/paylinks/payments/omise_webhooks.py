@@ -28,7 +28,13 @@ from starlette.responses import Response
 from paylinks.api.pipeline import error_response, json_response, read_body
 from paylinks.auth import Principal
 from paylinks.charges.service import get_charge
-from paylinks.errors import ApiError, AuthenticationFailure, BadRequest, NotFound
+from paylinks.errors import (
+    ApiError,
+    AuthenticationFailure,
+    BadRequest,
+    NotFound,
+    ProcessorUnavailable,
+)
 from paylinks.payments import service
 from paylinks.processors.protocol import Refused, Unknown
 from paylinks.runtime import Runtime
@@ -38,13 +44,6 @@ from paylinks.upstream.processor import OmiseProcessor, outcome_of
 
 log = logging.getLogger("paylinks.upstream")
 TOLERANCE_SECONDS = 300  # Omise: five minutes either way
-
-
-class UpstreamUnavailable(ApiError):
-    """Omise could not be asked to confirm the webhook: Omise delivers it again later."""
-
-    status = 503
-    code = "service_unavailable"
 
 
 def signed_by(secret: str, *, body: bytes, signatures: str, timestamp: str, now: float) -> bool:
@@ -119,8 +118,8 @@ async def _confirm(runtime: Runtime, principal: Principal, upstream_id: str) -> 
         raise AuthenticationFailure("this account is no longer connected to Omise")
     try:
         charge = await omise.fetch(upstream_id)
-    except Unknown as lost:
-        raise UpstreamUnavailable(f"Omise could not be asked about {upstream_id}") from lost
+    except Unknown as lost:  # Omise delivers the webhook again later
+        raise ProcessorUnavailable(f"Omise could not be asked about {upstream_id}") from lost
     except Refused:
         log.warning("Omise webhook for %s: Omise does not know that charge", upstream_id)
         return

@@ -30,6 +30,8 @@ from paylinks.models import charges
 from paylinks.payments import service
 from paylinks.payments.expiry import expire_due, pending_by_their_clock
 from paylinks.processors.protocol import Attempt, Outcome, Processor, Refused, Unknown
+from paylinks.refunds import service as refunds_service
+from paylinks.refunds.service import WaitingRefund
 
 log = logging.getLogger("paylinks.settlement")
 SETTLE_AFTER = timedelta(seconds=10)
@@ -107,7 +109,7 @@ async def settle(
 async def settle_interrupted(
     db: Database, *, processors: Processors, record: Recorder, now: datetime
 ) -> int:
-    """One sweep; how many charges it settled."""
+    """One sweep; how many charges (and refunds) it looked at."""
     stale = await db.read(interrupted, before=now - SETTLE_AFTER)
     for principal, charge_id in stale:
         await settle(
@@ -118,7 +120,38 @@ async def settle_interrupted(
             now=principal.clock(now),
             record=record,
         )
-    return len(stale)
+    waiting = await db.read(refunds_service.waiting_refunds, before=now - SETTLE_AFTER)
+    for refund in waiting:
+        await settle_refund(db, refund, processor=await processors(refund.principal), now=now,
+                            record=record)  # fmt: skip
+    return len(stale) + len(waiting)
+
+
+async def settle_refund(
+    db: Database, refund: WaitingRefund, *, processor: Processor | None, now: datetime,
+    record: Recorder,
+) -> None:  # fmt: skip
+    """A live refund whose answer was lost: made if Omise holds it (by the refund id in its
+    metadata), else given back. Young ones, and an Omise that cannot be asked, wait."""
+    if processor is None or now - refund.created_at < processor.settle_after:
+        return
+    try:
+        made = await processor.find_refund(
+            charge_id=refund.charge_id, refund_id=refund.refund_id, upstream_id=refund.upstream_id
+        )
+    except (Unknown, Refused) as problem:
+        log.warning("could not ask the processor about refund %s: %s", refund.refund_id, problem)
+        return
+    principal = refund.principal
+    if made:
+        await db.write(refunds_service.confirm_refund, principal=principal,
+                       refund_id=refund.refund_id, now=now, record=record)  # fmt: skip
+    else:
+        await db.write(refunds_service.release_refund, principal=principal,
+                       refund_id=refund.refund_id)  # fmt: skip
+    log.warning(
+        "settled interrupted refund %s: %s", refund.refund_id, "made" if made else "not made"
+    )
 
 
 async def run_forever(

@@ -32,6 +32,7 @@ class Outcome:
     upstream_id: str | None = None
     card: dict[str, Any] | None = field(default=None, compare=False)
     pending: bool = False
+    held: bool = False  # successful as an authorization only: not captured (yet)
 
 
 class Refused(Exception):
@@ -104,4 +105,9 @@ class Processor(Protocol):
 
     async def lookup(self, attempt: Attempt) -> Outcome | None:
         """What the processor did for the attempt's charge, or None when it never charged."""
+        ...
+
+    async def find_refund(self, *, charge_id: str, refund_id: str, upstream_id: str | None) -> bool:
+        """Whether the processor made the refund `refund_id` of the charge (a refund whose
+        answer was lost)."""
         ...

@@ -144,6 +144,10 @@ class TestProcessor:
         with self._lock:
             return self._outcomes.get(attempt.charge_id)
 
+    async def find_refund(self, *, charge_id: str, refund_id: str, upstream_id: str | None) -> bool:
+        with self._lock:
+            return any(c.action == "refund" and c.reference == refund_id for c in self.calls)
+
 
 def read_journal(path: Path) -> list[Call]:
     """The calls a journal recorded, from every process that wrote it."""

@@ -31,7 +31,8 @@ def refund_to_wire(refund: Refund) -> dict[str, Any]:
         "charge": refund.charge_id,
         "transaction": refund.transaction_id,
         "metadata": refund.metadata,
-        "status": "closed",  # Omise: a card refund is closed once made
+        # Omise: a card refund is closed once made; pending while Omise has not confirmed it.
+        "status": refund.status,
         "voided": False,  # Omise: a refund before settlement voids the charge; we never void
         "created_at": format_time(refund.created_at),
     }

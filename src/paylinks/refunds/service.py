@@ -24,7 +24,7 @@ from paylinks.clock import from_micros, to_micros
 from paylinks.errors import FailedRefund, InvalidAmount, NotFound
 from paylinks.eventlog import Recorder
 from paylinks.ids import new_id
-from paylinks.models import charges, refunds
+from paylinks.models import accounts, charges, refunds
 from paylinks.pagination import ListQuery, page_of, scoped
 
 
@@ -40,6 +40,7 @@ class Refund:
     metadata: dict[str, Any]
     transaction_id: str
     created_at: datetime
+    status: str = "closed"  # or pending: a live refund waiting for Omise's answer
 
 
 def _select() -> sa.Select[Any]:
@@ -60,6 +61,7 @@ def _from_row(row: sa.Row[Any]) -> Refund:
         metadata=orjson.loads(row.metadata),
         transaction_id=row.transaction_id,
         created_at=from_micros(row.created_at),  # type: ignore[arg-type]
+        status=row.status,
     )
 
 
@@ -97,10 +99,12 @@ def create_refund(
     now: datetime,
     record: Recorder,
     refunded_before: int | None = None,
+    pending: bool = False,
 ) -> Refund:
     """Refund `amount` of a captured charge, or raise `FailedRefund` with nothing written.
     With `refunded_before` (a form showed the charge so refunded), only if it still is: a
-    form sent twice refunds once."""
+    form sent twice refunds once. `pending`: only reserve the amount, for a processor that
+    must confirm the refund first (`confirm_refund` makes it, `release_refund` gives it back)."""
     if amount <= 0:
         raise InvalidAmount("amount must be a positive integer in the currency's smallest unit")
     charge = _charge_row(conn, principal, charge_id)
@@ -133,11 +137,91 @@ def create_refund(
             metadata=orjson.dumps(metadata).decode(),
             transaction_id=new_id("trxn", livemode=principal.livemode),
             created_at=to_micros(now),
+            status="pending" if pending else "closed",
         )
     )
     refund = get_refund(conn, principal=principal, charge_id=charge_id, refund_id=refund_id)
-    record(conn, key="refund.create", principal=principal, subject=refund, now=now)
+    if not pending:
+        record(conn, key="refund.create", principal=principal, subject=refund, now=now)
     return refund
+
+
+def confirm_refund(
+    conn: Connection, *, principal: Principal, refund_id: str, now: datetime, record: Recorder
+) -> Refund:
+    """A pending refund the processor made: closed, and its event recorded, once (whoever
+    confirms it second gets it as it is)."""
+    done = conn.execute(
+        refunds.update()
+        .where(
+            refunds.c.id == refund_id, refunds.c.status == "pending", *scoped(refunds, principal)
+        )
+        .values(status="closed")
+    )
+    refund = get_refund(conn, principal=principal, refund_id=refund_id)
+    if done.rowcount == 1:
+        record(conn, key="refund.create", principal=principal, subject=refund, now=now)
+    return refund
+
+
+def release_refund(conn: Connection, *, principal: Principal, refund_id: str) -> bool:
+    """A pending refund the processor did not make: gone, its amount refundable again; whether
+    it was still pending (a refund confirmed meanwhile stays)."""
+    row = conn.execute(
+        sa.select(refunds.c.pk, refunds.c.charge_pk, refunds.c.amount).where(
+            refunds.c.id == refund_id, refunds.c.status == "pending", *scoped(refunds, principal)
+        )
+    ).first()
+    if row is None:
+        return False
+    gone = conn.execute(
+        refunds.delete().where(refunds.c.pk == row.pk, refunds.c.status == "pending")
+    )
+    if gone.rowcount != 1:
+        return False
+    conn.execute(
+        charges.update()
+        .where(charges.c.pk == row.charge_pk)
+        .values(refunded_amount=charges.c.refunded_amount - row.amount)
+    )
+    return True
+
+
+@dataclass(frozen=True)
+class WaitingRefund:
+    """A pending refund whose processor's answer was lost (for the sweeper)."""
+
+    principal: Principal
+    refund_id: str
+    charge_id: str
+    upstream_id: str | None
+    created_at: datetime
+
+
+def waiting_refunds(conn: Connection, *, before: datetime, limit: int = 100) -> list[WaitingRefund]:
+    """Pending refunds made before `before` (live only: test refunds are made at once)."""
+    rows = conn.execute(
+        sa.select(
+            refunds.c.id, refunds.c.account_pk, refunds.c.livemode, refunds.c.created_at,
+            charges.c.id.label("charge_id"), charges.c.upstream_id,
+            accounts.c.id.label("account_id"),
+        )
+        .join(charges, charges.c.pk == refunds.c.charge_pk)
+        .join(accounts, accounts.c.pk == refunds.c.account_pk)
+        .where(refunds.c.status == "pending", refunds.c.created_at < to_micros(before))
+        .order_by(refunds.c.created_at)
+        .limit(limit)
+    ).all()  # fmt: skip
+    return [
+        WaitingRefund(
+            Principal(r.account_pk, r.account_id, bool(r.livemode), "secret", ""),
+            r.id,
+            r.charge_id,
+            r.upstream_id,
+            from_micros(r.created_at),  # type: ignore[arg-type]
+        )
+        for r in rows
+    ]
 
 
 def get_refund(

@@ -89,6 +89,18 @@ class OmiseClient:
         made: dict[str, Any] = await self._call("POST", f"/charges/{upstream_id}/refunds", body)
         return made
 
+    async def refunds_of(self, upstream_id: str) -> list[dict[str, Any]]:
+        """Every refund of an Omise charge."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = await self._call(
+                "GET", f"/charges/{upstream_id}/refunds?limit={PAGE}&offset={len(found)}"
+            )
+            data = page.get("data") or []
+            found += data
+            if not data or len(found) >= int(page.get("total", 0)):
+                return found
+
     async def find_charges(
         self, *, paylinks_charge_id: str, around: datetime, window: timedelta
     ) -> list[dict[str, Any]]:

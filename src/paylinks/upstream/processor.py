@@ -49,8 +49,10 @@ def outcome_of(charge: dict[str, Any]) -> Outcome:
     upstream_id = str(charge.get("id"))
     card = charge.get("card")
     kept = {k: card.get(k) for k in CARD_FIELDS if k in card} if isinstance(card, dict) else None
-    if status == "successful" or (status == "pending" and charge.get("authorized")):
+    if status == "successful":
         return Outcome(True, upstream_id=upstream_id, card=kept)
+    if status == "pending" and charge.get("authorized"):
+        return Outcome(True, upstream_id=upstream_id, card=kept, held=True)
     if status in ("failed", "expired", "reversed"):
         code = str(charge.get("failure_code") or status)
         message = str(charge.get("failure_message") or code.replace("_", " "))
@@ -103,6 +105,10 @@ class OmiseProcessor:
             _known(upstream_id), amount=amount, metadata={REFUND_KEY: refund_id}
         ))  # fmt: skip
         return Outcome(True, upstream_id=upstream_id)
+
+    async def find_refund(self, *, charge_id: str, refund_id: str, upstream_id: str | None) -> bool:
+        made = await self._ask(self._omise.refunds_of(_known(upstream_id)))
+        return any((r.get("metadata") or {}).get(REFUND_KEY) == refund_id for r in made)
 
     async def fetch(self, upstream_id: str) -> dict[str, Any]:
         """The Omise charge as Omise holds it now (what its webhooks are confirmed by)."""

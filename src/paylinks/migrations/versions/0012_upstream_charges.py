@@ -2,6 +2,9 @@
 
 - `charges.upstream_id`: the processor's id for the charge (`chrg_…` at Omise), recorded from
   its answer; what refunds, captures and Omise's webhooks name it by. Indexed for the webhooks.
+- `refunds.status`: `closed` (made), or `pending` while a live refund waits for Omise's answer
+  (its amount reserved against the charge; no event until Omise confirms it). Indexed for the
+  sweeper that settles the pending ones.
 - `omise_connections.webhook_secret_sealed`: the secret Omise signs its webhooks to paylinks
   with (from Omise's dashboard), sealed like the secret key; none until the merchant gives it.
 
@@ -23,10 +26,16 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("charges", sa.Column("upstream_id", sa.String(60), nullable=True))
     op.create_index("ix_charges_upstream", "charges", ["upstream_id"])
+    op.add_column(
+        "refunds", sa.Column("status", sa.String(10), nullable=False, server_default="closed")
+    )
+    op.create_index("ix_refunds_status", "refunds", ["status", "created_at"])
     op.add_column("omise_connections", sa.Column("webhook_secret_sealed", sa.Text, nullable=True))
 
 
 def downgrade() -> None:
     op.drop_column("omise_connections", "webhook_secret_sealed")
+    op.drop_index("ix_refunds_status", "refunds")
+    op.drop_column("refunds", "status")
     op.drop_index("ix_charges_upstream", "charges")
     op.drop_column("charges", "upstream_id")
