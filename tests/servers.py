@@ -56,6 +56,7 @@ class LiveServer:
     account_id: str = ""  # the account whose test keys these are
     journal: Path | None = None  # where its test processor records every call
     live_keys: dict[str, str] = field(default_factory=dict)  # the same account's live keys
+    log: Path | None = None  # its output (the access log included), while it runs
 
     def processor_calls(self, *actions: str) -> list[Call]:
         """What the server's test processor was asked to do, from all its processes: the
@@ -138,6 +139,7 @@ def live_server(
             account.id,
             journal,
             account.keys["live"],
+            Path(log.name),
         )
     finally:
         process.terminate()

@@ -54,11 +54,6 @@ class Runtime:
         """The API's limiter (per key)."""
         return self.limits.api
 
-    def processor_for(self, livemode: bool) -> Processor | None:
-        """The hosted page's processor: the test processor; none in live mode until the live
-        page tokenizes with Omise.js."""
-        return None if livemode else self.test_processor
-
     async def processor_of(self, principal: Principal) -> Processor | None:
         """The processor behind a key: the test processor in test mode; in live mode the
         account's connected Omise, or None when it has not connected one."""

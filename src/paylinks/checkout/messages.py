@@ -93,8 +93,11 @@ EN = {
     "limit_reached_title": "No longer taking payments",
     "limit_reached_body": "This payment link has taken all the payments {merchant} allowed.",
     "live_title": "Payments are not available yet",
-    "live_body": "This server cannot take live payments yet, so nothing can be paid here. "
+    "live_body": "{merchant} has not set up payments here yet, so nothing can be paid. "
     "Contact {merchant} for another way to pay.",
+    "live_needs_js": "Paying by card needs JavaScript, which is turned off in this browser: "
+    "your card details are sent straight to our card processor, never to this page's server.",
+    "err_card_token": "Your card could not be checked. Check the details and try again.",
     "not_found_title": "Payment link not found",
     "not_found_body": "Check that the address is complete, or ask the merchant for a new link.",
     "forbidden_title": "This form could not be accepted",
@@ -201,8 +204,11 @@ TH = {
     "limit_reached_title": "ไม่รับชำระเงินเพิ่มแล้ว",
     "limit_reached_body": "ลิงก์ชำระเงินนี้รับชำระครบตามจำนวนที่ {merchant} กำหนดแล้ว",
     "live_title": "ยังไม่เปิดรับชำระเงิน",
-    "live_body": "เซิร์ฟเวอร์นี้ยังไม่รองรับการชำระเงินจริง จึงไม่สามารถชำระเงินที่นี่ได้ "
+    "live_body": "{merchant} ยังไม่ได้เปิดรับชำระเงินที่นี่ จึงไม่สามารถชำระเงินได้ "
     "โปรดติดต่อ {merchant} เพื่อชำระด้วยวิธีอื่น",
+    "live_needs_js": "การชำระด้วยบัตรต้องเปิดใช้ JavaScript ในเบราว์เซอร์นี้ "
+    "ข้อมูลบัตรของคุณจะส่งตรงไปยังผู้ให้บริการบัตร ไม่ผ่านเซิร์ฟเวอร์ของหน้านี้",
+    "err_card_token": "ไม่สามารถตรวจสอบบัตรของคุณได้ โปรดตรวจสอบข้อมูลแล้วลองอีกครั้ง",
     "not_found_title": "ไม่พบลิงก์ชำระเงิน",
     "not_found_body": "โปรดตรวจสอบว่าที่อยู่ลิงก์ครบถ้วน หรือขอลิงก์ใหม่จากผู้ขาย",
     "forbidden_title": "ไม่สามารถรับแบบฟอร์มนี้ได้",

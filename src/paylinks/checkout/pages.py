@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from paylinks.checkout.messages import DEFAULT_LOCALE, LOCALES, Messages
+from paylinks.config import Settings
 from paylinks.web import RequestHandler
 from paylinks.web.html import Pages
 
@@ -28,6 +30,22 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
 PAGE_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def live_headers(settings: Settings) -> dict[str, str]:
+    """A live payment form's headers: the policy lets in exactly Omise.js (its script's origin)
+    and Omise's vault (where Omise.js sends the card), and only on live pages."""
+    script, vault = _origin(settings.omise_js_url), _origin(settings.omise_vault_url)
+    policy = CSP.replace("script-src 'self'", f"script-src 'self' {script}")
+    policy += f"; connect-src {vault}; frame-src {vault}"
+    return {"Content-Security-Policy": policy}
+
+
 PAGES = Pages(
     "paylinks.checkout",
     static_url="/static/checkout",

@@ -27,6 +27,7 @@ from paylinks.payments import service as payments
 from paylinks.payments.service import Opened
 from paylinks.sources import service as sources_service
 from paylinks.tokens import service as tokens_service
+from paylinks.upstream.connections import connection_of
 
 # Reserved metadata key of charges made on the page: the form nonce that made them.
 # Omise: the real hosted page leaves metadata empty; ours shows this one key in the API.
@@ -43,6 +44,9 @@ class CheckoutLink:
     # authenticates): the page then says a payment is in progress, not "paid".
     held: bool = False
     three_d_secure: bool = False  # the account asks card customers to authenticate
+    # A live link's account's Omise public key (its page tokenizes with Omise.js); None when
+    # the account has not connected an Omise account, and for test links.
+    omise_public_key: str | None = None
 
 
 def find_link(conn: Connection, *, link_id: str) -> CheckoutLink | None:
@@ -55,7 +59,11 @@ def find_link(conn: Connection, *, link_id: str) -> CheckoutLink | None:
     held = link.used or link.usage_limit is not None
     if held:  # only then can a payment in progress be what stops it
         held = claims.is_held(conn, link=link)
-    return CheckoutLink(link, principal, merchant, branding, held, found.three_d_secure)
+    omise = connection_of(conn, account_pk=principal.account_pk) if link.livemode else None
+    return CheckoutLink(
+        link, principal, merchant, branding, held, found.three_d_secure,
+        omise.public_key if omise else None,
+    )  # fmt: skip
 
 
 def find_attempt(conn: Connection, *, checkout: CheckoutLink, nonce: str) -> Charge | None:
@@ -124,6 +132,33 @@ def open_card_payment(
         conn,
         principal=checkout.principal,
         new=_new_charge(checkout, nonce, email, amount, token_id=token.id, return_uri=return_uri),
+        now=now,
+        record=record,
+    )
+
+
+def open_live_card_payment(
+    conn: Connection,
+    *,
+    checkout: CheckoutLink,
+    nonce: str,
+    omise_token: str,
+    email: str | None,
+    now: datetime,
+    record: Recorder,
+    amount: int | None = None,
+) -> Charge | Opened:
+    """`open_card_payment` for a live link: the card is Omise's token, made in the customer's
+    browser by Omise.js (its number never reached this server); kept as used at once, so that
+    a token pays once however often it is posted."""
+    _serialise_attempts(conn, checkout)
+    earlier = find_attempt(conn, checkout=checkout, nonce=nonce)
+    if earlier is not None:
+        return earlier
+    return payments.open_charge(
+        conn,
+        principal=checkout.principal,
+        new=_new_charge(checkout, nonce, email, amount, token_id=omise_token),
         now=now,
         record=record,
     )

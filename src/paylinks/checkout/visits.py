@@ -117,8 +117,8 @@ def unpayable(visit: CustomerVisit) -> Response | None:
     except LinkNotPayable as error:
         held = error.reason in ("used", "limit_reached") and visit.checkout.held
         return state_page(visit, "in_progress" if held else error.reason)
-    if visit.runtime.processor_for(visit.checkout.link.livemode) is None:
-        return state_page(visit, "live")
+    if visit.checkout.link.livemode and visit.checkout.omise_public_key is None:
+        return state_page(visit, "live")  # no Omise account connected: nothing can pay
     return None
 
 
@@ -134,16 +134,27 @@ async def form_page(
     key = await visit.runtime.keyring.get("checkout-csrf")
     now = visit.now()
     kept = {name: (values or {}).get(name, "") for name in KEPT_FIELDS}
+    live = visit.checkout.link.livemode
     context = visit.context(
         card_token=forms.issue_token(key, link_id=visit.link_id, now=now),
         promptpay_token=forms.issue_token(key, link_id=visit.link_id, now=now),
-        promptpay=visit.checkout.link.currency == "thb",
+        # Live PromptPay through Omise is not there yet: live pages offer cards only.
+        promptpay=visit.checkout.link.currency == "thb" and not live,
+        omise=live_card(visit) if live else None,
         values=kept,
         errors=errors or {},
         alert=alert,
         switch_url=None if values is not None else f"/pay/{visit.link_id}",
     )
-    return pages.render("pay.html", context, status=status)
+    headers = pages.live_headers(visit.runtime.settings) if live else None
+    return pages.render("pay.html", context, status=status, headers=headers)
+
+
+def live_card(visit: CustomerVisit) -> dict[str, str]:
+    """What a live page's script needs to tokenize with Omise.js: where it is, and the
+    account's Omise public key."""
+    assert visit.checkout.omise_public_key is not None
+    return {"js": visit.runtime.settings.omise_js_url, "key": visit.checkout.omise_public_key}
 
 
 async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, str]) -> Response:
@@ -156,7 +167,7 @@ async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, s
         # the link's return address; the receipt waits for the charge to be final.
         target = f"/payments/{charge.id}/authorize?locale={visit.t.locale}"
         return RedirectResponse(target, status_code=303, headers=pages.PAGE_HEADERS)
-    if charge.status == "pending" and charge.card is not None:
+    if charge.waits_for_the_processor:  # a live charge whose answer from Omise was lost
         return pages.notice(visit.t, key="processing", status=202, back=f"/pay/{visit.link_id}")
     if charge.status == "failed":
         message = (
@@ -271,9 +282,8 @@ async def settled(visit: CustomerVisit, charge: Charge) -> Charge:
     """A card charge that another submission of the same form is still settling (a double
     click): wait until it is settled, or until the sweeper would take over."""
     deadline = time.monotonic() + settlement.SETTLE_AFTER.total_seconds()
-    while charge.status == "pending" and charge.card is not None:
-        if charge.authentication == "pending":  # waits for its customer, not the processor
-            break
+    # Not a 3-D Secure charge waiting for its customer, nor a QR waiting to be paid.
+    while charge.waits_for_the_processor:
         if time.monotonic() > deadline:
             break
         await asyncio.sleep(0.02)

@@ -1,6 +1,7 @@
 /* The payment page's inline validation. The page works without it: the server checks every
    field again and answers with the same messages. Card data never leaves the form except in
-   the form post itself. */
+   the form post itself; on a live page (data-omise-key) not even there: Omise.js turns the
+   card into Omise's token in the browser, and only the token is posted. */
 (function () {
   "use strict";
 
@@ -33,20 +34,27 @@
     return total % 10 === 0;
   }
 
+  // [month, year] of an expiry as the customer may type it (MM/YY, M/YYYY, MMYY), or null.
+  function expiryParts(text) {
+    var match = /^(\d{1,2})\s*\/\s*(\d{2}|\d{4})$/.exec(text) || /^(\d{2})(\d{2})$/.exec(text);
+    if (!match) {
+      return null;
+    }
+    var year = Number(match[2]);
+    return [Number(match[1]), year < 100 ? year + 2000 : year];
+  }
+
   function expiryProblem(value) {
     var text = value.trim();
     if (!text) {
       return messages.errExpiryRequired;
     }
-    var match = /^(\d{1,2})\s*\/\s*(\d{2}|\d{4})$/.exec(text) || /^(\d{2})(\d{2})$/.exec(text);
-    if (!match) {
+    var parts = expiryParts(text);
+    if (!parts) {
       return messages.errExpiryInvalid;
     }
-    var month = Number(match[1]);
-    var year = Number(match[2]);
-    if (year < 100) {
-      year += 2000;
-    }
+    var month = parts[0];
+    var year = parts[1];
     if (month < 1 || month > 12) {
       return messages.errExpiryInvalid;
     }
@@ -160,7 +168,45 @@
     }
     payButton.disabled = true;
     payButton.textContent = messages.processing;
+    if (messages.omiseKey) {
+      event.preventDefault();
+      tokenize(messages.omiseKey);
+    }
   });
+
+  function value(name) {
+    return form.elements.namedItem(name).value;
+  }
+
+  function tokenFailed() {
+    showSummary(messages.errCardToken);
+    payButton.disabled = false;
+    payButton.textContent = payLabel;
+  }
+
+  // Live: the card goes to Omise's vault from here; the form posts Omise's token only.
+  function tokenize(key) {
+    if (!window.Omise) {
+      tokenFailed();
+      return;
+    }
+    var expiry = expiryParts(value("expiry").trim());
+    window.Omise.setPublicKey(key);
+    window.Omise.createToken("card", {
+      name: value("name").trim(),
+      number: digits(value("number")),
+      expiration_month: expiry[0],
+      expiration_year: expiry[1],
+      security_code: value("security_code").trim()
+    }, function (status, answer) {
+      if (status === 200 && answer && answer.object === "token") {
+        form.elements.namedItem("omise_token").value = answer.id;
+        form.submit();
+      } else {
+        tokenFailed();
+      }
+    });
+  }
 
   // Coming back from the next page (back button) must leave a usable form.
   window.addEventListener("pageshow", function () {
