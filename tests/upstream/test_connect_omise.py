@@ -146,12 +146,18 @@ def test_the_dashboard_connects_from_live_mode_after_proof(
     bad = omise_form(csrf, omise, account.live.secret_key, secret_key="skey_test_" + "z" * 30)
     upstream_no = client.post("/dashboard/developers/omise/connect", data=bad)
     assert upstream_no.status_code == 400 and "Omise refused the secret key" in upstream_no.text
-    good = omise_form(csrf, omise, account.live.secret_key)
+    hook_secret = "d2ViaG9vay1zZWNyZXQtZnJvbS10aGUtZGFzaGJvYXJk"
+    good = omise_form(csrf, omise, account.live.secret_key, webhook_secret=hook_secret)
     done = client.post("/dashboard/developers/omise/connect", data=good, follow_redirects=True)
     assert done.status_code == 200 and "Connected." in done.text
     assert omise.secret_key not in done.text and f"skey_…{omise.secret_key[-4:]}" in done.text
+    assert hook_secret not in done.text and "verified with the secret you gave" in done.text
+    assert f"/omise/webhooks/{account.id}</code>" in done.text
     found = connection(db, account)
     assert found is not None and opened(db, found) == omise.secret_key
+    with db.transaction() as conn:
+        key = installation_key(conn, master="", name=connections.SEALING_KEY)
+    assert found.webhook_secret(key) == hook_secret
     off = client.post(
         "/dashboard/developers/omise/disconnect",
         data={"csrf": csrf, "current_secret_key": account.live.secret_key},

@@ -37,6 +37,7 @@ async def omise_page(
         error=error,
         saved=visit.request.query_params.get("saved"),
         api_url=visit.runtime.settings.omise_api_url,
+        webhook_url=f"{visit.runtime.settings.public_url}/omise/webhooks/{visit.session.account_id}",
     )
 
 
@@ -73,6 +74,7 @@ async def connect(visit: MerchantVisit) -> Response:
         sealing_key=await runtime.keyring.get(connections.SEALING_KEY),
         now=runtime.clock.now(),
         currencies=capability_currencies(capability),
+        webhook_secret=visit.field("webhook_secret").strip() or None,
     )
     return redirect("/dashboard/developers/omise?saved=connected")
 
