@@ -21,7 +21,7 @@ from factories import PUBLIC_URL, TestAccount, auth, quiet_settings
 from faults import DROP_AFTER, FAIL_BEFORE, FaultProxy
 from servers import LiveServer
 from starlette.testclient import TestClient
-from upstreams import TIMEOUT, events_of, live_link, pay_live, upstream_charges
+from upstreams import TIMEOUT, events_of, live_link, omise_webhook, pay_live, upstream_charges
 
 from paylinks.db import Database
 from paylinks.keyring import Keyring
@@ -162,3 +162,28 @@ def test_a_reversal_omise_refuses_changes_nothing_here(
     assert refused.json()["code"] == "failed_reverse"
     after = live.get(f"/charges/{held['id']}", auth=key).json()
     assert (after["status"], after["authorized"], after["reversed"]) == ("pending", True, False)
+
+
+def test_omises_refund_webhook_closes_a_refund_whose_answer_was_lost(
+    live: TestClient, account: TestAccount, omise: LiveServer, proxy: FaultProxy
+) -> None:
+    key = auth(account.live.secret_key)
+    charge = paid_charge(live, account, omise)
+    refunds = f"/charges/{charge['id']}/refunds"
+    proxy.arm(DROP_AFTER, "POST", "/charges/")
+    made = live.post(refunds, auth=key, json={"amount": 12000}).json()
+    proxy.arm(FAIL_BEFORE, "POST", "/charges/")
+    lost = live.post(refunds, auth=key, json={"amount": 3000}).json()
+    assert (made["status"], lost["status"]) == ("pending", "pending")
+    [upstream] = upstream_charges(omise, "paylinks_charge_id", charge["id"])
+    # The body claims both were made; Omise's charge lists only one, and only it is closed.
+    claimed = [
+        {"object": "refund", "metadata": {"paylinks_refund_id": r["id"]}} for r in (made, lost)
+    ]
+    event = {"key": "refund.create", "data": {"object": "refund", "charge": upstream["id"],
+             "refunds": claimed}}  # fmt: skip
+    for _ in range(2):
+        assert omise_webhook(live, account, event).status_code == 200
+    after = {r["id"]: r["status"] for r in live.get(refunds, auth=key).json()["data"]}
+    assert after == {made["id"]: "closed", lost["id"]: "pending"}
+    assert events_of(live, account, charge["id"]).count("refund.create") == 1

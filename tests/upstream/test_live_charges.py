@@ -9,13 +9,9 @@ once, and each event is recorded once."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import time
-from typing import Any
 
 import httpx
-import orjson
 import pytest
 from factories import VISA_NO_FUNDS, VISA_OK, TestAccount, auth
 from faults import DELAY, DROP_AFTER, FAIL_AFTER, FAIL_BEFORE, FaultProxy
@@ -23,10 +19,10 @@ from servers import LiveServer
 from starlette.testclient import TestClient
 from upstreams import (
     TIMEOUT,
-    WEBHOOK_SECRET,
     connect,
     events_of,
     live_link,
+    omise_webhook,
     pay_live,
     sweep,
     upstream_charges,
@@ -175,23 +171,6 @@ def test_a_disconnected_account_cannot_charge_and_its_pending_charge_waits(
     assert got["status"] == "pending"
     connect(db, account, omise)
     assert sweep(db, account, charge["id"], proxy.url)["status"] == "successful"
-
-
-def omise_webhook(
-    live: TestClient, account: TestAccount, event: dict[str, Any], *, secret: str = WEBHOOK_SECRET,
-    at: float | None = None,
-) -> httpx.Response:  # fmt: skip
-    """Omise's webhook to the account's endpoint, signed as Omise signs (timestamp.body)."""
-    body = orjson.dumps(event)
-    stamp = int(time.time() if at is None else at)
-    key = base64.b64decode(secret)
-    signature = hmac.new(key, f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
-    headers = {
-        "Omise-Signature": f"{'0' * 64},{signature}",  # as while Omise rolls its secret
-        "Omise-Signature-Timestamp": str(stamp),
-        "Content-Type": "application/json",
-    }
-    return live.post(f"/omise/webhooks/{account.id}", content=body, headers=headers)
 
 
 def test_omises_webhook_completes_a_waiting_charge_from_what_omise_says(

@@ -62,15 +62,19 @@ def live_api(server: LiveServer) -> httpx.Client:
     return httpx.Client(base_url=server.url, auth=(server.live_keys["secret_key"], ""), timeout=30)
 
 
+def new_link(api: httpx.Client, amount: int, title: str) -> dict[str, Any]:
+    made = api.post("/links", json={"amount": amount, "currency": "thb", "title": title})
+    assert made.status_code == 200, made.text
+    return dict(made.json())
+
+
 def test_a_kill_between_omises_answer_and_the_record_ends_in_omises_state(
     omise: LiveServer, proxy: FaultProxy, live_database: str
 ) -> None:
     with serve_live(live_database, proxy) as server:
         connect(server, omise)
         api = live_api(server)
-        link = api.post(
-            "/links", json={"amount": 70000, "currency": "thb", "title": "Killed mid-payment"}
-        ).json()
+        link = new_link(api, 70000, "Killed mid-payment")
         held = proxy.arm(HOLD, "POST", "/charges")
         body = {"card": upstream_token(omise), "link": link["id"]}
         paying = threading.Thread(target=lambda: _swallow(api.post, "/charges", json=body))
@@ -117,9 +121,7 @@ def test_a_hundred_live_payments_of_one_single_use_link_make_one_omise_charge(
     with serve_live(live_database, proxy) as server:
         connect(server, omise)
         api = live_api(server)
-        link = api.post(
-            "/links", json={"amount": 30000, "currency": "thb", "title": "One of a kind"}
-        ).json()
+        link = new_link(api, 30000, "One of a kind")
         bodies = [{"card": upstream_token(omise), "link": link["id"]} for _ in range(PAYERS)]
         start = threading.Barrier(PAYERS)
         answers: list[httpx.Response] = []
@@ -162,9 +164,7 @@ def test_omises_webhook_reaches_the_live_server_and_completes_the_charge(
         try:
             connect(server, omise, webhook_secret=hook["secret"])
             api = live_api(server)
-            link = api.post(
-                "/links", json={"amount": 41000, "currency": "thb", "title": "Told by webhook"}
-            ).json()
+            link = new_link(api, 41000, "Told by webhook")
             proxy.arm(DROP_AFTER, "POST", "/charges")
             charge = api.post(
                 "/charges", json={"card": upstream_token(omise), "link": link["id"]}

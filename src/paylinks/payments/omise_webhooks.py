@@ -6,8 +6,9 @@ A webhook is believed only when its signature is right and fresh: `Omise-Signatu
 hex HMAC-SHA256, comma-separated while Omise rolls its secret) of `timestamp.body`, keyed with
 the base64-decoded secret the merchant gave at connect time, and `Omise-Signature-Timestamp`
 within five minutes of now. Anything else is a 401 and changes nothing. Even then the body is
-only a hint: the charge it names is fetched from Omise, and the local charge is settled from
-what Omise answers (`payments.service.settle_charge`, which settles a charge once whoever comes
+only a hint: the charge it names (a refund's event names its charge) is fetched from Omise,
+and the local charge is settled, and its pending refunds that Omise lists are closed, from what
+Omise answers (`payments.service.settle_charge`, which settles a charge once whoever comes
 first: this webhook, the request's own answer or the sweeper).
 """
 
@@ -19,6 +20,7 @@ import hashlib
 import hmac
 import logging
 import time
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -27,7 +29,7 @@ from starlette.responses import Response
 
 from paylinks.api.pipeline import error_response, json_response, read_body
 from paylinks.auth import Principal
-from paylinks.charges.service import get_charge
+from paylinks.charges.service import Charge, get_charge
 from paylinks.errors import (
     ApiError,
     AuthenticationFailure,
@@ -37,10 +39,11 @@ from paylinks.errors import (
 )
 from paylinks.payments import service
 from paylinks.processors.protocol import Refused, Unknown
+from paylinks.refunds import service as refunds_service
 from paylinks.runtime import Runtime
 from paylinks.upstream.connections import SEALING_KEY, connection_of_account
 from paylinks.upstream.omise_client import CHARGE_KEY
-from paylinks.upstream.processor import OmiseProcessor, outcome_of
+from paylinks.upstream.processor import REFUND_KEY, OmiseProcessor, outcome_of
 
 log = logging.getLogger("paylinks.upstream")
 TOLERANCE_SECONDS = 300  # Omise: five minutes either way
@@ -112,7 +115,8 @@ async def _verified(runtime: Runtime, request: Request, account_id: str, body: b
 
 
 async def _confirm(runtime: Runtime, principal: Principal, upstream_id: str) -> None:
-    """Settle the local charge from the Omise charge as Omise holds it now."""
+    """Settle the local charge, and close its refunds, from the Omise charge as Omise holds it
+    now (a refund's events name its charge too)."""
     omise = await runtime.processor_of(principal)
     if not isinstance(omise, OmiseProcessor):  # disconnected between the check and now
         raise AuthenticationFailure("this account is no longer connected to Omise")
@@ -131,13 +135,27 @@ async def _confirm(runtime: Runtime, principal: Principal, upstream_id: str) -> 
     except NotFound:
         log.warning("Omise charge %s names %s, which is not this account's", upstream_id, charge_id)
         return
-    if not local.waits_for_the_processor:
+    now = principal.clock(runtime.clock.now())
+    if local.waits_for_the_processor:
+        await runtime.db.write(
+            service.settle_charge, principal=principal, charge_id=charge_id,
+            outcome=outcome_of(charge), now=now, record=runtime.recorder,
+        )  # fmt: skip
+    await _close_made_refunds(runtime, principal, local, charge, now)
+
+
+async def _close_made_refunds(
+    runtime: Runtime, principal: Principal, local: Charge, charge: dict[str, Any], now: datetime
+) -> None:
+    """The charge's pending refunds that Omise's charge lists as made: closed now (a refund Omise
+    does not list is left to the sweeper, which may look further than this one page)."""
+    waiting = {r.id for r in local.refunds if r.status == "pending"}
+    if not waiting:
         return
-    await runtime.db.write(
-        service.settle_charge,
-        principal=principal,
-        charge_id=charge_id,
-        outcome=outcome_of(charge),
-        now=principal.clock(runtime.clock.now()),
-        record=runtime.recorder,
-    )
+    listed = (charge.get("refunds") or {}).get("data") or []
+    made = {(r.get("metadata") or {}).get(REFUND_KEY) for r in listed if isinstance(r, dict)}
+    for refund_id in sorted(waiting & made):
+        await runtime.db.write(
+            refunds_service.confirm_refund, principal=principal, refund_id=refund_id, now=now,
+            record=runtime.recorder,
+        )  # fmt: skip
