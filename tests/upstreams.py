@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import orjson
+import sqlalchemy as sa
 from factories import PUBLIC_URL, VISA_OK, TestAccount, auth, card, quiet_settings
 from servers import LiveServer
 from starlette.testclient import TestClient
@@ -21,10 +22,12 @@ from starlette.testclient import TestClient
 from paylinks.auth import Principal
 from paylinks.db import Database
 from paylinks.keyring import Keyring, installation_key
+from paylinks.models import charges, events, webhook_deliveries
 from paylinks.payments import settlement
 from paylinks.recording import EventRecorder
 from paylinks.upstream import connections
 from paylinks.upstream.processor import LiveProcessors
+from paylinks.webhooks import service as webhooks
 
 TIMEOUT = 1.0  # how long the live side waits for the upstream, in these tests
 
@@ -123,3 +126,26 @@ def omise_webhook(
         "Content-Type": "application/json",
     }
     return live.post(f"/omise/webhooks/{account.id}", content=body, headers=headers)
+
+
+def live_endpoint(db: Database, account: TestAccount) -> None:
+    """A live webhook endpoint of the account (never called here: its deliveries are counted)."""
+    principal = Principal(account.pk, account.id, True, "secret", "")
+    with db.transaction() as conn:
+        webhooks.create_endpoint(
+            conn, principal=principal, url="https://merchant.example/hooks", keys=None,
+            scheme="omise", now=datetime.now().astimezone(), limit=0,
+        )  # fmt: skip
+
+
+def deliveries_by_key(db: Database, charge_id: str) -> dict[str, int]:
+    """How many deliveries the outbox holds for each event of the charge (all endpoints)."""
+    with db.snapshot() as conn:
+        rows = conn.execute(
+            sa.select(events.c.key, sa.func.count(webhook_deliveries.c.pk))
+            .join(webhook_deliveries, webhook_deliveries.c.event_pk == events.c.pk)
+            .join(charges, charges.c.pk == events.c.charge_pk)
+            .where(charges.c.id == charge_id)
+            .group_by(events.c.key)
+        ).all()
+    return {key: count for key, count in rows}

@@ -20,7 +20,9 @@ from starlette.testclient import TestClient
 from upstreams import (
     TIMEOUT,
     connect,
+    deliveries_by_key,
     events_of,
+    live_endpoint,
     live_link,
     omise_webhook,
     pay_live,
@@ -124,6 +126,7 @@ def test_a_lost_answer_leaves_the_charge_pending_until_the_sweeper_asks_omise(
     live: TestClient, db: Database, account: TestAccount, omise: LiveServer, proxy: FaultProxy,
     fault: str, charged_upstream: bool,
 ) -> None:  # fmt: skip
+    live_endpoint(db, account)
     link = live_link(live, account)
     armed = proxy.arm(fault, "POST", "/charges", seconds=TIMEOUT + 1)
     paid = pay_live(live, account, omise, link["id"])
@@ -150,6 +153,9 @@ def test_a_lost_answer_leaves_the_charge_pending_until_the_sweeper_asks_omise(
     assert len(upstream_charges(omise, "paylinks_charge_id", charge["id"])) == len(made)
     retrieved = live.get(f"/charges/{charge['id']}", auth=auth(account.live.secret_key)).json()
     assert retrieved["status"] == settled["status"]
+    # The merchant's endpoint is sent each event once (the outbox: one delivery per event).
+    final = "charge.complete" if charged_upstream else "charge.failed"
+    assert deliveries_by_key(db, charge["id"]) == {"charge.create": 1, final: 1}
     if charged_upstream:
         assert retrieved["card"]["last_digits"] == VISA_OK[-4:]
         assert parse_time(retrieved["paid_at"]) is not None
