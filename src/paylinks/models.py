@@ -199,6 +199,8 @@ charges = sa.Table(
     sa.Column("authentication", sa.String(10), nullable=True),
     # The processor's own id for a live charge (`chrg_…` at Omise), from its answer.
     sa.Column("upstream_id", sa.String(60), nullable=True),
+    # Where the processor's 3-D Secure step is, while a live charge waits for its customer.
+    sa.Column("upstream_authorize_uri", sa.Text, nullable=True),
     sa.Index("ix_charges_account_created", "account_pk", "livemode", "created_at", "pk"),
     sa.Index("ix_charges_upstream", "upstream_id"),
     sa.Index("ix_charges_link", "link_pk", "created_at", "pk"),

@@ -208,3 +208,33 @@ def test_omises_webhook_completes_a_waiting_charge_from_what_omise_says(
     assert omise_webhook(live, account, {"key": "customer.create", "data": {}}).status_code == 200
     stranger = live.post("/omise/webhooks/acct_unknown", json=event)
     assert stranger.status_code == 401
+
+
+@pytest.mark.parametrize(("result", "status"), [("pass", "successful"), ("fail", "failed")])
+def test_omises_3d_secure_sends_the_customer_to_omise_and_its_webhook_finishes(
+    live: TestClient, db: Database, account: TestAccount, omise: LiveServer, result: str,
+    status: str,
+) -> None:  # fmt: skip
+    link = live_link(live, account)
+    back = "https://shop.example/orders/1/done"
+    paid = pay_live(live, account, omise, link["id"], return_uri=back)
+    assert paid.status_code == 200, paid.text
+    charge = paid.json()
+    # Omise asked for 3-D Secure: the customer goes to Omise's step, not to paylinks'.
+    [upstream] = upstream_charges(omise, "paylinks_charge_id", charge["id"])
+    assert upstream["return_uri"] == back and upstream["authorize_uri"]
+    assert charge["status"] == "pending" and charge["authorize_uri"] == upstream["authorize_uri"]
+    # Waiting for the customer, not for the processor: the sweeper leaves it pending.
+    assert sweep(db, account, charge["id"], omise.url)["status"] == "pending"
+    # The customer authenticates at Omise (here: the upstream's own step).
+    step = httpx.post(upstream["authorize_uri"], data={"result": result})
+    assert step.status_code < 500, step.text
+    event = {"key": "charge.complete", "data": {"object": "charge", "id": upstream["id"]}}
+    assert omise_webhook(live, account, event).status_code == 200
+    done = live.get(f"/charges/{charge['id']}", auth=auth(account.live.secret_key)).json()
+    assert done["status"] == status and done["authorize_uri"] is None
+    [upstream] = upstream_charges(omise, "paylinks_charge_id", charge["id"])
+    assert upstream["status"] == status
+    assert events_of(live, account, charge["id"]) == sorted(
+        ["charge.create", "charge.complete" if status == "successful" else "charge.failed"]
+    )

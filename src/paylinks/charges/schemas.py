@@ -99,6 +99,8 @@ def authorize_uri(charge: Charge, public_url: str) -> str | None:
     """Where the customer authenticates a 3-D Secure charge (while it waits for them)."""
     if charge.authentication != "pending" or charge.status != "pending":
         return None
+    if charge.upstream_authorize_uri is not None:  # live: Omise's own step
+        return charge.upstream_authorize_uri
     return f"{public_url}/payments/{charge.id}/authorize"
 
 

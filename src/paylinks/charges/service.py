@@ -56,6 +56,7 @@ class Charge:
     return_uri: str | None = None
     authentication: str | None = None  # 3-D Secure: pending | passed | failed
     upstream_id: str | None = None  # a live charge's id at Omise (never on the wire)
+    upstream_authorize_uri: str | None = None  # Omise's 3-D Secure step, while it waits
 
     @property
     def authorized(self) -> bool:
@@ -142,6 +143,7 @@ def _from_rows(conn: Connection, rows: list[sa.Row[Any]]) -> list[Charge]:
             return_uri=r.return_uri,
             authentication=r.authentication,
             upstream_id=r.upstream_id,
+            upstream_authorize_uri=r.upstream_authorize_uri,
         )
         for r in rows
     ]

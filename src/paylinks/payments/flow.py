@@ -90,6 +90,7 @@ async def finish(
             currency=charge.currency,
             capture=charge.capture,
             link_id=charge.link_id,
+            return_uri=charge.return_uri if principal.livemode else None,
         )
     except Unknown as problem:
         # Maybe charged, maybe not: never asked again blindly. The charge stays pending (its

@@ -136,7 +136,9 @@ async def _confirm(runtime: Runtime, principal: Principal, upstream_id: str) -> 
         log.warning("Omise charge %s names %s, which is not this account's", upstream_id, charge_id)
         return
     now = principal.clock(runtime.clock.now())
-    if local.waits_for_the_processor:
+    # Waiting for Omise's answer, or for the customer at Omise's 3-D Secure step.
+    at_omise = local.livemode and local.status == "pending" and local.authentication == "pending"
+    if local.waits_for_the_processor or at_omise:
         await runtime.db.write(
             service.settle_charge, principal=principal, charge_id=charge_id,
             outcome=outcome_of(charge), now=now, record=runtime.recorder,

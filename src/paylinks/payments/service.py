@@ -189,9 +189,11 @@ def settle_charge(
     returned as it is."""
     charge = get_charge(conn, principal=principal, charge_id=charge_id)
     if outcome.pending:  # nothing final at the processor yet: only what it said so far
-        _note_upstream(conn, charge, outcome)
+        _note_upstream(conn, charge, outcome, record, principal, now)
         return get_charge(conn, principal=principal, charge_id=charge_id)
     values = {**_settled_values(charge, outcome, principal, now), **_upstream_values(outcome)}
+    if charge.authentication == "pending":  # a live charge back from Omise's 3-D Secure
+        values["authentication"] = "passed" if outcome.successful else "failed"
     done = conn.execute(
         charges.update()
         .where(
@@ -224,13 +226,34 @@ def _upstream_values(outcome: Outcome) -> dict[str, Any]:
     return values
 
 
-def _note_upstream(conn: Connection, charge: Charge, outcome: Outcome) -> None:
-    if values := _upstream_values(outcome):
+def _note_upstream(
+    conn: Connection, charge: Charge, outcome: Outcome, record: Recorder, principal: Principal,
+    now: datetime,
+) -> None:  # fmt: skip
+    """What a live processor said of a charge still pending. When Omise asks for 3-D Secure the
+    charge now waits for its customer, and is announced (`charge.create`, with its
+    `authorize_uri`) as a test-mode 3-D Secure charge is when it opens: once."""
+    values = _upstream_values(outcome)
+    if values:
         conn.execute(
             charges.update()
             .where(charges.c.pk == charge.pk, charges.c.status == "pending")
             .values(**values)
         )
+    if outcome.authorize_uri is None:
+        return
+    waits = conn.execute(
+        charges.update()
+        .where(
+            charges.c.pk == charge.pk,
+            charges.c.status == "pending",
+            charges.c.authentication.is_(None),
+        )
+        .values(authentication="pending", upstream_authorize_uri=outcome.authorize_uri)
+    )
+    if waits.rowcount == 1:
+        announced = get_charge(conn, principal=principal, charge_id=charge.id)
+        record(conn, key="charge.create", principal=principal, subject=announced, now=now)
 
 
 def _settled_values(

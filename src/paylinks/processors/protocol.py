@@ -33,6 +33,8 @@ class Outcome:
     card: dict[str, Any] | None = field(default=None, compare=False)
     pending: bool = False
     held: bool = False  # successful as an authorization only: not captured (yet)
+    # Pending on the customer: where they authenticate (3-D Secure at the processor).
+    authorize_uri: str | None = None
 
 
 class Refused(Exception):
@@ -78,10 +80,11 @@ class Processor(Protocol):
 
     async def charge(
         self, *, charge_id: str, card_ref: str, amount: int, currency: str, capture: bool = True,
-        link_id: str | None = None,
+        link_id: str | None = None, return_uri: str | None = None,
     ) -> Outcome:  # fmt: skip
         """Charge the card for the paylinks charge `charge_id` (only authorize it when
-        `capture` is false)."""
+        `capture` is false). `return_uri`: where the processor's own 3-D Secure step sends the
+        customer back (a live processor; the test one authenticates before it is called)."""
         ...
 
     async def capture(

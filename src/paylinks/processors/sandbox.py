@@ -99,7 +99,7 @@ class TestProcessor:
 
     async def charge(
         self, *, charge_id: str, card_ref: str, amount: int, currency: str, capture: bool = True,
-        link_id: str | None = None,
+        link_id: str | None = None, return_uri: str | None = None,
     ) -> Outcome:  # fmt: skip
         action = "charge" if capture else "authorize"
         code = card_ref.removeprefix("test:")

@@ -2,6 +2,8 @@
 
 - `charges.upstream_id`: the processor's id for the charge (`chrg_…` at Omise), recorded from
   its answer; what refunds, captures and Omise's webhooks name it by. Indexed for the webhooks.
+- `charges.upstream_authorize_uri`: where Omise's 3-D Secure step is, while a live charge waits
+  for its customer there (the charge's `authorize_uri` then).
 - `refunds.status`: `closed` (made), or `pending` while a live refund waits for Omise's answer
   (its amount reserved against the charge; no event until Omise confirms it). Indexed for the
   sweeper that settles the pending ones.
@@ -26,6 +28,7 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("charges", sa.Column("upstream_id", sa.String(60), nullable=True))
     op.create_index("ix_charges_upstream", "charges", ["upstream_id"])
+    op.add_column("charges", sa.Column("upstream_authorize_uri", sa.Text, nullable=True))
     op.add_column(
         "refunds", sa.Column("status", sa.String(10), nullable=False, server_default="closed")
     )
@@ -37,5 +40,6 @@ def downgrade() -> None:
     op.drop_column("omise_connections", "webhook_secret_sealed")
     op.drop_index("ix_refunds_status", "refunds")
     op.drop_column("refunds", "status")
+    op.drop_column("charges", "upstream_authorize_uri")
     op.drop_index("ix_charges_upstream", "charges")
     op.drop_column("charges", "upstream_id")
