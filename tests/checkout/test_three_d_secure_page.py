@@ -12,6 +12,7 @@ import httpx
 from click.testing import CliRunner
 from factories import (
     CARD,
+    CSP,
     VISA_OK,
     TestAccount,
     assert_secure_page,
@@ -20,6 +21,7 @@ from factories import (
     link,
     open_page,
     sign_in,
+    token,
 )
 from starlette.testclient import TestClient
 
@@ -175,3 +177,24 @@ def test_the_setting_from_the_dashboard(
     assert forged.status_code == 403
     with db.snapshot() as conn:
         assert three_d_secure_of(conn, account_pk=account.pk) is False
+
+
+def test_the_step_of_an_api_charge_may_send_its_answer_to_the_merchants_site(
+    client: TestClient, account: TestAccount
+) -> None:
+    """The step's form answers with a redirect to the charge's return_uri, which browsers hold
+    to the page's form-action: the merchant's origin is let in there, and nothing else."""
+    made = client.post(
+        "/charges", auth=auth(account.test.secret_key),
+        json={"card": token(client, account), "amount": 100000, "currency": "thb",
+              "return_uri": "https://shop.example:8443/orders/7?x=1"},
+    ).json()  # fmt: skip
+    page = client.get(urlsplit(made["authorize_uri"]).path)
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "form-action 'self' https://shop.example:8443;" in policy
+    assert policy.replace(" https://shop.example:8443", "") == CSP
+    step = urlsplit(made["authorize_uri"]).path
+    done = client.post(step, data={"result": "pass"}, follow_redirects=False)
+    assert done.status_code == 303, done.text[:300]
+    assert done.headers["location"] == made["return_uri"]

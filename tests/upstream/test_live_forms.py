@@ -5,12 +5,14 @@ token charges nothing and echoes nothing. The page in Chromium: tests/browser/te
 
 from __future__ import annotations
 
+import html
 import re
 
-from factories import CARD, VISA_OK, TestAccount, auth, form_tokens
+import httpx
+from factories import CARD, PUBLIC_URL, VISA_OK, TestAccount, auth, form_tokens
 from servers import LiveServer
 from starlette.testclient import TestClient
-from upstreams import live_link, upstream_token
+from upstreams import live_link, upstream_charges, upstream_token
 
 
 def test_a_live_page_posts_no_card_field_and_lets_in_only_omise(
@@ -52,16 +54,28 @@ def test_a_live_form_without_omises_token_charges_nothing_and_echoes_nothing(
     assert charges.json()["data"] == []
 
 
-def test_a_live_form_with_omises_token_pays_at_omise(
+def test_a_live_form_with_omises_token_pays_at_omise_after_its_3d_secure_step(
     live: TestClient, account: TestAccount, omise: LiveServer
 ) -> None:
     link = live_link(live, account)
     tokens = form_tokens(live.get(f"/pay/{link['id']}").text)
     body = {"card_token": tokens["card_token"], "omise_token": upstream_token(omise)}
-    paid = live.post(f"/pay/{link['id']}", data=body)
-    assert paid.status_code == 200 and "Payment successful" in paid.text
-    # The same form again (a double click): the first payment's receipt, nothing charged twice.
+    sent = live.post(f"/pay/{link['id']}", data=body)
+    # Omise (here the upstream) asks for 3-D Secure: a page takes the customer to its step.
+    assert sent.status_code == 200 and 'id="to-bank"' in sent.text
+    step = re.search(r'<meta http-equiv="refresh" content="0;url=([^"]+)">', sent.text)
+    assert step is not None and step.group(1).startswith(omise.url)
+    # At Omise's step, whose answer goes back to the page's return address.
+    passed = httpx.post(html.unescape(step.group(1)), data={"result": "pass"})
+    assert passed.status_code == 303
+    back = passed.headers["location"]
+    assert back.startswith(f"{PUBLIC_URL}/pay/{link['id']}/return/")
+    receipt = live.get(back.removeprefix(PUBLIC_URL))
+    assert receipt.status_code == 200 and "Payment successful" in receipt.text
+    # The same form again (a double click): that payment's receipt, nothing charged twice.
     again = live.post(f"/pay/{link['id']}", data=body)
     assert again.status_code == 200 and "Payment successful" in again.text
     charges = live.get(f"/links/{link['id']}/charges", auth=auth(account.live.secret_key))
     assert [c["status"] for c in charges.json()["data"]] == ["successful"]
+    [upstream] = upstream_charges(omise, "paylinks_link_id", link["id"])
+    assert upstream["status"] == "successful"

@@ -48,7 +48,8 @@ async def show_authentication(request: Request) -> Response:
         "charge": charge,
         "amount": format_money(charge.amount, charge.currency, t.locale),
     }
-    return pages.render("authenticate.html", values)
+    headers = pages.returning_to(charge.return_uri, public_url=runtime.settings.public_url)
+    return pages.render("authenticate.html", values, headers=headers)
 
 
 @pages.html_page

@@ -118,6 +118,10 @@ EN = {
     "bad_request_body": "The address holds characters that no payment page has. Check that it "
     "was copied completely, or ask the merchant for the link again.",
     "back": "Back to the payment page",
+    "to_bank_title": "Confirm the payment with your bank",
+    "to_bank_body": "Your bank asks you to confirm this payment. You are being taken to its page; "
+    "you will come back here afterwards.",
+    "to_bank": "Continue to your bank",
     "tds_title": "Confirm it is you",
     "tds_body": "Test mode: here your bank would ask you to confirm the payment of {amount} to "
     "{merchant} (3-D Secure). Choose how the authentication ends.",
@@ -219,6 +223,10 @@ TH = {
     "rate_title": "ทำรายการบ่อยเกินไป",
     "rate_body": "มีการพยายามชำระเงินหลายครั้งในเวลาสั้น ๆ รายการนี้จึงยังไม่ถูกดำเนินการและไม่มีการเรียกเก็บเงิน "
     "โปรดรอ {seconds} วินาทีแล้วลองอีกครั้ง",
+    "to_bank_title": "ยืนยันการชำระเงินกับธนาคารของคุณ",
+    "to_bank_body": "ธนาคารของคุณขอให้ยืนยันการชำระเงินนี้ ระบบกำลังพาคุณไปยังหน้าของธนาคาร "
+    "แล้วจะกลับมาที่หน้านี้หลังจากนั้น",
+    "to_bank": "ไปยังหน้าธนาคาร",
     "processing_title": "กำลังดำเนินการชำระเงิน",
     "processing_body": "ระบบกำลังดำเนินการชำระเงินด้วยบัตรของคุณ โปรดโหลดหน้านี้ใหม่อีกครั้งในอีกสักครู่เพื่อดูผล "
     "และอย่าชำระเงินซ้ำ",

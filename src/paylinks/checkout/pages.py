@@ -4,6 +4,7 @@ the area's templates and static files (`web.html.Pages`)."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,9 +33,24 @@ SECURITY_HEADERS = {
 PAGE_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
 
 
+# What an origin in a policy may hold: a host (name, IPv4 or [IPv6]) and a port, nothing that
+# could end the directive or add another (a return_uri is the merchant's text).
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return origin if ORIGIN.fullmatch(origin) else "'none'"
+
+
+def returning_to(return_uri: str | None, *, public_url: str) -> dict[str, str] | None:
+    """The 3-D Secure step's headers: its form's answer redirects to the charge's `return_uri`,
+    often the merchant's own site, and browsers hold that redirect to `form-action`."""
+    if not return_uri or _origin(return_uri) == _origin(public_url):
+        return None
+    policy = CSP.replace("form-action 'self'", f"form-action 'self' {_origin(return_uri)}")
+    return {"Content-Security-Policy": policy}
 
 
 def live_headers(settings: Settings) -> dict[str, str]:

@@ -118,10 +118,12 @@ async def _pay_live(visit: visits.CustomerVisit, fields: dict[str, str], nonce: 
     processor = await runtime.processor_of(checkout.principal)
     if processor is None:  # disconnected since the page was shown
         return visits.state_page(visit, "live")
+    # Omise runs 3-D Secure when the card or the account needs it, and sends the customer here.
+    return_uri = f"{runtime.settings.public_url}/pay/{checkout.link.id}/return/{nonce}"
     try:
         opened = await runtime.db.write(
             service.open_live_card_payment, checkout=checkout, nonce=nonce, omise_token=token,
-            email=email, amount=amount, now=now, record=runtime.recorder,
+            email=email, amount=amount, now=now, record=runtime.recorder, return_uri=return_uri,
         )  # fmt: skip
         if isinstance(opened, Charge):  # this form's earlier submission made it
             return await visits.outcome_page(visit, await visits.settled(visit, opened), fields)
@@ -150,8 +152,13 @@ async def return_from_bank(request: Request) -> Response:
         charge = await visit.runtime.db.read(
             service.find_attempt, checkout=visit.checkout, nonce=nonce
         )
-    if charge is None or charge.card is None:
+    if charge is None or (charge.card is None and not visit.checkout.link.livemode):
         return visits.not_found(visit.t)
+    if charge.upstream_authorize_uri is not None:  # back from Omise's step: ask Omise
+        charge = await visits.back_from_omise(visit, charge)
+        if charge.status == "pending":  # Omise has not finished: its webhook will
+            back = f"/pay/{visit.link_id}/return/{nonce}"
+            return pages.notice(visit.t, key="processing", status=202, back=back)
     return await visits.outcome_page(visit, charge, visits.kept_values(visit, charge))
 
 

@@ -147,6 +147,7 @@ def open_live_card_payment(
     now: datetime,
     record: Recorder,
     amount: int | None = None,
+    return_uri: str | None = None,
 ) -> Charge | Opened:
     """`open_card_payment` for a live link: the card is Omise's token, made in the customer's
     browser by Omise.js (its number never reached this server); kept as used at once, so that
@@ -158,7 +159,9 @@ def open_live_card_payment(
     return payments.open_charge(
         conn,
         principal=checkout.principal,
-        new=_new_charge(checkout, nonce, email, amount, token_id=omise_token),
+        new=_new_charge(
+            checkout, nonce, email, amount, token_id=omise_token, return_uri=return_uri
+        ),
         now=now,
         record=record,
     )

@@ -24,7 +24,7 @@ from paylinks.checkout.service import CheckoutLink
 from paylinks.links.claims import LinkNotPayable, ensure_payable
 from paylinks.links.service import Link
 from paylinks.money import format_major, format_money, parse_currency
-from paylinks.payments import settlement
+from paylinks.payments import flow, settlement
 from paylinks.processors.sandbox import TestProcessor
 from paylinks.runtime import Runtime
 from paylinks.web.origins import is_cross_site
@@ -163,6 +163,13 @@ async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, s
         paid = format_money(charge.amount, charge.currency, visit.t.locale)
         return pages.render("receipt.html", visit.context(charge=charge, paid=paid))
     if charge.authentication == "pending" and charge.status == "pending":
+        if charge.upstream_authorize_uri is not None:
+            # Live: Omise's step, reached from a page (a redirect after this form's post would
+            # be held to the form's `form-action 'self'`).
+            return pages.notice(
+                visit.t, key="to_bank", status=200, go_to=charge.upstream_authorize_uri,
+                **visit.context(),
+            )  # fmt: skip
         # 3-D Secure: to the customer's bank (test mode: our page), which sends them back to
         # the link's return address; the receipt waits for the charge to be final.
         target = f"/payments/{charge.id}/authorize?locale={visit.t.locale}"
@@ -276,6 +283,20 @@ async def attempt(
     if earlier is not None:  # a double click: wait for the first to settle, never say "pending"
         return await outcome_page(visit, await settled(visit, earlier), fields)
     return await refused(visit) or posted
+
+
+async def back_from_omise(visit: CustomerVisit, charge: Charge) -> Charge:
+    """A live charge whose customer is back from Omise's 3-D Secure step: settled from what
+    Omise holds now (its webhook may come later, or first; the charge settles once)."""
+    if charge.status != "pending" or charge.authentication != "pending":
+        return charge
+    processor = await visit.runtime.processor_of(visit.checkout.principal)
+    if processor is None:
+        return charge
+    return await flow.settle_from_processor(
+        visit.runtime.db, charge, principal=visit.checkout.principal, processor=processor,
+        now=visit.now(), record=visit.runtime.recorder,
+    )  # fmt: skip
 
 
 async def settled(visit: CustomerVisit, charge: Charge) -> Charge:

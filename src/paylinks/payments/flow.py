@@ -276,6 +276,29 @@ async def _ask_live(processor: Processor, action: str, charge: Charge) -> None:
         raise ProcessorRefused(refusal.code, refusal.message, refusal.status)
 
 
+async def settle_from_processor(
+    db: Database,
+    charge: Charge,
+    *,
+    principal: Principal,
+    processor: Processor,
+    now: datetime,
+    record: Recorder,
+) -> Charge:
+    """The charge as the processor holds it now, recorded once it is final (a live charge back
+    from Omise's 3-D Secure step); pending, or a processor that cannot be asked: as it is."""
+    try:
+        found = await processor.lookup(Attempt(charge.id, charge.created_at, charge.upstream_id))
+    except (Refused, Unknown):
+        return charge
+    if found is None or found.pending:
+        return charge
+    return await db.write(
+        service.settle_charge,
+        principal=principal, charge_id=charge.id, outcome=found, now=now, record=record,
+    )  # fmt: skip
+
+
 async def authenticate(
     db: Database, *, charge_id: str, passed: bool, now: datetime, processor: Processor,
     record: Recorder,
