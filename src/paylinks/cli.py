@@ -270,17 +270,17 @@ def db_current(database_url: str | None) -> None:
 def worker(database_url: str | None) -> None:
     """Deliver webhooks (run any number of these beside `serve`, on any machine)."""
     import asyncio
+    import functools
     import signal
 
     from paylinks import logs
-    from paylinks.auth import Principal
     from paylinks.clock import SystemClock
     from paylinks.keyring import Keyring
     from paylinks.ops import housekeeping
     from paylinks.payments import settlement
-    from paylinks.processors.protocol import Processor
     from paylinks.processors.sandbox import TestProcessor
     from paylinks.recording import EventRecorder
+    from paylinks.runtime import processor_of
     from paylinks.upstream.processor import LiveProcessors
     from paylinks.webhooks.worker import Worker
 
@@ -308,9 +308,7 @@ def worker(database_url: str | None) -> None:
         # process is failed (no money moved). Live charges are asked of the account's Omise.
         processor = TestProcessor(journal=settings.test_processor_journal)
         live = LiveProcessors(db, settings=settings, keyring=Keyring(db, master=settings.secret))
-
-        async def processors(principal: Principal) -> Processor | None:
-            return await live(principal) if principal.livemode else processor
+        processors = functools.partial(processor_of, test=processor, live=live)
 
         sweepers = [
             asyncio.create_task(housekeeping.run_forever(db, clock, stop)),

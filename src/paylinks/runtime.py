@@ -55,10 +55,14 @@ class Runtime:
         return self.limits.api
 
     async def processor_of(self, principal: Principal) -> Processor | None:
-        """The processor behind a key: the test processor in test mode; in live mode the
-        account's connected Omise, or None when it has not connected one."""
-        if not principal.livemode:
-            return self.test_processor
-        if self.live_processors is None:
-            return None
-        return await self.live_processors(principal)
+        return await processor_of(principal, test=self.test_processor, live=self.live_processors)
+
+
+async def processor_of(
+    principal: Principal, *, test: Processor, live: LiveProcessors | None
+) -> Processor | None:
+    """The processor behind a key: the test processor in test mode; in live mode the account's
+    connected Omise, or None when it has not connected one (or `live` is None)."""
+    if not principal.livemode:
+        return test
+    return None if live is None else await live(principal)

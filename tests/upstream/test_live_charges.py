@@ -82,6 +82,7 @@ def test_a_refusal_by_omise_reaches_the_merchant_as_omises_error_and_is_replayed
     refused = live.post("/charges", auth=auth(account.live.secret_key), json=body, headers=key)
     assert refused.status_code == 400, refused.text
     assert refused.json()["object"] == "error" and refused.json()["code"] == "used_token"
+    assert not refused.json()["message"].startswith("used_token")  # Omise's words, as Omise
     replayed = live.post("/charges", auth=auth(account.live.secret_key), json=body, headers=key)
     assert (replayed.status_code, replayed.json()) == (400, refused.json())
     # Nothing was charged, and the link is free again.

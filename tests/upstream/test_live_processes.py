@@ -58,6 +58,12 @@ def connect(server: LiveServer, omise: LiveServer, webhook_secret: str = "") -> 
     )  # fmt: skip
 
 
+def connected(server: LiveServer, omise: LiveServer, webhook_secret: str = "") -> httpx.Client:
+    """The live server's account connected to the upstream; a client with its live key."""
+    connect(server, omise, webhook_secret)
+    return live_api(server)
+
+
 def live_api(server: LiveServer) -> httpx.Client:
     return httpx.Client(base_url=server.url, auth=(server.live_keys["secret_key"], ""), timeout=30)
 
@@ -72,8 +78,7 @@ def test_a_kill_between_omises_answer_and_the_record_ends_in_omises_state(
     omise: LiveServer, proxy: FaultProxy, live_database: str
 ) -> None:
     with serve_live(live_database, proxy) as server:
-        connect(server, omise)
-        api = live_api(server)
+        api = connected(server, omise)
         link = new_link(api, 70000, "Killed mid-payment")
         held = proxy.arm(HOLD, "POST", "/charges")
         body = {"card": upstream_token(omise), "link": link["id"]}
@@ -119,8 +124,7 @@ def test_a_hundred_live_payments_of_one_single_use_link_make_one_omise_charge(
     omise: LiveServer, proxy: FaultProxy, live_database: str
 ) -> None:
     with serve_live(live_database, proxy) as server:
-        connect(server, omise)
-        api = live_api(server)
+        api = connected(server, omise)
         link = new_link(api, 30000, "One of a kind")
         bodies = [{"card": upstream_token(omise), "link": link["id"]} for _ in range(PAYERS)]
         start = threading.Barrier(PAYERS)
@@ -162,8 +166,7 @@ def test_omises_webhook_reaches_the_live_server_and_completes_the_charge(
                   "signature_scheme": "omise", "events": ["charge.complete"]},
         ).json()  # fmt: skip
         try:
-            connect(server, omise, webhook_secret=hook["secret"])
-            api = live_api(server)
+            api = connected(server, omise, webhook_secret=hook["secret"])
             link = new_link(api, 41000, "Told by webhook")
             proxy.arm(DROP_AFTER, "POST", "/charges")
             charge = api.post(

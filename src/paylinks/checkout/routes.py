@@ -122,7 +122,7 @@ async def _pay_live(visit: visits.CustomerVisit, fields: dict[str, str], nonce: 
     return_uri = f"{runtime.settings.public_url}/pay/{checkout.link.id}/return/{nonce}"
     try:
         opened = await runtime.db.write(
-            service.open_live_card_payment, checkout=checkout, nonce=nonce, omise_token=token,
+            service.open_card_payment, checkout=checkout, nonce=nonce, omise_token=token,
             email=email, amount=amount, now=now, record=runtime.recorder, return_uri=return_uri,
         )  # fmt: skip
         if isinstance(opened, Charge):  # this form's earlier submission made it

@@ -108,60 +108,36 @@ def open_card_payment(
     *,
     checkout: CheckoutLink,
     nonce: str,
-    card: dict[str, Any],
-    processor_ref: str,
     email: str | None,
     now: datetime,
     record: Recorder,
+    card: dict[str, Any] | None = None,
+    processor_ref: str | None = None,
+    omise_token: str | None = None,
     amount: int | None = None,
     return_uri: str | None = None,
 ) -> Charge | Opened:
-    """The first step of paying by card (see `payments.flow`): a token and a pending charge
-    for a card the processor has vaulted, with the link claimed; or the charge this form
-    already made. With `return_uri` (3-D Secure on), the charge waits for its customer to
-    authenticate and then sends them there. Raises what `open_charge` raises
-    (`LinkNotPayable`, ...), writing nothing then."""
+    """The first step of paying by card (see `payments.flow`): a token and a pending charge,
+    with the link claimed; or the charge this form already made. Test mode: a token for the
+    `card` the processor has vaulted (`processor_ref`). Live mode: `omise_token`, made in the
+    customer's browser by Omise.js (the number never reached this server), adopted as used by
+    `open_charge`, so that it pays once however often it is posted. With `return_uri` the
+    customer authenticates (3-D Secure: ours in test mode, Omise's in live mode) and is sent
+    back there. Raises what `open_charge` raises (`LinkNotPayable`, ...), writing nothing then."""
     _serialise_attempts(conn, checkout)
     earlier = find_attempt(conn, checkout=checkout, nonce=nonce)
     if earlier is not None:
         return earlier
-    token = tokens_service.create_token(
-        conn, principal=checkout.principal, card=card, processor_ref=processor_ref, now=now
-    )
+    token_id = omise_token
+    if token_id is None:
+        assert card is not None and processor_ref is not None
+        token_id = tokens_service.create_token(
+            conn, principal=checkout.principal, card=card, processor_ref=processor_ref, now=now
+        ).id
     return payments.open_charge(
         conn,
         principal=checkout.principal,
-        new=_new_charge(checkout, nonce, email, amount, token_id=token.id, return_uri=return_uri),
-        now=now,
-        record=record,
-    )
-
-
-def open_live_card_payment(
-    conn: Connection,
-    *,
-    checkout: CheckoutLink,
-    nonce: str,
-    omise_token: str,
-    email: str | None,
-    now: datetime,
-    record: Recorder,
-    amount: int | None = None,
-    return_uri: str | None = None,
-) -> Charge | Opened:
-    """`open_card_payment` for a live link: the card is Omise's token, made in the customer's
-    browser by Omise.js (its number never reached this server); kept as used at once, so that
-    a token pays once however often it is posted."""
-    _serialise_attempts(conn, checkout)
-    earlier = find_attempt(conn, checkout=checkout, nonce=nonce)
-    if earlier is not None:
-        return earlier
-    return payments.open_charge(
-        conn,
-        principal=checkout.principal,
-        new=_new_charge(
-            checkout, nonce, email, amount, token_id=omise_token, return_uri=return_uri
-        ),
+        new=_new_charge(checkout, nonce, email, amount, token_id=token_id, return_uri=return_uri),
         now=now,
         record=record,
     )

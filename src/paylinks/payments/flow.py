@@ -13,6 +13,7 @@ pending charge, which `charges.settlement` settles from what the processor says 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -233,7 +234,7 @@ async def _settle_authorization(
         # is refused), so asking again after a lost answer is safe, and the record follows
         # what Omise did, never the other way round.
         if charge.capturable:
-            await _ask_live(processor, action, charge)
+            await _ask_live(processor, tell, action, charge)
         return await db.write(
             step, principal=principal, charge_id=charge_id, now=now, record=record
         )
@@ -245,10 +246,11 @@ async def _settle_authorization(
     return done
 
 
-async def _ask_live(processor: Processor, action: str, charge: Charge) -> None:
-    """Capture or reverse at Omise; a refusal stands unless Omise's charge shows the action was
-    done already (an earlier request whose answer was lost)."""
-    tell = processor.capture if action == "capture" else processor.reverse
+async def _ask_live(
+    processor: Processor, tell: Callable[..., Awaitable[Outcome]], action: str, charge: Charge
+) -> None:
+    """Capture or reverse at Omise (`tell`); a refusal stands unless Omise's charge shows the
+    action was done already (an earlier request whose answer was lost)."""
     try:
         await tell(
             charge_id=charge.id, amount=charge.amount, currency=charge.currency,

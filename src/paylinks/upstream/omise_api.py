@@ -19,7 +19,7 @@ class UpstreamRefused(Exception):
     `status`: Omise's error code and HTTP status, when it answered with an error object."""
 
     def __init__(self, message: str, *, code: str = "bad_request", status: int = 400) -> None:
-        super().__init__(message)
+        super().__init__(f"{code}: {message}")  # for logs; `message` alone for people
         self.message, self.code, self.status = message, code, status
 
 

@@ -57,7 +57,8 @@ class OmiseClient:
             raise UpstreamUnknown(f"{method} {path}: HTTP {answer.status_code}")
         if found.get("object") == "error":
             code, message = str(found.get("code")), str(found.get("message"))
-            raise UpstreamRefused(f"{code}: {message}", code=code, status=answer.status_code)
+            # Omise's own words: they reach the merchant as Omise's error object would.
+            raise UpstreamRefused(message, code=code, status=answer.status_code)
         return found
 
     async def create_charge(
