@@ -149,3 +149,21 @@ def deliveries_by_key(db: Database, charge_id: str) -> dict[str, int]:
             .group_by(events.c.key)
         ).all()
     return {key: count for key, count in rows}
+
+
+def upstream_source(omise: LiveServer, amount: int = 50000) -> str:
+    """A PromptPay source made at the upstream with its public key, as Omise.js makes one."""
+    made = httpx.post(
+        f"{omise.url}/sources",
+        auth=(omise.public_key, ""),
+        json={"type": "promptpay", "amount": amount, "currency": "thb"},
+    )
+    assert made.status_code == 200, made.text
+    return str(made.json()["id"])
+
+
+def at_upstream(omise: LiveServer, upstream_id: str, action: str) -> dict[str, Any]:
+    """The customer's bank at the upstream: `mark_as_paid` or `mark_as_failed` its charge."""
+    done = httpx.post(f"{omise.url}/charges/{upstream_id}/{action}", auth=(omise.secret_key, ""))
+    assert done.status_code == 200, done.text
+    return dict(done.json())

@@ -158,6 +158,8 @@ sources = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),  # the EMVCo QR payload
     sa.Column("used", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # A live source's QR image at Omise (its `scannable_code.image.download_uri`).
+    sa.Column("upstream_image_uri", sa.Text, nullable=True),
 )
 
 charges = sa.Table(

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from factories import make_link
 from servers import LiveServer, live_server, paylinks
-from upstreams import upstream_charges
+from upstreams import at_upstream, upstream_charges
 from visitor import Visitor, fill_card
 
 NUMBER = "4242424242424242"
@@ -124,3 +124,25 @@ def test_a_declined_live_card_gets_the_generic_message_and_the_link_stays_payabl
     visitor.page.get_by_role("heading", name="Payment successful").wait_for()
     statuses = [c["status"] for c in live_api.get(f"/links/{link['id']}/charges").json()["data"]]
     assert sorted(statuses) == ["failed", "successful"]
+
+
+def test_a_live_link_is_paid_by_scanning_omises_promptpay_qr(
+    visitor: Visitor, live_api: httpx.Client, omise: LiveServer
+) -> None:
+    link = make_link(live_api, title="Live order by QR")
+    visitor.page.goto(link["payment_uri"])
+    visitor.page.get_by_role("button", name="Pay with PromptPay QR").click()
+    visitor.page.get_by_role("heading", name="Scan to pay with PromptPay").wait_for()
+    # Omise's QR, from Omise's origin: the page's policy lets that image in, and it loads.
+    qr = visitor.page.get_by_role("img", name="PromptPay QR code for ฿1,000.00")
+    assert (qr.get_attribute("src") or "").startswith(omise.url)
+    loaded = qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert loaded is True and visitor.console_errors == []
+    visitor.screenshot("live-promptpay-qr")
+    [charge] = live_api.get(f"/links/{link['id']}/charges").json()["data"]
+    [upstream] = upstream_charges(omise, "paylinks_charge_id", charge["id"])
+    at_upstream(omise, upstream["id"], "mark_as_paid")  # the customer's bank pays Omise
+    visitor.page.get_by_role("link", name="I have paid").click()
+    visitor.page.get_by_role("heading", name="Payment successful").wait_for()
+    charge = live_api.get(f"/charges/{charge['id']}").json()
+    assert charge["status"] == "successful" and charge["source"]["type"] == "promptpay"

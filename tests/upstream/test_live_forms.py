@@ -1,7 +1,8 @@
 """The hosted page of a live link, as a browser without JavaScript (or a forger) sees it: the card
 fields have no names (they are never posted), only Omise's token is taken, the policy lets in
 Omise.js and Omise's vault and only on live pages, and a form that carries card data and no
-token charges nothing and echoes nothing. The page in Chromium: tests/browser/test_live_page.py."""
+token charges nothing and echoes nothing; PromptPay needs no JavaScript and shows Omise's QR.
+The page in Chromium: tests/browser/test_live_page.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import httpx
 from factories import CARD, PUBLIC_URL, VISA_OK, TestAccount, auth, form_tokens
 from servers import LiveServer
 from starlette.testclient import TestClient
-from upstreams import live_link, upstream_charges, upstream_token
+from upstreams import at_upstream, live_link, upstream_charges, upstream_token
 
 
 def test_a_live_page_posts_no_card_field_and_lets_in_only_omise(
@@ -30,7 +31,8 @@ def test_a_live_page_posts_no_card_field_and_lets_in_only_omise(
     assert '<script src="https://cdn.omise.co/omise.js" defer>' in page.text
     names = set(re.findall(r'<input[^>]* name="(\w+)"', page.text))
     assert names == {"card_token", "promptpay_token", "omise_token", "email"}
-    assert 'id="number"' in page.text and "promptpay-button" not in page.text
+    assert 'id="number"' in page.text and "promptpay-button" in page.text  # a THB link
+    assert "PromptPay QR works without it." in page.text  # what a browser without JS is told
     assert "Test mode" not in page.text
     # A test page keeps the strict policy: no outside script.
     test_link = live.post(
@@ -79,3 +81,62 @@ def test_a_live_form_with_omises_token_pays_at_omise_after_its_3d_secure_step(
     assert [c["status"] for c in charges.json()["data"]] == ["successful"]
     [upstream] = upstream_charges(omise, "paylinks_link_id", link["id"])
     assert upstream["status"] == "successful"
+
+
+def test_a_live_page_pays_by_omises_promptpay_qr_without_javascript(
+    live: TestClient, account: TestAccount, omise: LiveServer
+) -> None:
+    link = live_link(live, account)
+    tokens = form_tokens(live.get(f"/pay/{link['id']}").text)
+    body = {"promptpay_token": tokens["promptpay_token"], "email": "payer@example.com"}
+    shown = live.post(f"/pay/{link['id']}/promptpay", data=body)
+    assert shown.status_code == 200, shown.text
+    # Omise made the source and the charge; the page shows Omise's QR, from Omise's origin.
+    [upstream] = upstream_charges(omise, "paylinks_link_id", link["id"])
+    assert upstream["status"] == "pending" and upstream["amount"] == 50000
+    image = upstream["source"]["scannable_code"]["image"]["download_uri"]
+    assert f'src="{image}"' in shown.text
+    policy = shown.headers["content-security-policy"]
+    assert f"img-src 'self' data: {omise.url};" in policy and "mark-as-paid" not in shown.text
+    check = re.search(r'id="promptpay-check" href="([^"]+)"', shown.text)
+    assert check is not None
+    refresh = f'<meta http-equiv="refresh" content="10;url={check.group(1)}">'
+    assert refresh in shown.text
+    # Not paid yet: the same QR page. Paid at the bank: the receipt, from Omise's word alone.
+    waiting = live.get(html.unescape(check.group(1)))
+    assert waiting.status_code == 200 and f'src="{image}"' in waiting.text
+    at_upstream(omise, upstream["id"], "mark_as_paid")
+    receipt = live.get(html.unescape(check.group(1)))
+    assert receipt.status_code == 200 and "Payment successful" in receipt.text
+    charges = live.get(f"/links/{link['id']}/charges", auth=auth(account.live.secret_key))
+    [charge] = charges.json()["data"]
+    assert charge["status"] == "successful" and charge["customer_email"] == "payer@example.com"
+    # The form again (a double click, a back button): that payment's receipt, no second QR.
+    again = live.post(f"/pay/{link['id']}/promptpay", data=body)
+    assert "Payment successful" in again.text
+    assert len(upstream_charges(omise, "paylinks_link_id", link["id"])) == 1
+
+
+def test_a_live_qr_customer_may_pay_another_way_and_frees_the_link(
+    live: TestClient, account: TestAccount, omise: LiveServer
+) -> None:
+    link = live_link(live, account)
+    tokens = form_tokens(live.get(f"/pay/{link['id']}").text)
+    shown = live.post(
+        f"/pay/{link['id']}/promptpay", data={"promptpay_token": tokens["promptpay_token"]}
+    )
+    assert shown.status_code == 200 and 'id="promptpay-cancel"' in shown.text
+    # While the QR can be paid it holds the single-use link: another visitor is told so.
+    assert "in progress" in live.get(f"/pay/{link['id']}").text
+    [upstream] = upstream_charges(omise, "paylinks_link_id", link["id"])
+    cancel = re.search(r'action="([^"]+/promptpay/[^"]+)"', shown.text)
+    assert cancel is not None
+    form = {"token": form_tokens(shown.text)["token"], "outcome": "cancel"}
+    back = live.post(html.unescape(cancel.group(1)), data=form)
+    # Expired at Omise first, then here; the form again, and the link free for anyone.
+    assert back.status_code == 200 and 'id="pay-button"' in back.text
+    [upstream] = upstream_charges(omise, "paylinks_link_id", link["id"])
+    assert upstream["status"] == "expired"
+    charges = live.get(f"/links/{link['id']}/charges", auth=auth(account.live.secret_key))
+    assert [c["status"] for c in charges.json()["data"]] == ["expired"]
+    assert 'id="pay-button"' in live.get(f"/pay/{link['id']}").text

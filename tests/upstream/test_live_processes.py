@@ -20,7 +20,7 @@ import pytest
 from factories import wait_until
 from faults import DROP_AFTER, HOLD, FaultProxy
 from servers import LiveServer, live_server, paylinks
-from upstreams import upstream_charges, upstream_token
+from upstreams import at_upstream, upstream_charges, upstream_source, upstream_token
 
 PAYERS = 100
 
@@ -153,11 +153,14 @@ def test_a_hundred_live_payments_of_one_single_use_link_make_one_omise_charge(
     assert [c["id"] for c in local["data"]] == [upstream["metadata"]["paylinks_charge_id"]]
 
 
+@pytest.mark.parametrize("way", ["card", "promptpay"])
 def test_omises_webhook_reaches_the_live_server_and_completes_the_charge(
-    omise: LiveServer, proxy: FaultProxy, live_database: str
+    omise: LiveServer, proxy: FaultProxy, live_database: str, way: str
 ) -> None:
     """The upstream's own webhook (Omise's signature scheme) to the live server's endpoint for
-    the account; the sweeper is held off, so only the webhook can complete the charge."""
+    the account; the sweeper is held off, so only the webhook can complete the charge: a card
+    charge whose answer was lost, or a QR the customer's bank pays (the upstream's
+    `mark_as_paid`)."""
     upstream_api = httpx.Client(base_url=omise.url, auth=(omise.secret_key, ""), timeout=30)
     with serve_live(live_database, proxy, settle_after="3600") as server:
         hook = upstream_api.post(
@@ -168,11 +171,16 @@ def test_omises_webhook_reaches_the_live_server_and_completes_the_charge(
         try:
             api = connected(server, omise, webhook_secret=hook["secret"])
             link = new_link(api, 41000, "Told by webhook")
-            proxy.arm(DROP_AFTER, "POST", "/charges")
-            charge = api.post(
-                "/charges", json={"card": upstream_token(omise), "link": link["id"]}
-            ).json()
+            if way == "card":
+                proxy.arm(DROP_AFTER, "POST", "/charges")
+                paid_with = {"card": upstream_token(omise)}
+            else:
+                paid_with = {"source": upstream_source(omise, 41000)}
+            charge = api.post("/charges", json={**paid_with, "link": link["id"]}).json()
             assert charge["status"] == "pending"
+            if way == "promptpay":  # the customer's bank pays Omise's QR
+                [upstream] = upstream_charges(omise, "paylinks_charge_id", charge["id"])
+                at_upstream(omise, upstream["id"], "mark_as_paid")
             wait_until(
                 lambda: api.get(f"/charges/{charge['id']}").json()["status"] != "pending",
                 timeout=30, what="Omise's webhook completes the charge",
@@ -183,5 +191,7 @@ def test_omises_webhook_reaches_the_live_server_and_completes_the_charge(
         finally:
             upstream_api.delete(f"/webhook_endpoints/{hook['id']}")
             upstream_api.close()
-    assert settled["status"] == "successful" and settled["card"]["last_digits"] == "4242"
+    assert settled["status"] == "successful"
+    if way == "card":
+        assert settled["card"]["last_digits"] == "4242"
     assert sorted(e["key"] for e in events) == ["charge.complete", "charge.create"]

@@ -64,14 +64,20 @@ class Charge:
 
     @property
     def waits_for_the_processor(self) -> bool:
-        """A card charge whose processor has not answered for good yet (not an authorization
-        waiting for its capture, nor a 3-D Secure charge waiting for its customer)."""
-        return (
-            self.status == "pending"
-            and self.source is None
-            and not self.authorized
-            and self.authentication != "pending"
-        )
+        """A charge whose processor has not answered for good yet: a card charge (not an
+        authorization waiting for its capture, nor a 3-D Secure charge waiting for its
+        customer), or a live PromptPay charge before Omise's answer (with its QR) is recorded."""
+        if self.status != "pending" or self.authorized or self.authentication == "pending":
+            return False
+        return self.source is None or (self.livemode and self.upstream_id is None)
+
+    @property
+    def claimed_link(self) -> bool:
+        """Whether the charge took its place on its link when it opened (given back when it
+        ends without money): a card charge, and a live PromptPay charge (its QR is paid at
+        Omise, where the link's rules cannot be checked again). A test-mode QR claims the link
+        only when paid (`mark_as_paid`)."""
+        return self.source is None or self.livemode
 
     @property
     def capturable(self) -> bool:

@@ -40,6 +40,8 @@ EN = {
     "promptpay_scan": "Open your banking app, scan this QR code and confirm {amount}.",
     "promptpay_qr_alt": "PromptPay QR code for {amount}",
     "promptpay_after": "{merchant} is told as soon as your bank confirms the payment.",
+    "promptpay_check": "I have paid",
+    "promptpay_cancel": "Pay another way",
     "promptpay_until": "This QR code can be paid until {time} on {date} (Thailand time).",
     "promptpay_expired": "The QR code expired before it was paid. Nothing was charged. You can "
     "try again.",
@@ -97,6 +99,7 @@ EN = {
     "Contact {merchant} for another way to pay.",
     "live_needs_js": "Paying by card needs JavaScript, which is turned off in this browser: "
     "your card details are sent straight to our card processor, never to this page's server.",
+    "live_promptpay_without_js": "PromptPay QR works without it.",
     "err_card_token": "Your card could not be checked. Check the details and try again.",
     "not_found_title": "Payment link not found",
     "not_found_body": "Check that the address is complete, or ask the merchant for a new link.",
@@ -109,7 +112,7 @@ EN = {
     "rate_body": "There were too many payment attempts in a short time, so this one was not "
     "tried and nothing was charged. Wait {seconds} seconds, then try again.",
     "processing_title": "Payment in progress",
-    "processing_body": "Your card payment is still being processed. Reload this page in a "
+    "processing_body": "Your payment is still being processed. Reload this page in a "
     "moment to see the result; do not pay again.",
     "error_title": "Something went wrong",
     "error_body": "We could not finish your request. If you were paying, check with the merchant "
@@ -162,6 +165,8 @@ TH = {
     "promptpay_scan": "เปิดแอปธนาคาร สแกน QR โค้ดนี้ แล้วยืนยันยอด {amount}",
     "promptpay_qr_alt": "QR โค้ดพร้อมเพย์ ยอด {amount}",
     "promptpay_after": "{merchant} จะได้รับแจ้งทันทีที่ธนาคารยืนยันการชำระเงิน",
+    "promptpay_check": "ฉันชำระเงินแล้ว",
+    "promptpay_cancel": "ชำระด้วยวิธีอื่น",
     "promptpay_until": "QR โค้ดนี้ชำระได้ถึงเวลา {time} น. วันที่ {date} (เวลาประเทศไทย)",
     "promptpay_expired": "QR โค้ดหมดอายุก่อนชำระเงิน ไม่มีการเรียกเก็บเงิน คุณสามารถลองอีกครั้งได้",
     "promptpay_test_heading": "โหมดทดสอบ: เลือกผลของการชำระเงินนี้",
@@ -212,6 +217,7 @@ TH = {
     "โปรดติดต่อ {merchant} เพื่อชำระด้วยวิธีอื่น",
     "live_needs_js": "การชำระด้วยบัตรต้องเปิดใช้ JavaScript ในเบราว์เซอร์นี้ "
     "ข้อมูลบัตรของคุณจะส่งตรงไปยังผู้ให้บริการบัตร ไม่ผ่านเซิร์ฟเวอร์ของหน้านี้",
+    "live_promptpay_without_js": "ชำระด้วย QR พร้อมเพย์ได้โดยไม่ต้องใช้ JavaScript",
     "err_card_token": "ไม่สามารถตรวจสอบบัตรของคุณได้ โปรดตรวจสอบข้อมูลแล้วลองอีกครั้ง",
     "not_found_title": "ไม่พบลิงก์ชำระเงิน",
     "not_found_body": "โปรดตรวจสอบว่าที่อยู่ลิงก์ครบถ้วน หรือขอลิงก์ใหม่จากผู้ขาย",
@@ -228,7 +234,7 @@ TH = {
     "แล้วจะกลับมาที่หน้านี้หลังจากนั้น",
     "to_bank": "ไปยังหน้าธนาคาร",
     "processing_title": "กำลังดำเนินการชำระเงิน",
-    "processing_body": "ระบบกำลังดำเนินการชำระเงินด้วยบัตรของคุณ โปรดโหลดหน้านี้ใหม่อีกครั้งในอีกสักครู่เพื่อดูผล "
+    "processing_body": "ระบบกำลังดำเนินการชำระเงินของคุณ โปรดโหลดหน้านี้ใหม่อีกครั้งในอีกสักครู่เพื่อดูผล "
     "และอย่าชำระเงินซ้ำ",
     "error_title": "เกิดข้อผิดพลาด",
     "error_body": "ระบบไม่สามารถดำเนินการตามคำขอได้ หากคุณกำลังชำระเงิน โปรดตรวจสอบกับผู้ขายก่อนลองอีกครั้ง",

@@ -62,6 +62,12 @@ def live_headers(settings: Settings) -> dict[str, str]:
     return {"Content-Security-Policy": policy}
 
 
+def showing_image(image_uri: str) -> dict[str, str]:
+    """A live QR page's headers: its image is Omise's, served from Omise's origin."""
+    policy = CSP.replace("img-src 'self' data:", f"img-src 'self' data: {_origin(image_uri)}")
+    return {"Content-Security-Policy": policy}
+
+
 PAGES = Pages(
     "paylinks.checkout",
     static_url="/static/checkout",

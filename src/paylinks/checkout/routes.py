@@ -18,7 +18,9 @@ from paylinks.checkout.limits import card_refused
 from paylinks.errors import ApiError, InvalidCard, NotFound, TestModeLiveCard
 from paylinks.links.claims import LinkNotPayable
 from paylinks.payments import flow as payments
+from paylinks.processors.protocol import Refused, Unknown
 from paylinks.tokens import service as tokens_service
+from paylinks.upstream.processor import OmiseProcessor
 
 
 @pages.html_page
@@ -154,9 +156,10 @@ async def return_from_bank(request: Request) -> Response:
         )
     if charge is None or (charge.card is None and not visit.checkout.link.livemode):
         return visits.not_found(visit.t)
-    if charge.upstream_authorize_uri is not None:  # back from Omise's step: ask Omise
+    if charge.livemode and charge.status == "pending":  # ask Omise: it may know the end
         charge = await visits.back_from_omise(visit, charge)
-        if charge.status == "pending":  # Omise has not finished: its webhook will
+        if charge.status == "pending" and charge.upstream_authorize_uri is not None:
+            # Back from Omise's 3-D Secure step, and Omise has not finished: its webhook will.
             back = f"/pay/{visit.link_id}/return/{nonce}"
             return pages.notice(visit.t, key="processing", status=202, back=back)
     return await visits.outcome_page(visit, charge, visits.kept_values(visit, charge))
@@ -168,12 +171,12 @@ async def pay_by_promptpay(request: Request) -> Response:
     if isinstance(attempt, Response):
         return attempt
     visit, fields, nonce = attempt
-    if visit.checkout.link.livemode:  # live PromptPay through Omise is not there yet
-        return await visits.form_page(visit, status=422, values=fields)
+    if visit.checkout.link.livemode:
+        return await _promptpay_live(visit, fields, nonce)
     try:
         amount = read_amount(fields, visit.checkout.link, visit.t)
         email = read_email(fields, visit.t)
-        charge = await visit.runtime.db.write(
+        opened = await visit.runtime.db.write(
             service.start_promptpay,
             checkout=visit.checkout,
             nonce=nonce,
@@ -186,6 +189,45 @@ async def pay_by_promptpay(request: Request) -> Response:
         return await visits.form_page(visit, status=422, values=fields, errors=error.errors)
     except LinkNotPayable as error:
         return visits.state_page(visit, error.reason)
+    charge = opened if isinstance(opened, Charge) else opened.charge
+    return await visits.outcome_page(visit, charge, fields)
+
+
+async def _promptpay_live(
+    visit: visits.CustomerVisit, fields: dict[str, str], nonce: str
+) -> Response:
+    """A live PromptPay payment: a source made at the account's Omise (with its secret key: the
+    page needs no JavaScript for it), the charge opened with the link claimed, then made at
+    Omise, whose QR the customer scans. Omise's refusal reads as the generic failure."""
+    runtime, checkout, now = visit.runtime, visit.checkout, visit.now()
+    try:
+        amount = read_amount(fields, checkout.link, visit.t)
+        email = read_email(fields, visit.t)
+    except FormErrors as error:
+        return await visits.form_page(visit, status=422, values=fields, errors=error.errors)
+    processor = await runtime.processor_of(checkout.principal)
+    if not isinstance(processor, OmiseProcessor):  # disconnected since the page was shown
+        return visits.state_page(visit, "live")
+    try:
+        source = await processor.make_source(
+            amount=amount if amount is not None else checkout.link.amount,
+            currency=checkout.link.currency,
+        )
+        opened = await runtime.db.write(
+            service.start_promptpay, checkout=checkout, nonce=nonce, email=email, amount=amount,
+            now=now, record=runtime.recorder, omise_source=source,
+        )  # fmt: skip
+        if isinstance(opened, Charge):  # this form's earlier submission made it
+            return await visits.outcome_page(visit, opened, fields)
+        charge = await payments.finish(
+            runtime.db, opened, principal=checkout.principal, processor=processor, now=now,
+            record=runtime.recorder,
+        )  # fmt: skip
+    except LinkNotPayable as error:
+        return visits.state_page(visit, error.reason)
+    except (ApiError, Refused, Unknown):  # Omise refused or did not answer: nothing was paid
+        alert = visit.t("promptpay_failed")
+        return await visits.form_page(visit, status=402, values=fields, alert=alert)
     return await visits.outcome_page(visit, charge, fields)
 
 
@@ -196,6 +238,8 @@ async def complete_promptpay(request: Request) -> Response:
     if isinstance(posted, Response):
         return posted
     visit, fields, _nonce = posted
+    if visit.checkout.link.livemode and fields.get("outcome") == "cancel":
+        return await _cancel_live_qr(visit, request.path_params["charge_id"])
     if visit.checkout.link.livemode or fields.get("outcome") not in ("paid", "failed"):
         return visits.not_found(visit.t)
     try:
@@ -211,6 +255,30 @@ async def complete_promptpay(request: Request) -> Response:
         return visits.not_found(visit.t)
     except LinkNotPayable as error:
         return visits.state_page(visit, error.reason)
+    return await visits.outcome_page(visit, charge, {})
+
+
+async def _cancel_live_qr(visit: visits.CustomerVisit, charge_id: str) -> Response:
+    """Live: the customer would rather pay another way. Their QR holds the link while it can be
+    paid, so it is expired — at Omise first (`payments.expire`) — and the form shown again; a
+    QR Omise says was paid meanwhile shows its receipt."""
+    runtime, principal = visit.runtime, visit.checkout.principal
+    charge = await runtime.db.read(
+        service.find_charge, checkout=visit.checkout, charge_id=charge_id
+    )
+    if charge is None or charge.source is None:
+        return visits.not_found(visit.t)
+    processor = await runtime.processor_of(principal)
+    if charge.status == "pending" and processor is not None:
+        try:
+            charge = await payments.expire(
+                runtime.db, principal=principal, charge_id=charge.id, now=visit.now(),
+                processor=processor, record=runtime.recorder,
+            )  # fmt: skip
+        except ApiError:  # Omise refused (paid meanwhile?) or did not answer: as Omise holds it
+            charge = await visits.back_from_omise(visit, charge)
+    if charge.status == "expired":
+        return await visits.form_page(visit)
     return await visits.outcome_page(visit, charge, {})
 
 

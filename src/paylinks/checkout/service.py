@@ -152,28 +152,43 @@ def start_promptpay(
     now: datetime,
     record: Recorder,
     amount: int | None = None,
-) -> Charge:
-    """A PromptPay source and its pending charge; or the charge this form already made."""
+    omise_source: str | None = None,
+) -> Charge | Opened:
+    """A PromptPay source and its pending charge; or the charge this form already made. Test
+    mode: paylinks' own source, and the charge waits for `complete_promptpay`. Live mode:
+    `omise_source`, made at the account's Omise, and the charge opened for Omise to be asked
+    (`payments.flow.finish`). Raises what `open_charge` raises, writing nothing then."""
     _serialise_attempts(conn, checkout)
     earlier = find_attempt(conn, checkout=checkout, nonce=nonce)
     if earlier is not None:
         return earlier
     link = checkout.link
-    source = sources_service.create_source(
-        conn,
-        principal=checkout.principal,
-        type="promptpay",
-        amount=amount if amount is not None else link.amount,
-        currency=link.currency,
-        now=now,
-    )
+    source_id = omise_source
+    if source_id is None:
+        source_id = sources_service.create_source(
+            conn,
+            principal=checkout.principal,
+            type="promptpay",
+            amount=amount if amount is not None else link.amount,
+            currency=link.currency,
+            now=now,
+        ).id
     return payments.open_charge(
         conn,
         principal=checkout.principal,
-        new=_new_charge(checkout, nonce, email, amount, source_id=source.id),
+        new=_new_charge(checkout, nonce, email, amount, source_id=source_id),
         now=now,
         record=record,
-    ).charge
+    )
+
+
+def find_charge(conn: Connection, *, checkout: CheckoutLink, charge_id: str) -> Charge | None:
+    """A charge of this link (another link's, or an unknown id: None)."""
+    try:
+        charge = charges_service.get_charge(conn, principal=checkout.principal, charge_id=charge_id)
+    except NotFound:
+        return None
+    return charge if charge.link_id == checkout.link.id else None
 
 
 def complete_promptpay(
@@ -188,8 +203,8 @@ def complete_promptpay(
     """Test mode: end a pending charge of this link as paid or failed, as the API's
     mark_as_paid / mark_as_failed do. A charge already ended is returned as it is."""
     principal = checkout.principal
-    charge = charges_service.get_charge(conn, principal=principal, charge_id=charge_id)
-    if charge.link_id != checkout.link.id:
+    charge = find_charge(conn, checkout=checkout, charge_id=charge_id)
+    if charge is None:
         raise NotFound.for_object("charge", charge_id)
     if charge.status != "pending":
         return charge

@@ -138,8 +138,7 @@ async def form_page(
     context = visit.context(
         card_token=forms.issue_token(key, link_id=visit.link_id, now=now),
         promptpay_token=forms.issue_token(key, link_id=visit.link_id, now=now),
-        # Live PromptPay through Omise is not there yet: live pages offer cards only.
-        promptpay=visit.checkout.link.currency == "thb" and not live,
+        promptpay=visit.checkout.link.currency == "thb",  # live: at Omise, Omise's QR
         omise=live_card(visit) if live else None,
         values=kept,
         errors=errors or {},
@@ -175,7 +174,10 @@ async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, s
         target = f"/payments/{charge.id}/authorize?locale={visit.t.locale}"
         return RedirectResponse(target, status_code=303, headers=pages.PAGE_HEADERS)
     if charge.waits_for_the_processor:  # a live charge whose answer from Omise was lost
-        return pages.notice(visit.t, key="processing", status=202, back=f"/pay/{visit.link_id}")
+        # Back to this attempt, which asks Omise again (the link's page would say "in progress").
+        nonce = charge.metadata.get(service.NONCE_KEY, "")
+        back = f"/pay/{visit.link_id}/return/{nonce}" if nonce else f"/pay/{visit.link_id}"
+        return pages.notice(visit.t, key="processing", status=202, back=back)
     if charge.status == "failed":
         message = (
             visit.t("promptpay_failed")
@@ -192,7 +194,16 @@ async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, s
     if charge.expires_at is not None:  # PromptPay is Thai: the QR's end in Thailand's time
         local = charge.expires_at.astimezone(THAILAND)
         until = (local.strftime("%H:%M"), local.strftime("%d/%m/%Y"))
-    return pages.render("promptpay.html", visit.context(charge=charge, token=token, until=until))
+    context = visit.context(charge=charge, token=token, until=until)
+    image = charge.source.image_uri if charge.source is not None else None
+    if not charge.livemode or image is None:
+        return pages.render("promptpay.html", context)
+    # Live: Omise's QR, and a page that asks again (here, then Omise) until the bank has paid.
+    nonce = charge.metadata.get(service.NONCE_KEY, "")
+    check = f"/pay/{visit.link_id}/return/{nonce}?locale={visit.t.locale}"
+    context.update(qr_image=image, check=check)
+    headers = pages.showing_image(image)
+    return pages.render("promptpay.html", context, headers=headers)
 
 
 def kept_values(visit: CustomerVisit, charge: Charge) -> dict[str, str]:
@@ -286,9 +297,10 @@ async def attempt(
 
 
 async def back_from_omise(visit: CustomerVisit, charge: Charge) -> Charge:
-    """A live charge whose customer is back from Omise's 3-D Secure step: settled from what
-    Omise holds now (its webhook may come later, or first; the charge settles once)."""
-    if charge.status != "pending" or charge.authentication != "pending":
+    """A live charge whose customer is back from Omise's 3-D Secure step, or waits for their
+    QR to be paid: settled from what Omise holds now, once final (its webhook may come later,
+    or first; the charge settles once)."""
+    if charge.status != "pending" or charge.authorized:
         return charge
     processor = await visit.runtime.processor_of(visit.checkout.principal)
     if processor is None:

@@ -26,7 +26,8 @@ from paylinks.models import charges, links
 
 class LinkNotPayable(BadRequest):
     """The link cannot take a payment now; `reason` is used, deleted, expired, limit_reached,
-    or in_progress (a card payment holds its last place until the processor answers)."""
+    or in_progress (a card payment holds its last place until the processor answers; a live
+    QR, until it is paid or expires)."""
 
     code = "link_not_payable"
 
@@ -98,7 +99,8 @@ _HELD = (
     .where(
         charges.c.link_pk == links.c.pk,
         charges.c.status == "pending",
-        charges.c.token_pk.is_not(None),
+        # A card charge, or a live QR (`Charge.claimed_link`); a test QR claims nothing.
+        sa.or_(charges.c.token_pk.is_not(None), charges.c.livemode == sa.true()),
         charges.c.authorized_at.is_(None),  # an authorization has used the link, not held it
     )
     .exists()

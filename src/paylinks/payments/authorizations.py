@@ -110,10 +110,10 @@ def _closed(
     conn: Connection, principal: Principal, charge: Charge, key: str, now: datetime,
     record: Recorder,
 ) -> Charge:  # fmt: skip
-    """After a charge ended without money: give back the place a card charge (authorized, or
-    waiting for 3-D Secure) took on its link, and record the event. A source charge never
-    claimed its link."""
-    if charge.card is not None and charge.link_id is not None:
+    """After a charge ended without money: give back the place it took on its link (a card
+    charge, authorized or waiting for 3-D Secure; a live QR), and record the event. A test
+    QR never claimed its link."""
+    if charge.claimed_link and charge.link_id is not None:
         link = links_service.get_link(conn, principal=principal, link_id=charge.link_id)
         release_link(conn, link=link)
     done = get_charge(conn, principal=principal, charge_id=charge.id)

@@ -1,6 +1,7 @@
 """Expiring pending charges when their time is up: an authorization after 7 days, a PromptPay
-QR after 24 hours. The settlement sweeper runs it (every `serve` process and `paylinks worker`);
-racing sweepers expire a charge once (`authorizations.lapse` is a conditional UPDATE).
+QR after 24 hours (a live QR's end is Omise's to say: `payments.settlement`). The settlement
+sweeper runs it (every `serve` process and `paylinks worker`); racing sweepers expire a charge
+once (`authorizations.lapse` is a conditional UPDATE).
 
 Time is each account's own: in test mode an account's test clock may be ahead of real time, and
 its charges expire by that clock (`testclock`).
@@ -65,12 +66,20 @@ def pending_by_their_clock(
     ]
 
 
-def due(conn: Connection, *, now: datetime, limit: int = 100) -> list[tuple[Principal, str]]:
-    """Pending charges whose time is up by their account's clock."""
+# A live QR is paid at Omise: only Omise can say it was not (`settlement.end_live_qr`).
+LIVE_QR = sa.and_(charges.c.livemode == sa.true(), charges.c.source_pk.is_not(None))
+
+
+def due(
+    conn: Connection, *, now: datetime, live_qrs: bool = False, limit: int = 100
+) -> list[tuple[Principal, str]]:
+    """Pending charges whose time is up by their account's clock: those paylinks ends itself,
+    or (`live_qrs`) the live QRs whose end Omise decides."""
     # `expires_at <= now` is `expires_at < now + 1 µs`: the moment itself has come.
     until = now + timedelta(microseconds=1)
+    which = LIVE_QR if live_qrs else sa.not_(LIVE_QR)
     return pending_by_their_clock(
-        conn, stamp=charges.c.expires_at, until=until, conditions=[], limit=limit
+        conn, stamp=charges.c.expires_at, until=until, conditions=[which], limit=limit
     )
 
 

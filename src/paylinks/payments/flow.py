@@ -214,6 +214,30 @@ async def reverse(
     )  # fmt: skip
 
 
+async def expire(
+    db: Database | GuardedDatabase,
+    *,
+    principal: Principal,
+    charge_id: str,
+    now: datetime,
+    processor: Processor | None,
+    record: Recorder,
+) -> Charge:
+    """Expire a pending PromptPay charge now (its QR can no longer be paid): a live one at
+    Omise first, as a capture or a reversal is."""
+    return await _settle_authorization(
+        db, "expire", principal=principal, charge_id=charge_id, now=now,
+        processor=processor, record=record,
+    )  # fmt: skip
+
+
+STEPS = {
+    "capture": authorizations.capture_charge,
+    "reverse": authorizations.reverse_charge,
+    "expire": authorizations.expire_charge,
+}
+
+
 async def _settle_authorization(
     db: Database | GuardedDatabase,
     action: str,
@@ -227,13 +251,15 @@ async def _settle_authorization(
     # Another account's or mode's charge is a 404 before anything else is said.
     charge = await db.read(get_charge, principal=principal, charge_id=charge_id)
     processor = require_processor(processor)
-    step = authorizations.capture_charge if action == "capture" else authorizations.reverse_charge
-    tell = processor.capture if action == "capture" else processor.reverse
+    step = STEPS[action]
+    tell = {"capture": processor.capture, "reverse": processor.reverse}.get(
+        action, processor.expire
+    )
     if principal.livemode:
-        # Omise first: capturing or reversing twice cannot move money twice at Omise (the second
-        # is refused), so asking again after a lost answer is safe, and the record follows
-        # what Omise did, never the other way round.
-        if charge.capturable:
+        # Omise first: capturing, reversing or expiring twice cannot move money twice at Omise
+        # (the second is refused), so asking again after a lost answer is safe, and the record
+        # follows what Omise did, never the other way round.
+        if charge.capturable or (charge.status == "pending" and charge.source is not None):
             await _ask_live(processor, tell, action, charge)
         return await db.write(
             step, principal=principal, charge_id=charge_id, now=now, record=record
@@ -249,8 +275,8 @@ async def _settle_authorization(
 async def _ask_live(
     processor: Processor, tell: Callable[..., Awaitable[Outcome]], action: str, charge: Charge
 ) -> None:
-    """Capture or reverse at Omise (`tell`); a refusal stands unless Omise's charge shows the
-    action was done already (an earlier request whose answer was lost)."""
+    """Capture, reverse or expire at Omise (`tell`); a refusal stands unless Omise's charge
+    shows the action was done already (an earlier request whose answer was lost)."""
     try:
         await tell(
             charge_id=charge.id, amount=charge.amount, currency=charge.currency,
@@ -270,10 +296,14 @@ async def _ask_live(
         )
     except (Refused, Unknown):
         now_at_omise = None
-    if action == "capture":
-        done = now_at_omise is not None and now_at_omise.successful and not now_at_omise.held
+    if now_at_omise is None:
+        done = False
+    elif action == "capture":
+        done = now_at_omise.successful and not now_at_omise.held
+    elif action == "expire":
+        done = now_at_omise.expired
     else:
-        done = now_at_omise is not None and now_at_omise.failure_code == "reversed"
+        done = now_at_omise.failure_code == "reversed"
     if not done:
         raise ProcessorRefused(refusal.code, refusal.message, refusal.status)
 

@@ -1,6 +1,6 @@
 """Omise's webhooks to paylinks (`POST /omise/webhooks/{account_id}`, one endpoint per connected
-account): how a live charge that waits at Omise (a lost answer, and later 3-D Secure and
-PromptPay) is completed as soon as Omise knows, without waiting for the sweeper.
+account): how a live charge that waits at Omise (a lost answer, 3-D Secure, a PromptPay QR) is
+completed as soon as Omise knows, without waiting for the sweeper.
 
 A webhook is believed only when its signature is right and fresh: `Omise-Signature` (one or more
 hex HMAC-SHA256, comma-separated while Omise rolls its secret) of `timestamp.body`, keyed with
@@ -136,9 +136,9 @@ async def _confirm(runtime: Runtime, principal: Principal, upstream_id: str) -> 
         log.warning("Omise charge %s names %s, which is not this account's", upstream_id, charge_id)
         return
     now = principal.clock(runtime.clock.now())
-    # Waiting for Omise's answer, or for the customer at Omise's 3-D Secure step.
-    at_omise = local.livemode and local.status == "pending" and local.authentication == "pending"
-    if local.waits_for_the_processor or at_omise:
+    # Waiting for Omise's answer, for the customer at Omise's 3-D Secure step, or for the bank
+    # that pays its QR (an authorization waiting for its capture is left as it is).
+    if local.livemode and local.status == "pending" and not local.authorized:
         await runtime.db.write(
             service.settle_charge, principal=principal, charge_id=charge_id,
             outcome=outcome_of(charge), now=now, record=runtime.recorder,

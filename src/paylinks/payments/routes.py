@@ -10,7 +10,7 @@ from typing import Any
 from paylinks.api.pipeline import ApiCall
 from paylinks.charges import schemas
 from paylinks.charges.service import Charge, get_charge
-from paylinks.payments import authorizations, flow, service
+from paylinks.payments import flow, service
 from paylinks.refunds import schemas as refund_schemas
 
 
@@ -90,4 +90,4 @@ async def reverse_charge(call: ApiCall) -> dict[str, Any]:
 
 
 async def expire_charge(call: ApiCall) -> dict[str, Any]:
-    return await _charge_step(call, authorizations.expire_charge)
+    return await _processor_step(call, flow.expire)

@@ -24,13 +24,7 @@ from sqlalchemy.engine import Connection
 from paylinks.auth import Principal
 from paylinks.charges.service import Charge, NewCharge, get_charge
 from paylinks.clock import to_micros
-from paylinks.errors import (
-    BadRequest,
-    InvalidAmount,
-    InvalidCharge,
-    LiveModeUnavailable,
-    MissingCard,
-)
+from paylinks.errors import BadRequest, InvalidAmount, InvalidCharge, MissingCard
 from paylinks.eventlog import Recorder
 from paylinks.ids import new_id
 from paylinks.links import service as links_service
@@ -120,8 +114,17 @@ def open_charge(
     }
     card_ref = None
     if new.source_id is not None and principal.livemode:
-        raise LiveModeUnavailable("live PromptPay through Omise is not available yet; use a card")
-    if new.source_id is not None:
+        # Omise's source: the link is claimed now, as for a card (the QR is paid at Omise,
+        # where the link's rules cannot be checked again), and Omise is asked next.
+        if link is not None:
+            claim_link(conn, principal=principal, link=link, now=now)
+        source = sources_service.adopt_upstream_source(
+            conn, principal=principal, source_id=new.source_id, amount=amount, currency=currency,
+            now=now,
+        )  # fmt: skip
+        card_ref = f"omise:{source.id}"
+        values.update(source_pk=source.pk, expires_at=to_micros(now + QR_LIFETIME))
+    elif new.source_id is not None:
         source = sources_service.consume_source(conn, principal=principal, source_id=new.source_id)
         if (source.amount, source.currency) != (amount, currency):
             raise InvalidCharge("the source's amount and currency must match the charge's")
@@ -156,10 +159,18 @@ def open_charge(
         )
     )
     charge = get_charge(conn, principal=principal, charge_id=charge_id)
-    if card_ref is None or charge.authentication is not None:
+    if not _announced_when_settled(charge):
         # A source's or a 3-D Secure charge: visible as pending to the merchant from now on.
         record(conn, key="charge.create", principal=principal, subject=charge, now=now)
     return Opened(charge, card_ref)
+
+
+def _announced_when_settled(charge: Charge) -> bool:
+    """Whether a charge's `charge.create` waits for the processor's answer: a card charge that
+    goes to the processor at once. A source's charge (it waits for the customer's bank) and a
+    test 3-D Secure charge (for its customer) are announced when they open; a live card charge
+    that Omise sends to 3-D Secure, when Omise says so (`_note_upstream`)."""
+    return charge.source is None and charge.authentication is None
 
 
 def _take_token(
@@ -209,7 +220,7 @@ def settle_charge(
         link = links_service.get_link(conn, principal=principal, link_id=charge.link_id)
         release_link(conn, link=link)
     settled = get_charge(conn, principal=principal, charge_id=charge_id)
-    if settled.authentication is None:  # a 3-D Secure charge was announced when it opened
+    if _announced_when_settled(charge):
         record(conn, key="charge.create", principal=principal, subject=settled, now=now)
     if settled.status != "pending":  # an authorization has no outcome until it is captured
         _record_outcome(conn, record, principal, settled, now)
@@ -240,6 +251,12 @@ def _note_upstream(
             .where(charges.c.pk == charge.pk, charges.c.status == "pending")
             .values(**values)
         )
+    if charge.source is not None:  # PromptPay: the QR the customer scans, as Omise made it
+        if outcome.qr_image is not None:
+            sources_service.note_upstream_qr(
+                conn, source_pk=charge.source.pk, image_uri=outcome.qr_image, data=outcome.qr_data
+            )
+        return
     if outcome.authorize_uri is None:
         return
     waits = conn.execute(
@@ -259,6 +276,8 @@ def _note_upstream(
 def _settled_values(
     charge: Charge, outcome: Outcome, principal: Principal, now: datetime
 ) -> dict[str, Any]:
+    if outcome.expired:  # its time ran out at the processor (a QR never paid)
+        return {"status": "expired", "expired_at": to_micros(now)}
     if not outcome.successful:
         return {
             "status": "failed",
@@ -278,8 +297,10 @@ def _settled_values(
 def _record_outcome(
     conn: Connection, record: Recorder, principal: Principal, charge: Charge, now: datetime
 ) -> None:
-    """The seed's keys: `charge.complete` when a charge succeeds, `charge.failed` when it fails."""
-    key = "charge.complete" if charge.status == "successful" else "charge.failed"
+    """The seed's keys: `charge.complete` when a charge succeeds, `charge.failed` when it fails;
+    Omise's `charge.expire` when its time ran out."""
+    keys = {"successful": "charge.complete", "expired": "charge.expire"}
+    key = keys.get(charge.status, "charge.failed")
     record(conn, key=key, principal=principal, subject=charge, now=now)
 
 

@@ -28,7 +28,7 @@ from paylinks.db import Database
 from paylinks.eventlog import Recorder
 from paylinks.models import charges
 from paylinks.payments import service
-from paylinks.payments.expiry import expire_due, pending_by_their_clock
+from paylinks.payments.expiry import due, expire_due, pending_by_their_clock
 from paylinks.processors.protocol import Attempt, Outcome, Processor, Refused, Unknown
 from paylinks.refunds import service as refunds_service
 from paylinks.refunds.service import WaitingRefund
@@ -48,9 +48,14 @@ Processors = Callable[[Principal], Awaitable[Processor | None]]
 def interrupted(
     conn: Connection, *, before: datetime, limit: int = 100
 ) -> list[tuple[Principal, str]]:
-    """Pending card charges created before `before`: (their account and mode, their id)."""
+    """Pending charges waiting for the processor (`Charge.waits_for_the_processor`) created
+    before `before`: (their account and mode, their id)."""
     waiting_for_the_processor = [
-        charges.c.token_pk.is_not(None),
+        # A card charge, or a live QR whose charge at Omise has no answer recorded yet.
+        sa.or_(
+            charges.c.token_pk.is_not(None),
+            sa.and_(charges.c.livemode == sa.true(), charges.c.upstream_id.is_(None)),
+        ),
         charges.c.authorized_at.is_(None),  # an authorization waits for its capture
         # A 3-D Secure charge waits for its customer, not for the processor.
         sa.or_(charges.c.authentication.is_(None), charges.c.authentication != "pending"),
@@ -154,6 +159,36 @@ async def settle_refund(
     )
 
 
+async def end_live_qrs(
+    db: Database, *, processors: Processors, record: Recorder, now: datetime
+) -> int:
+    """Live QRs whose time is up: settled from Omise (paid, expired) or, when Omise still waits,
+    expired there first. One that cannot be asked now is asked next sweep."""
+    due_qrs = await db.read(due, now=now, live_qrs=True)
+    for principal, charge_id in due_qrs:
+        processor = await processors(principal)
+        charge = await db.read(get_charge, principal=principal, charge_id=charge_id)
+        if processor is None or charge.status != "pending":
+            continue
+        try:
+            found = await processor.lookup(
+                Attempt(charge.id, charge.created_at, charge.upstream_id)
+            )
+            if found is not None and found.pending:
+                found = await processor.expire(
+                    charge_id=charge.id, amount=charge.amount, currency=charge.currency,
+                    upstream_id=charge.upstream_id,
+                )  # fmt: skip
+        except (Unknown, Refused) as problem:
+            log.warning("could not end live QR charge %s at Omise: %s", charge_id, problem)
+            continue
+        await db.write(
+            service.settle_charge, principal=principal, charge_id=charge_id,
+            outcome=found or INTERRUPTED, now=principal.clock(now), record=record,
+        )  # fmt: skip
+    return len(due_qrs)
+
+
 async def run_forever(
     db: Database,
     *,
@@ -168,6 +203,7 @@ async def run_forever(
             now = clock.now()
             await settle_interrupted(db, processors=processors, record=record, now=now)
             await expire_due(db, record=record, now=now)  # the same loop: pending charges' end
+            await end_live_qrs(db, processors=processors, record=record, now=now)
         except Exception:  # a database hiccup must not end settlement for good
             log.exception("settlement sweep failed")
         with contextlib.suppress(TimeoutError):

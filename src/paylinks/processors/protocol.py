@@ -35,6 +35,11 @@ class Outcome:
     held: bool = False  # successful as an authorization only: not captured (yet)
     # Pending on the customer: where they authenticate (3-D Secure at the processor).
     authorize_uri: str | None = None
+    # Pending on the customer's bank: the QR a PromptPay customer scans (the processor's image
+    # of it, and its text when the processor tells).
+    qr_image: str | None = None
+    qr_data: str | None = field(default=None, compare=False)
+    expired: bool = False  # failed because its time ran out at the processor
 
 
 class Refused(Exception):
@@ -83,8 +88,16 @@ class Processor(Protocol):
         link_id: str | None = None, return_uri: str | None = None,
     ) -> Outcome:  # fmt: skip
         """Charge the card for the paylinks charge `charge_id` (only authorize it when
-        `capture` is false). `return_uri`: where the processor's own 3-D Secure step sends the
+        `capture` is false). `card_ref`: what pays, as the processor knows it — a card it
+        vaulted, or at Omise a token or a source (`omise:src_…`: a pending charge whose QR the
+        customer's bank pays). `return_uri`: where the processor's own 3-D Secure step sends the
         customer back (a live processor; the test one authenticates before it is called)."""
+        ...
+
+    async def expire(
+        self, *, charge_id: str, amount: int, currency: str, upstream_id: str | None = None
+    ) -> Outcome:
+        """End a pending charge that is waiting for its customer's bank (a PromptPay QR)."""
         ...
 
     async def capture(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from paylinks.auth import Principal
@@ -30,12 +32,15 @@ class Source:
     payload: str
     used: bool
     created_at: datetime
+    # A live source's QR image, as Omise serves it (then `payload` is what Omise told, if any).
+    image_uri: str | None = None
 
 
 def _from_row(row: sa.Row) -> Source:  # type: ignore[type-arg]
     return Source(
         row.pk, row.id, bool(row.livemode), row.type, row.amount, row.currency, row.payload,
         bool(row.used), from_micros(row.created_at),  # type: ignore[arg-type]
+        row.upstream_image_uri,
     )  # fmt: skip
 
 
@@ -93,6 +98,44 @@ def find_source(conn: Connection, *, source_id: str) -> Source | None:
     """A source by id alone: for serving its QR image, whose URL is the only secret."""
     row = conn.execute(sa.select(sources).where(sources.c.id == source_id)).first()
     return None if row is None else _from_row(row)
+
+
+SOURCE_ID = re.compile(r"^src_(?:test_)?[0-9a-z]{19}$")
+
+
+def adopt_upstream_source(
+    conn: Connection, *, principal: Principal, source_id: str, amount: int, currency: str,
+    now: datetime,
+) -> Source:  # fmt: skip
+    """A live charge's source, made at Omise (by Omise.js, or by the hosted page with the
+    account's key): kept as used at once, so that it pays one charge however many requests
+    name it. Omise checks its amount against the charge's; its QR comes with Omise's answer."""
+    if not SOURCE_ID.match(source_id):
+        # Never echoed: whatever was sent where a source id belongs.
+        raise BadRequest("source must be an Omise source id (src_…) made with the Omise public key")
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    kept = conn.execute(
+        insert(sources)
+        .values(
+            id=source_id, account_pk=principal.account_pk, livemode=principal.livemode,
+            type="promptpay", amount=amount, currency=currency, payload="", used=True,
+            created_at=to_micros(now),
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(sources.c.pk)
+    ).first()  # fmt: skip
+    if kept is None:
+        raise BadRequest(f"source {source_id} was already used by a charge")
+    return Source(kept.pk, source_id, principal.livemode, "promptpay", amount, currency, "",
+                  True, now)  # fmt: skip
+
+
+def note_upstream_qr(conn: Connection, *, source_pk: int, image_uri: str, data: str | None) -> None:
+    """What Omise said of a live source's QR: its image, and its text when Omise gives it."""
+    values: dict[str, str] = {"upstream_image_uri": image_uri}
+    if data:
+        values["payload"] = data
+    conn.execute(sources.update().where(sources.c.pk == source_pk).values(**values))
 
 
 def consume_source(conn: Connection, *, principal: Principal, source_id: str) -> Source:

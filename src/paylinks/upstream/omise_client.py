@@ -83,6 +83,16 @@ class OmiseClient:
         done: dict[str, Any] = await self._call("POST", f"/charges/{upstream_id}/reverse")
         return done
 
+    async def expire_charge(self, upstream_id: str) -> dict[str, Any]:
+        done: dict[str, Any] = await self._call("POST", f"/charges/{upstream_id}/expire")
+        return done
+
+    async def create_source(self, *, type: str, amount: int, currency: str) -> dict[str, Any]:
+        """A source (PromptPay) made with the secret key: no money moves until it is charged."""
+        body = {"type": type, "amount": amount, "currency": currency}
+        made: dict[str, Any] = await self._call("POST", "/sources", body)
+        return made
+
     async def refund_charge(
         self, upstream_id: str, *, amount: int, metadata: dict[str, Any]
     ) -> dict[str, Any]:

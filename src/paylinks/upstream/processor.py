@@ -56,12 +56,30 @@ def outcome_of(charge: dict[str, Any]) -> Outcome:
     if status in ("failed", "expired", "reversed"):
         code = str(charge.get("failure_code") or status)
         message = str(charge.get("failure_message") or code.replace("_", " "))
-        return Outcome(False, code, message, upstream_id=upstream_id, card=kept)
+        return Outcome(
+            False, code, message, upstream_id=upstream_id, card=kept, expired=status == "expired"
+        )
     authorize_uri = charge.get("authorize_uri")
+    image, data = _scannable(charge)
     return Outcome(
         False, upstream_id=upstream_id, card=kept, pending=True,
         authorize_uri=authorize_uri if isinstance(authorize_uri, str) and authorize_uri else None,
+        qr_image=image, qr_data=data,
     )  # fmt: skip
+
+
+def _scannable(charge: dict[str, Any]) -> tuple[str | None, str | None]:
+    """A pending source charge's QR, as Omise describes it: its image's address (Omise serves
+    it), and its text when Omise gives it."""
+    source = charge.get("source")
+    code = source.get("scannable_code") if isinstance(source, dict) else None
+    image = code.get("image") if isinstance(code, dict) else None
+    uri = image.get("download_uri") if isinstance(image, dict) else None
+    if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
+        return None, None
+    assert isinstance(code, dict)
+    data = code.get("raw_data")
+    return uri, data if isinstance(data, str) else None
 
 
 class OmiseProcessor:
@@ -85,13 +103,29 @@ class OmiseProcessor:
     ) -> Outcome:  # fmt: skip
         # Omise: with `return_uri`, Omise runs 3-D Secure when the card or the account needs it,
         # and answers a pending charge with the `authorize_uri` to send the customer to.
-        extra = {"return_uri": return_uri} if return_uri else {}
+        extra: dict[str, Any] = {"return_uri": return_uri} if return_uri else {}
+        paid_with = card_ref.removeprefix("omise:")
+        if paid_with.startswith("src_"):  # PromptPay: pending until the customer's bank pays
+            extra["source"] = paid_with
+        else:
+            extra.update(card=paid_with, capture=capture)
         made = await self._ask(self._omise.create_charge(
             paylinks_charge_id=charge_id, amount=amount, currency=currency,
-            card=card_ref.removeprefix("omise:"), capture=capture,
             metadata={LINK_KEY: link_id} if link_id else {}, **extra,
         ))  # fmt: skip
         return outcome_of(made)
+
+    async def expire(
+        self, *, charge_id: str, amount: int, currency: str, upstream_id: str | None = None
+    ) -> Outcome:
+        return outcome_of(await self._ask(self._omise.expire_charge(_known(upstream_id))))
+
+    async def make_source(self, *, amount: int, currency: str) -> str:
+        """A PromptPay source at Omise (the hosted page's, which has no Omise.js for it)."""
+        made = await self._ask(
+            self._omise.create_source(type="promptpay", amount=amount, currency=currency)
+        )
+        return str(made.get("id"))
 
     async def capture(
         self, *, charge_id: str, amount: int, currency: str, upstream_id: str | None = None
