@@ -66,7 +66,7 @@ def pending_by_their_clock(
     ]
 
 
-# A live QR is paid at Omise: only Omise can say it was not (`settlement.end_live_qr`).
+# A live QR is paid at Omise: only Omise can say it was not (`settlement.end_live_qrs`).
 LIVE_QR = sa.and_(charges.c.livemode == sa.true(), charges.c.source_pk.is_not(None))
 
 

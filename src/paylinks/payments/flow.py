@@ -223,19 +223,26 @@ async def expire(
     processor: Processor | None,
     record: Recorder,
 ) -> Charge:
-    """Expire a pending PromptPay charge now (its QR can no longer be paid): a live one at
-    Omise first, as a capture or a reversal is."""
-    return await _settle_authorization(
-        db, "expire", principal=principal, charge_id=charge_id, now=now,
-        processor=processor, record=record,
+    """Expire a pending PromptPay charge now (its QR can no longer be paid). A live QR is paid
+    at Omise, so Omise expires it first and the record follows Omise's answer; anything else
+    (test mode, a live charge that is no waiting QR) is paylinks' own step, or its refusal."""
+    charge = await db.read(get_charge, principal=principal, charge_id=charge_id)
+    processor = require_processor(processor)
+    if not (principal.livemode and charge.status == "pending" and charge.source is not None):
+        return await db.write(
+            authorizations.expire_charge,
+            principal=principal, charge_id=charge_id, now=now, record=record,
+        )  # fmt: skip
+    at_omise = await _ask_live(processor, processor.expire, "expire", charge)
+    done = await db.write(
+        service.settle_charge,
+        principal=principal, charge_id=charge_id, outcome=at_omise, now=now, record=record,
     )  # fmt: skip
-
-
-STEPS = {
-    "capture": authorizations.capture_charge,
-    "reverse": authorizations.reverse_charge,
-    "expire": authorizations.expire_charge,
-}
+    if done.status != "expired":
+        raise ProcessorUnavailable(
+            f"Omise has not expired charge {charge_id} yet; sending it again is safe"
+        )
+    return done
 
 
 async def _settle_authorization(
@@ -251,15 +258,13 @@ async def _settle_authorization(
     # Another account's or mode's charge is a 404 before anything else is said.
     charge = await db.read(get_charge, principal=principal, charge_id=charge_id)
     processor = require_processor(processor)
-    step = STEPS[action]
-    tell = {"capture": processor.capture, "reverse": processor.reverse}.get(
-        action, processor.expire
-    )
+    step = authorizations.capture_charge if action == "capture" else authorizations.reverse_charge
+    tell = processor.capture if action == "capture" else processor.reverse
     if principal.livemode:
-        # Omise first: capturing, reversing or expiring twice cannot move money twice at Omise
-        # (the second is refused), so asking again after a lost answer is safe, and the record
-        # follows what Omise did, never the other way round.
-        if charge.capturable or (charge.status == "pending" and charge.source is not None):
+        # Omise first: capturing or reversing twice cannot move money twice at Omise (the second
+        # is refused), so asking again after a lost answer is safe, and the record follows
+        # what Omise did, never the other way round.
+        if charge.capturable:
             await _ask_live(processor, tell, action, charge)
         return await db.write(
             step, principal=principal, charge_id=charge_id, now=now, record=record
@@ -274,15 +279,15 @@ async def _settle_authorization(
 
 async def _ask_live(
     processor: Processor, tell: Callable[..., Awaitable[Outcome]], action: str, charge: Charge
-) -> None:
-    """Capture, reverse or expire at Omise (`tell`); a refusal stands unless Omise's charge
-    shows the action was done already (an earlier request whose answer was lost)."""
+) -> Outcome:
+    """Capture, reverse or expire at Omise (`tell`): Omise's answer; a refusal stands unless
+    Omise's charge shows the action was done already (an earlier request whose answer was
+    lost), and then that charge is the answer."""
     try:
-        await tell(
+        return await tell(
             charge_id=charge.id, amount=charge.amount, currency=charge.currency,
             upstream_id=charge.upstream_id,
         )  # fmt: skip
-        return
     except Unknown as problem:
         raise ProcessorUnavailable(
             f"Omise's answer to the {action} of charge {charge.id} was lost; nothing was "
@@ -304,8 +309,9 @@ async def _ask_live(
         done = now_at_omise.expired
     else:
         done = now_at_omise.failure_code == "reversed"
-    if not done:
+    if not done or now_at_omise is None:
         raise ProcessorRefused(refusal.code, refusal.message, refusal.status)
+    return now_at_omise
 
 
 async def settle_from_processor(
