@@ -309,6 +309,7 @@ class Ctx:
     other_account: TestAccount
     monkeypatch: pytest.MonkeyPatch
     seen: set[tuple[str, int]] = field(default_factory=set)
+    db: Any = None  # the app's Database (scenarios that connect the account to an Omise)
 
     @property
     def key(self) -> str:

@@ -9,6 +9,8 @@ from checker import Ctx
 from factories import TestAccount
 from starlette.testclient import TestClient
 
+from paylinks.db import Database
+
 
 @pytest.fixture
 def ctx(
@@ -17,5 +19,6 @@ def ctx(
     account: TestAccount,
     other_account: TestAccount,
     monkeypatch: pytest.MonkeyPatch,
+    db: Database,
 ) -> Ctx:
-    return Ctx(client, make_client, account, other_account, monkeypatch)
+    return Ctx(client, make_client, account, other_account, monkeypatch, db=db)

@@ -3,6 +3,9 @@ and the test-mode completions (mark as paid, mark as failed)."""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from checker import (
@@ -11,6 +14,10 @@ from checker import (
     scenario,
 )
 from factories import VISA_NO_FUNDS
+from faults import FAIL_BEFORE, FaultProxy, fault_proxy
+from servers import LiveServer, live_server
+from starlette.testclient import TestClient
+from upstreams import TIMEOUT, connect, upstream_charges, upstream_source, upstream_token
 
 # --- createCharge
 
@@ -269,6 +276,38 @@ def reverse_others_charges(ctx: Ctx) -> None:
     charge = ctx.authorization()
     key = ctx.other_account.test.secret_key
     ctx.call("reverseCharge", status=404, charge_id=charge["id"], key=key)
+
+
+@contextmanager
+def live_with_omise(ctx: Ctx) -> Iterator[tuple[TestClient, LiveServer, FaultProxy]]:
+    """The account connected to an Omise (a second paylinks in test mode) behind a proxy that
+    can lose its answers; a client of the app that talks to it."""
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        live_server(f"sqlite:///{folder}/omise.db") as omise,
+        fault_proxy(omise.url) as proxy,
+    ):
+        connect(ctx.db, ctx.account, omise)
+        yield ctx.make_client(omise_api_url=proxy.url, omise_timeout_seconds=TIMEOUT), omise, proxy
+
+
+@scenario("captureCharge", 503)
+@scenario("reverseCharge", 503)
+@scenario("expireCharge", 503)
+def live_steps_whose_answer_from_omise_is_lost(ctx: Ctx) -> None:
+    key = ctx.account.live.secret_key
+    with live_with_omise(ctx) as (live, omise, proxy):
+        body = {"card": upstream_token(omise), "amount": 50000, "currency": "thb", "capture": False}
+        held = ctx.call("createCharge", status=200, client=live, key=key, json=body).json()
+        qr = {"source": upstream_source(omise), "amount": 50000, "currency": "thb"}
+        waiting = ctx.call("createCharge", status=200, client=live, key=key, json=qr).json()
+        steps = [("captureCharge", held), ("reverseCharge", held), ("expireCharge", waiting)]
+        for op, charge in steps:
+            [upstream] = upstream_charges(omise, "paylinks_charge_id", charge["id"])
+            action = op.removesuffix("Charge")
+            proxy.arm(FAIL_BEFORE, "POST", f"/charges/{upstream['id']}/{action}")
+            lost = ctx.call(op, status=503, client=live, key=key, charge_id=charge["id"])
+            assert error_code(lost) == "service_unavailable"
 
 
 @scenario("expireCharge", 200)
