@@ -1,7 +1,8 @@
 """The baseline: a bare Starlette JSON hello-world, served exactly as `paylinks serve` is served.
 
-Rather than copying uvicorn's settings, `main()` takes them from `paylinks.server` (the one place
-that knows how paylinks runs uvicorn), so the baseline always gets the same `uvicorn.run` options:
+Rather than copying uvicorn's settings, `serve_as_paylinks` (which bench/anchor_app.py serves with
+too) takes them from `paylinks.server` (the one place that knows how paylinks runs uvicorn), so
+the baseline always gets the same `uvicorn.run` options:
 access log off, no server header, loop and HTTP parser on `auto` (uvloop and httptools when
 installed, as they are with `uvicorn[standard]`), and `--workers N` processes like
 `paylinks serve --workers N`.
@@ -26,10 +27,13 @@ async def hello(_request: Request) -> JSONResponse:
 app = Starlette(routes=[Route("/", hello)])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def serve_as_paylinks(target: str, *, factory: bool = False, port: int, doc: str | None) -> None:
+    """Serve `target` ("module:app", or a factory of it) from the command line's --host, --port
+    and --workers, with `paylinks.server.uvicorn_options`; worker processes import it by name,
+    as `paylinks serve --workers N` does."""
+    parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--port", type=int, default=port)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
 
@@ -42,13 +46,9 @@ def main() -> None:
     from paylinks.server import uvicorn_options
 
     options = uvicorn_options(Settings(), host=args.host, port=args.port)
-    if args.workers == 1:
-        uvicorn.run(app, **options)  # type: ignore[arg-type]
-        return
-    # Worker processes import the app by name, as `paylinks serve --workers N` does.
     sys.path.insert(0, str(Path(__file__).parent))
-    uvicorn.run("hello_app:app", workers=args.workers, **options)  # type: ignore[arg-type]
+    uvicorn.run(target, factory=factory, workers=args.workers, **options)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
-    main()
+    serve_as_paylinks("hello_app:app", port=8001, doc=__doc__)

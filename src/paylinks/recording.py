@@ -49,7 +49,7 @@ class EventRecorder:
                 conn,
                 principal=principal,
                 key=key,
-                data=self._link(conn, subject, now),
+                data=self._link(conn, subject, now, new=key == "link.create"),
                 now=now,
                 link_pk=subject.pk,
             )
@@ -58,6 +58,9 @@ class EventRecorder:
         # The outbox: delivery rows commit (or roll back) with the event and the change.
         enqueue(conn, principal=principal, event_pk=event_pk, key=key, now=now)
 
-    def _link(self, conn: Connection, link: Link, now: datetime) -> dict[str, Any]:
-        found, total = embedded_charges(conn, link_pks=[link.pk]).get(link.pk, ([], 0))
+    def _link(self, conn: Connection, link: Link, now: datetime, *, new: bool) -> dict[str, Any]:
+        # A link just created has no charges: no statement to find that out.
+        counts = {link.pk: 0} if new else None
+        embedded = embedded_charges(conn, link_pks=[link.pk], counts=counts)
+        found, total = embedded.get(link.pk, ([], 0))
         return link_with_charges_to_wire(link, found, total, public_url=self.public_url, now=now)

@@ -215,13 +215,16 @@ _CHARGE_COUNTS = (
 
 
 def embedded_charges(
-    conn: Connection, *, link_pks: list[int]
+    conn: Connection, *, link_pks: list[int], counts: dict[int, int] | None = None
 ) -> dict[int, tuple[list[Charge], int]]:
     """For each link, its first 20 charges (chronological) and how many it has: two queries for
-    a whole page of links."""
+    a whole page of links, one when `counts` (how many each has, read with the links) is
+    given, none when those are all zero."""
     if not link_pks:
         return {}
-    counts: dict[int, int] = dict(conn.execute(_CHARGE_COUNTS, {"pks": link_pks}).all())
+    if counts is None:
+        counts = dict(conn.execute(_CHARGE_COUNTS, {"pks": link_pks}).all())
+    counts = {pk: n for pk, n in counts.items() if n}
     result: dict[int, tuple[list[Charge], int]] = {pk: ([], 0) for pk in link_pks}
     if not counts:
         return result

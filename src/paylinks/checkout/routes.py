@@ -18,7 +18,8 @@ from paylinks.checkout.limits import card_refused
 from paylinks.errors import ApiError, InvalidCard, NotFound, TestModeLiveCard
 from paylinks.links.claims import LinkNotPayable
 from paylinks.payments import flow as payments
-from paylinks.processors.protocol import Refused, Unknown
+from paylinks.payments.service import Opened
+from paylinks.processors.protocol import Processor, Refused, Unknown
 from paylinks.tokens import service as tokens_service
 from paylinks.upstream.processor import OmiseProcessor
 
@@ -127,17 +128,26 @@ async def _pay_live(visit: visits.CustomerVisit, fields: dict[str, str], nonce: 
             service.open_card_payment, checkout=checkout, nonce=nonce, omise_token=token,
             email=email, amount=amount, now=now, record=runtime.recorder, return_uri=return_uri,
         )  # fmt: skip
-        if isinstance(opened, Charge):  # this form's earlier submission made it
-            return await visits.outcome_page(visit, await visits.settled(visit, opened), fields)
-        charge = await payments.finish(
-            runtime.db, opened, principal=checkout.principal, processor=processor, now=now,
-            record=runtime.recorder,
-        )  # fmt: skip
+        return await _made_at_omise(visit, opened, processor, fields)
     except LinkNotPayable as error:
         return visits.state_page(visit, error.reason)
     except ApiError:  # a used token, Omise's refusal: nothing was charged
         alert = visit.t.decline(None, livemode=True)
         return await visits.form_page(visit, status=402, values=fields, alert=alert)
+
+
+async def _made_at_omise(
+    visit: visits.CustomerVisit, opened: Charge | Opened, processor: Processor,
+    fields: dict[str, str],
+) -> Response:  # fmt: skip
+    """The page of a live attempt once opened: this form's earlier charge (settled first, for
+    a double click), or the new one, made at Omise now. Raises what `payments.finish` raises."""
+    if isinstance(opened, Charge):
+        return await visits.outcome_page(visit, await visits.settled(visit, opened), fields)
+    charge = await payments.finish(
+        visit.runtime.db, opened, principal=visit.checkout.principal, processor=processor,
+        now=visit.now(), record=visit.runtime.recorder,
+    )  # fmt: skip
     return await visits.outcome_page(visit, charge, fields)
 
 
@@ -217,18 +227,12 @@ async def _promptpay_live(
             service.start_promptpay, checkout=checkout, nonce=nonce, email=email, amount=amount,
             now=now, record=runtime.recorder, omise_source=source,
         )  # fmt: skip
-        if isinstance(opened, Charge):  # this form's earlier submission made it
-            return await visits.outcome_page(visit, opened, fields)
-        charge = await payments.finish(
-            runtime.db, opened, principal=checkout.principal, processor=processor, now=now,
-            record=runtime.recorder,
-        )  # fmt: skip
+        return await _made_at_omise(visit, opened, processor, fields)
     except LinkNotPayable as error:
         return visits.state_page(visit, error.reason)
     except (ApiError, Refused, Unknown):  # Omise refused or did not answer: nothing was paid
         alert = visit.t("promptpay_failed")
         return await visits.form_page(visit, status=402, values=fields, alert=alert)
-    return await visits.outcome_page(visit, charge, fields)
 
 
 @pages.html_page

@@ -1,11 +1,13 @@
-"""A link as the API reads it: with its first charges embedded, its charges page by page, and its
-numbers (views, payments, revenue). Each is one transaction; charges are read through
-`charges.service`, and rendered by `links.schemas`.
+"""A link as the API reads it: with its first charges embedded, a page of links, its charges page
+by page, and its numbers (views, payments, revenue). Each is one transaction; charges are read
+through `charges.service`, and rendered by `links.schemas`. A link is read with its charge
+count, so that links without charges (most) cost no second statement.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -13,31 +15,120 @@ from sqlalchemy.engine import Connection
 from paylinks.auth import Principal
 from paylinks.charges import service as charges_service
 from paylinks.charges.service import Charge
-from paylinks.links.service import Link, get_link, list_links
+from paylinks.clock import to_micros
+from paylinks.errors import NotFound
+from paylinks.links.service import COUNTER_TOTAL, GET_LINK, Link, from_row, get_link, scope_params
 from paylinks.models import charges, links
 from paylinks.pagination import ListQuery
 
 # For each link (by pk): its first charges and how many it has in all.
 Embedded = dict[int, tuple[list[Charge], int]]
 
+# How many charges a link has, read with it (an index lookup, `ix_charges_link`): a link or a
+# page of links without charges then needs no second statement for its embedded charges.
+CHARGE_COUNT = (
+    sa.select(sa.func.count())
+    .select_from(charges)
+    .where(charges.c.link_pk == links.c.pk)
+    .scalar_subquery()
+    .label("charge_count")
+)
+_READ_LINK = GET_LINK.add_columns(CHARGE_COUNT)
 
-def with_charges(conn: Connection, found: list[Link]) -> tuple[list[Link], Embedded]:
-    return found, charges_service.embedded_charges(conn, link_pks=[link.pk for link in found])
+
+def _counted_link(conn: Connection, principal: Principal, link_id: str) -> tuple[Link, int]:
+    """`links.service.get_link`, and how many charges the link has, in one statement."""
+    row = conn.execute(_READ_LINK, {"link_id": link_id, **scope_params(principal)}).first()
+    if row is None:
+        raise NotFound.for_object("link", link_id)
+    return from_row(row), int(row.charge_count)
+
+
+def _list_where(has_from: bool, has_to: bool) -> list[sa.ColumnElement[bool]]:
+    where = [
+        links.c.account_pk == sa.bindparam("account_pk"),
+        links.c.livemode == sa.bindparam("livemode"),
+    ]
+    if has_from:
+        where.append(links.c.created_at >= sa.bindparam("from_micros"))
+    if has_to:
+        where.append(links.c.created_at <= sa.bindparam("to_micros"))
+    return where
+
+
+def _list_statements(reverse: bool, has_from: bool, has_to: bool) -> tuple[Any, Any]:
+    order = (
+        (links.c.created_at.desc(), links.c.pk.desc())
+        if reverse
+        else (links.c.created_at.asc(), links.c.pk.asc())
+    )
+    where = _list_where(has_from, has_to)
+    page = (
+        sa.select(links, CHARGE_COUNT)
+        .where(*where)
+        .order_by(*order)
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+    )
+    count = sa.select(sa.func.count()).select_from(links).where(*where)
+    return page, count
+
+
+# Every shape of list query (order x from x to), built once.
+_LIST = {
+    (r, f, t): _list_statements(r, f, t)
+    for r in (False, True)
+    for f in (False, True)
+    for t in (False, True)
+}
+
+
+def list_links(
+    conn: Connection, *, principal: Principal, query: ListQuery
+) -> tuple[list[Link], int, dict[int, int]]:
+    """One page of links, the number of all links matching `from`..`to` (inclusive), and how
+    many charges each link of the page has (by its pk); an unfiltered total comes from the
+    counters, not a COUNT over every row.
+
+    Ties on `created_at` are broken by insertion order, so pages never skip or repeat a link.
+    """
+    page, count = _LIST[(query.reverse, query.from_ is not None, query.to is not None)]
+    params: dict[str, Any] = {
+        **scope_params(principal),
+        "limit": query.limit,
+        "offset": query.offset,
+        "from_micros": to_micros(query.from_) if query.from_ else None,
+        "to_micros": to_micros(query.to) if query.to else None,
+    }
+    rows = conn.execute(page, params).all()
+    total_query = count if query.filtered else COUNTER_TOTAL
+    total = conn.execute(total_query, params).scalar_one()
+    counts = {r.pk: int(r.charge_count) for r in rows}
+    return [from_row(r) for r in rows], int(total), counts
+
+
+def with_charges(
+    conn: Connection, found: list[Link], counts: dict[int, int] | None = None
+) -> tuple[list[Link], Embedded]:
+    """The links and their embedded charges (`counts`: how many each has, when known)."""
+    pks = [link.pk for link in found]
+    return found, charges_service.embedded_charges(conn, link_pks=pks, counts=counts)
 
 
 def read_link(
     conn: Connection, *, principal: Principal, link_id: str
 ) -> tuple[list[Link], Embedded]:
-    """One link and its embedded charges."""
-    return with_charges(conn, [get_link(conn, principal=principal, link_id=link_id)])
+    """One link and its embedded charges (one statement for a link without charges)."""
+    link, count = _counted_link(conn, principal, link_id)
+    return with_charges(conn, [link], {link.pk: count})
 
 
 def read_links(
     conn: Connection, *, principal: Principal, query: ListQuery
 ) -> tuple[list[Link], Embedded, int]:
     """A page of links with their embedded charges, and how many links match."""
-    found, total = list_links(conn, principal=principal, query=query)
-    return (*with_charges(conn, found), total)
+    found, total, counts = list_links(conn, principal=principal, query=query)
+    return (*with_charges(conn, found, counts), total)
 
 
 def read_link_charges(

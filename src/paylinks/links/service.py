@@ -24,7 +24,6 @@ from paylinks.errors import BadRequest, LimitExceeded, NotFound
 from paylinks.eventlog import Recorder
 from paylinks.ids import new_id
 from paylinks.models import accounts, link_counters, links
-from paylinks.pagination import ListQuery
 
 COUNTER_SLOTS = 8
 
@@ -231,7 +230,7 @@ def create_link(
 
 
 # Hot statements are built once: constructing a select costs more than running it on SQLite.
-_GET_LINK = sa.select(links).where(
+GET_LINK = sa.select(links).where(
     links.c.id == sa.bindparam("link_id"),
     links.c.account_pk == sa.bindparam("account_pk"),
     links.c.livemode == sa.bindparam("livemode"),
@@ -248,7 +247,7 @@ def scope_params(principal: Principal) -> dict[str, Any]:
 
 def get_link(conn: Connection, *, principal: Principal, link_id: str) -> Link:
     """The link, or `NotFound` — also when it belongs to another account or mode."""
-    row = conn.execute(_GET_LINK, {"link_id": link_id, **scope_params(principal)}).first()
+    row = conn.execute(GET_LINK, {"link_id": link_id, **scope_params(principal)}).first()
     if row is None:
         raise NotFound.for_object("link", link_id)
     return from_row(row)
@@ -299,67 +298,6 @@ def delete_link(
     destroyed = replace(link, deleted=True, deleted_at=now)
     record(conn, key="link.destroy", principal=principal, subject=destroyed, now=now)
     return destroyed
-
-
-def _list_where(has_from: bool, has_to: bool) -> list[sa.ColumnElement[bool]]:
-    where = [
-        links.c.account_pk == sa.bindparam("account_pk"),
-        links.c.livemode == sa.bindparam("livemode"),
-    ]
-    if has_from:
-        where.append(links.c.created_at >= sa.bindparam("from_micros"))
-    if has_to:
-        where.append(links.c.created_at <= sa.bindparam("to_micros"))
-    return where
-
-
-def _list_statements(reverse: bool, has_from: bool, has_to: bool) -> tuple[Any, Any]:
-    order = (
-        (links.c.created_at.desc(), links.c.pk.desc())
-        if reverse
-        else (links.c.created_at.asc(), links.c.pk.asc())
-    )
-    where = _list_where(has_from, has_to)
-    page = (
-        sa.select(links)
-        .where(*where)
-        .order_by(*order)
-        .limit(sa.bindparam("limit"))
-        .offset(sa.bindparam("offset"))
-    )
-    count = sa.select(sa.func.count()).select_from(links).where(*where)
-    return page, count
-
-
-# Every shape of list query (order x from x to), built once.
-_LIST = {
-    (r, f, t): _list_statements(r, f, t)
-    for r in (False, True)
-    for f in (False, True)
-    for t in (False, True)
-}
-
-
-def list_links(
-    conn: Connection, *, principal: Principal, query: ListQuery
-) -> tuple[list[Link], int]:
-    """One page of links and the number of all links matching `from`..`to` (inclusive); an
-    unfiltered total comes from the counters, not a COUNT over every row.
-
-    Ties on `created_at` are broken by insertion order, so pages never skip or repeat a link.
-    """
-    page, count = _LIST[(query.reverse, query.from_ is not None, query.to is not None)]
-    params: dict[str, Any] = {
-        **scope_params(principal),
-        "limit": query.limit,
-        "offset": query.offset,
-        "from_micros": to_micros(query.from_) if query.from_ else None,
-        "to_micros": to_micros(query.to) if query.to else None,
-    }
-    rows = conn.execute(page, params).all()
-    total_query = count if query.filtered else COUNTER_TOTAL
-    total = conn.execute(total_query, params).scalar_one()
-    return [from_row(r) for r in rows], int(total)
 
 
 @dataclass(frozen=True)

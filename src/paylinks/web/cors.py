@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,13 +56,18 @@ def preflight() -> Response:
     )
 
 
+CORS_HEADERS = (
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-expose-headers", EXPOSE_HEADERS.encode("latin-1")),
+)
+CORS_NAMES = {name for name, _ in CORS_HEADERS}
+
+
 def is_preflight(scope: Scope) -> bool:
+    if scope["method"] != "OPTIONS":  # every other request: no headers object to build
+        return False
     headers = Headers(scope=scope)
-    return (
-        scope["method"] == "OPTIONS"
-        and "origin" in headers
-        and "access-control-request-method" in headers
-    )
+    return "origin" in headers and "access-control-request-method" in headers
 
 
 class BrowserCors:
@@ -86,9 +91,9 @@ class BrowserCors:
 
         async def send_allowed(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Access-Control-Allow-Origin"] = "*"
-                headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+                # The raw list, as ASGI carries it (cheaper than a MutableHeaders per answer).
+                kept = [h for h in message.get("headers", []) if h[0].lower() not in CORS_NAMES]
+                message = {**message, "headers": [*kept, *CORS_HEADERS]}
             await send(message)
 
         await self.app(scope, receive, send_allowed)
