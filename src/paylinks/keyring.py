@@ -7,18 +7,16 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from paylinks.db import Database
+from paylinks.db import Database, dialect_insert
 from paylinks.models import instance_secrets
 
 
 def instance_secret(conn: Connection, *, name: str) -> bytes:
     """The secret called `name`, created on first use; concurrent first uses agree."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(
-        insert(instance_secrets)
+        dialect_insert(conn, instance_secrets)
         .values(name=name, value=secrets.token_hex(32))
         .on_conflict_do_nothing(index_elements=["name"])
     )

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from paylinks.clock import to_micros
+from paylinks.db import dialect_insert
 from paylinks.models import account_branding
 
 
@@ -42,10 +42,9 @@ def save_branding(
     conn: Connection, *, account_pk: int, values: dict[str, object], now: datetime
 ) -> None:
     """Set the given columns (display_name, brand_color, support_email, logo, logo_type)."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     row = {**values, "account_pk": account_pk, "updated_at": to_micros(now)}
     conn.execute(
-        insert(account_branding)
+        dialect_insert(conn, account_branding)
         .values(row)
         .on_conflict_do_update(
             index_elements=["account_pk"], set_={**values, "updated_at": row["updated_at"]}

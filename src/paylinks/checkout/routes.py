@@ -75,7 +75,7 @@ async def pay_by_card(request: Request) -> Response:
     card = tokens_service.card_object(card_input, valid, livemode=checkout.link.livemode, now=now)
     return_uri = None
     if checkout.three_d_secure:
-        return_uri = f"{runtime.settings.public_url}/pay/{checkout.link.id}/return/{nonce}"
+        return_uri = runtime.settings.public_url + visits.return_path(checkout.link.id, nonce)
     try:
         opened = await runtime.db.write(
             service.open_card_payment,
@@ -122,7 +122,7 @@ async def _pay_live(visit: visits.CustomerVisit, fields: dict[str, str], nonce: 
     if processor is None:  # disconnected since the page was shown
         return visits.state_page(visit, "live")
     # Omise runs 3-D Secure when the card or the account needs it, and sends the customer here.
-    return_uri = f"{runtime.settings.public_url}/pay/{checkout.link.id}/return/{nonce}"
+    return_uri = runtime.settings.public_url + visits.return_path(checkout.link.id, nonce)
     try:
         opened = await runtime.db.write(
             service.open_card_payment, checkout=checkout, nonce=nonce, omise_token=token,
@@ -170,7 +170,7 @@ async def return_from_bank(request: Request) -> Response:
         charge = await visits.back_from_omise(visit, charge)
         if charge.status == "pending" and charge.upstream_authorize_uri is not None:
             # Back from Omise's 3-D Secure step, and Omise has not finished: its webhook will.
-            back = f"/pay/{visit.link_id}/return/{nonce}"
+            back = visits.return_path(visit.link_id, nonce)
             return pages.notice(visit.t, key="processing", status=202, back=back)
     return await visits.outcome_page(visit, charge, visits.kept_values(visit, charge))
 

@@ -175,8 +175,7 @@ async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, s
         return RedirectResponse(target, status_code=303, headers=pages.PAGE_HEADERS)
     if charge.waits_for_the_processor:  # a live charge whose answer from Omise was lost
         # Back to this attempt, which asks Omise again (the link's page would say "in progress").
-        nonce = charge.metadata.get(service.NONCE_KEY, "")
-        back = f"/pay/{visit.link_id}/return/{nonce}" if nonce else f"/pay/{visit.link_id}"
+        back = attempt_path(visit.link_id, charge) or f"/pay/{visit.link_id}"
         return pages.notice(visit.t, key="processing", status=202, back=back)
     if charge.status == "failed":
         message = (
@@ -196,14 +195,25 @@ async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, s
         until = (local.strftime("%H:%M"), local.strftime("%d/%m/%Y"))
     context = visit.context(charge=charge, token=token, until=until)
     image = charge.source.image_uri if charge.source is not None else None
-    if not charge.livemode or image is None:
+    path = attempt_path(visit.link_id, charge)
+    if not charge.livemode or image is None or path is None:
         return pages.render("promptpay.html", context)
     # Live: Omise's QR, and a page that asks again (here, then Omise) until the bank has paid.
-    nonce = charge.metadata.get(service.NONCE_KEY, "")
-    check = f"/pay/{visit.link_id}/return/{nonce}?locale={visit.t.locale}"
-    context.update(qr_image=image, check=check)
+    context.update(qr_image=image, check=f"{path}?locale={visit.t.locale}")
     headers = pages.showing_image(image)
     return pages.render("promptpay.html", context, headers=headers)
+
+
+def return_path(link_id: str, nonce: str) -> str:
+    """Where an attempt is shown again by its form nonce (`routes.return_from_bank`): the
+    customer's way back from a bank's step, and a page that asks the processor again."""
+    return f"/pay/{link_id}/return/{nonce}"
+
+
+def attempt_path(link_id: str, charge: Charge) -> str | None:
+    """`return_path` of a charge made on the page (None for one made through the API)."""
+    nonce = charge.metadata.get(service.NONCE_KEY)
+    return return_path(link_id, nonce) if isinstance(nonce, str) else None
 
 
 def kept_values(visit: CustomerVisit, charge: Charge) -> dict[str, str]:

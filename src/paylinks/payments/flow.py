@@ -301,17 +301,17 @@ async def _ask_live(
         )
     except (Refused, Unknown):
         now_at_omise = None
-    if now_at_omise is None:
-        done = False
-    elif action == "capture":
-        done = now_at_omise.successful and not now_at_omise.held
-    elif action == "expire":
-        done = now_at_omise.expired
-    else:
-        done = now_at_omise.failure_code == "reversed"
-    if not done or now_at_omise is None:
+    if now_at_omise is None or not DONE_AT_OMISE[action](now_at_omise):
         raise ProcessorRefused(refusal.code, refusal.message, refusal.status)
     return now_at_omise
+
+
+# What Omise's charge looks like once each action was done there.
+DONE_AT_OMISE: dict[str, Callable[[Outcome], bool]] = {
+    "capture": lambda found: found.successful and not found.held,
+    "reverse": lambda found: found.failure_code == "reversed",
+    "expire": lambda found: found.expired,
+}
 
 
 async def settle_from_processor(

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from paylinks.auth import Principal
 from paylinks.clock import from_micros, to_micros
+from paylinks.db import dialect_insert
 from paylinks.errors import BadRequest, NotFound
 from paylinks.ids import new_id
 from paylinks.models import accounts, sources
@@ -113,9 +113,8 @@ def adopt_upstream_source(
     if not SOURCE_ID.match(source_id):
         # Never echoed: whatever was sent where a source id belongs.
         raise BadRequest("source must be an Omise source id (src_…) made with the Omise public key")
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     kept = conn.execute(
-        insert(sources)
+        dialect_insert(conn, sources)
         .values(
             id=source_id, account_pk=principal.account_pk, livemode=principal.livemode,
             type="promptpay", amount=amount, currency=currency, payload="", used=True,

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from paylinks.auth import Principal
 from paylinks.clock import format_time, from_micros, to_micros
+from paylinks.db import dialect_insert
 from paylinks.errors import InvalidCardToken, NotFound, UsedToken
 from paylinks.ids import new_id
 from paylinks.models import charges, tokens
@@ -189,9 +189,8 @@ def adopt_upstream_token(
     used at once, so that a token is charged once however many requests name it (`UsedToken`
     for the second). Its card is known only from Omise's answer to the charge."""
     check_token_id(token_id)
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     kept = conn.execute(
-        insert(tokens)
+        dialect_insert(conn, tokens)
         .values(
             id=token_id,
             account_pk=principal.account_pk,

@@ -8,10 +8,10 @@ from datetime import datetime
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from paylinks.clock import from_micros, to_micros
+from paylinks.db import dialect_insert
 from paylinks.errors import NotFound
 from paylinks.models import accounts, omise_connections
 from paylinks.upstream.sealing import seal, unseal
@@ -91,9 +91,8 @@ def connect(
     }
     # New keys without a webhook secret keep the one given before (disconnect forgets it).
     kept = {k: v for k, v in values.items() if v is not None}
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(
-        insert(omise_connections)
+        dialect_insert(conn, omise_connections)
         .values(account_pk=pk, **values)
         .on_conflict_do_update(index_elements=["account_pk"], set_=kept)
     )

@@ -73,12 +73,11 @@ def _scannable(charge: dict[str, Any]) -> tuple[str | None, str | None]:
     it), and its text when Omise gives it."""
     source = charge.get("source")
     code = source.get("scannable_code") if isinstance(source, dict) else None
-    image = code.get("image") if isinstance(code, dict) else None
-    uri = image.get("download_uri") if isinstance(image, dict) else None
+    if not isinstance(code, dict) or not isinstance(code.get("image"), dict):
+        return None, None
+    uri, data = code["image"].get("download_uri"), code.get("raw_data")
     if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
         return None, None
-    assert isinstance(code, dict)
-    data = code.get("raw_data")
     return uri, data if isinstance(data, str) else None
 
 
