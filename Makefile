@@ -52,10 +52,12 @@ pytest: $(STAMP) $(NODE_STAMP) $(CHROMIUM_STAMP)
 test: lint typecheck pytest
 
 # SQLite (bench/api_bench.py), then PostgreSQL on 127.0.0.1:5432 with 1 and 2 processes and the
-# bare-driver anchor (bench/postgres_bench.py); docs/benchmarks.md says what each measures.
+# bare-driver anchor (bench/postgres_bench.py), then webhook delivery on both (bench/webhook_bench.py);
+# docs/benchmarks.md says what each measures.
 bench: $(STAMP)
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/postgres_bench.py
+	$(BIN)/python bench/webhook_bench.py
 
 # Deeper than the fixed fuzz set `make test` runs: a random seed (printed; replay a failure with
 # PAYLINKS_FUZZ_SEED=N make fuzz) and PAYLINKS_FUZZ_EXAMPLES examples per operation and route.

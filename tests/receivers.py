@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+
+from paylinks.webhooks.transport import READ_BYTES, Answer, Outgoing, Post, SendFailed, Unreachable
 
 
 @dataclass
@@ -25,7 +29,7 @@ class Receiver:
 
 
 class _Server(ThreadingHTTPServer):
-    # Workers post a batch (32) at once, two workers twice that: the default backlog of 5 would
+    # Workers post a batch (64) at once, two workers twice that: the default backlog of 5 would
     # reset connections as a real receiver never should.
     request_queue_size = 256
     daemon_threads = True
@@ -67,3 +71,35 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def mock_post(answer: Callable[[httpx.Request], httpx.Response]) -> Post:
+    """A worker's `post` that never connects: each delivery is handed to `answer` as the request
+    it would be (the checked address in the URL, the `Host` header, the TLS name in
+    `extensions["sni_hostname"]`) and `answer`'s response is what the receiver said.
+    `httpx.ConnectError` stands for an address that cannot be reached, other httpx errors for
+    a failed exchange."""
+
+    async def post(outgoing: Outgoing) -> Answer:
+        sni = {"sni_hostname": outgoing.sni_hostname} if outgoing.sni_hostname else None
+        request = httpx.Request(
+            "POST",
+            outgoing.url,
+            content=outgoing.body,
+            headers={**outgoing.headers, "Host": outgoing.host_header},
+            extensions=sni,
+        )
+        try:
+            response = answer(request)
+        except httpx.ConnectError as exc:
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise SendFailed(f"{type(exc).__name__}: {exc}") from exc
+        return Answer(
+            response.status_code,
+            response.headers.get("content-type", ""),
+            response.headers.get("retry-after"),
+            response.content[:READ_BYTES],
+        )
+
+    return post

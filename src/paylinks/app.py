@@ -253,6 +253,7 @@ def create_app(
                 clock=runtime.clock,
                 allow_private=settings.allow_private_webhooks,
                 lease_seconds=settings.webhook_lease_seconds,
+                in_process=True,
             )
             delivery = asyncio.create_task(worker.run_forever(stop))
         yield

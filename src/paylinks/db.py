@@ -14,6 +14,10 @@ on which thread and in which transaction they run:
   for writes; sharing it is how creates go past it without weakening durability.
   On PostgreSQL, a pool of threads, one transaction per job (the server group-commits itself).
 - `transaction()` — the same transactions for synchronous callers (CLI, worker, tests).
+
+A write that adds to the webhook outbox says so (`note_outbox`); once it is committed the
+database rings its outbox bells (`on_outbox`), so that a delivery worker in this process starts
+at once instead of polling.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ log = logging.getLogger("paylinks.db")
 T = TypeVar("T")
 P = ParamSpec("P")
 BATCH_LIMIT = 64
+_OUTBOX = "paylinks.outbox"  # the flag a write leaves on its connection (`note_outbox`)
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -62,6 +67,15 @@ def dialect_insert(conn: Connection, table: sa.Table) -> postgresql.Insert | sql
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def note_outbox(conn: Connection) -> None:
+    """This transaction adds to the webhook outbox: ring the bells once it is committed."""
+    conn.info[_OUTBOX] = True
+
+
+def _took_outbox_note(conn: Connection) -> bool:
+    return bool(conn.info.pop(_OUTBOX, False))
 
 
 def is_sqlite_url(url: str) -> bool:
@@ -161,6 +175,7 @@ class Database:
         self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._outbox_bells: list[Callable[[], None]] = []
         if not self.is_sqlite:
             self._write_pool = ThreadPoolExecutor(pool_size, thread_name_prefix="paylinks-db-write")
 
@@ -170,7 +185,23 @@ class Database:
     def transaction(self) -> Iterator[Connection]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         with self.write_engine.begin() as conn:
+            _took_outbox_note(conn)  # a note left by a transaction that rolled back
             yield conn
+            rings = _took_outbox_note(conn)
+        if rings:
+            self.ring_outbox()
+
+    def on_outbox(self, bell: Callable[[], None]) -> None:
+        """Call `bell` (from any thread) after each commit that added to the outbox."""
+        self._outbox_bells.append(bell)
+
+    def off_outbox(self, bell: Callable[[], None]) -> None:
+        if bell in self._outbox_bells:
+            self._outbox_bells.remove(bell)
+
+    def ring_outbox(self) -> None:
+        for bell in self._outbox_bells:
+            bell()
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
@@ -277,6 +308,8 @@ class Database:
             conn.close()
 
     def _run_batch(self, conn: Connection, batch: list[_Job]) -> None:
+        _took_outbox_note(conn)
+        rings = False
         try:
             with conn.begin():
                 if len(batch) == 1:
@@ -293,6 +326,7 @@ class Database:
                         else:
                             driver.execute("ROLLBACK TO job")
                             driver.execute("RELEASE job")
+                rings = _took_outbox_note(conn)
         except BaseException as exc:  # the commit itself failed, or a single job raised
             if len(batch) == 1:
                 batch[0].error = batch[0].error or exc
@@ -302,6 +336,8 @@ class Database:
                     job.error = None
                     self._run_batch(conn, [job])
                 return
+        if rings:
+            self.ring_outbox()
         for job in batch:
             job.loop.call_soon_threadsafe(_settle, job)
 

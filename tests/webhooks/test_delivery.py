@@ -155,3 +155,49 @@ def test_410_disables_the_endpoint(client: TestClient, account: TestAccount, db:
             conn, principal=principal_of(account), endpoint_id=endpoint.id
         )
     assert not found.enabled and "410" in (found.disabled_reason or "")
+
+
+def test_many_deliveries_are_recorded_in_two_statements_and_a_cancelled_one_stays_cancelled(
+    client: TestClient, account: TestAccount, db: Database
+) -> None:
+    """The worker's group record: every attempt logged, every delivery moved on, in two
+    statements however many; a delivery cancelled while in flight (its endpoint disabled) keeps
+    its status, as `record_attempt` does."""
+    add_endpoint(db, account, "http://127.0.0.1:9/group", keys=["link.create"])
+    for n in range(5):
+        link(client, account, title=f"group {n}")
+    now = datetime.now(UTC)
+    with db.transaction() as conn:
+        jobs = outbox.claim_due(conn, now=now, limit=100)
+    assert len(jobs) == 5
+    with db.transaction() as conn:
+        conn.execute(
+            webhook_deliveries.update()
+            .where(webhook_deliveries.c.pk == jobs[0].delivery_pk)
+            .values(status="cancelled")
+        )
+    ok = outbox.AttemptResult(204, 3, None, None)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(db.write_engine, "before_cursor_execute", count)
+    try:
+        with db.transaction() as conn:
+            outbox.record_delivered(conn, done=[(job, ok) for job in reversed(jobs)], now=now)
+    finally:
+        sa.event.remove(db.write_engine, "before_cursor_execute", count)
+    assert len([s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]) == 2
+    found = {d.pk: d for d in deliveries(db, account)}
+    assert found[jobs[0].delivery_pk].status == "cancelled"
+    for job in jobs[1:]:
+        assert (found[job.delivery_pk].status, found[job.delivery_pk].attempts) == ("delivered", 1)
+        assert found[job.delivery_pk].last_status == 204
+    with db.snapshot() as conn:
+        logged = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(outbox.webhook_attempts)
+            .where(outbox.webhook_attempts.c.delivery_pk.in_([job.delivery_pk for job in jobs]))
+        ).scalar_one()
+    assert logged == 5

@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from factories import TestAccount, add_endpoint, auth, deliveries, drain, link
-from receivers import Receiver, receiver
+from receivers import Receiver, mock_post, receiver
 from starlette.testclient import TestClient
 
 from paylinks.auth import Principal
@@ -30,8 +30,8 @@ from paylinks.eventlog import record_event
 from paylinks.models import webhook_attempts, webhook_deliveries, webhook_endpoints
 from paylinks.webhooks import service as endpoints
 from paylinks.webhooks.commands import webhooks_group
-from paylinks.webhooks.sender import TIMEOUT
 from paylinks.webhooks.service import enqueue
+from paylinks.webhooks.transport import TIMEOUT_SECONDS, AiohttpPost
 from paylinks.webhooks.worker import Worker
 
 DAY = 86400
@@ -200,18 +200,20 @@ def slow_receiver(seconds: float) -> Iterator[str]:
 
 def test_a_slow_receiver_times_out(client: TestClient, account: TestAccount, db: Database) -> None:
     """A receiver that answers after the client's timeout is a failed attempt, retried later."""
-    assert TIMEOUT.read == 10.0  # the documented limit: a 2xx within 10 s
+    assert TIMEOUT_SECONDS == 10.0  # the documented limit: a 2xx within 10 s
     with slow_receiver(3.0) as slow_url, receiver() as quick:
         add_endpoint(db, account, slow_url, keys=["link.create"])
         add_endpoint(db, account, quick.url, keys=["link.create"])
         link(client, account)
 
         async def one_round() -> None:
-            worker = Worker(db, client=httpx.AsyncClient(timeout=0.5, follow_redirects=False))
+            post = AiohttpPost(timeout=0.5)
+            worker = Worker(db, post=post)
             try:
                 await worker.run_once()
             finally:
                 await worker.close()
+                await post.close()
 
         asyncio.run(one_round())
     assert len(quick.received) == 1
@@ -267,11 +269,13 @@ def test_deliveries_to_different_endpoints_are_sent_concurrently(
         link(client, account)
 
         async def one_round() -> int:
-            worker = Worker(db, client=httpx.AsyncClient(timeout=30, follow_redirects=False))
+            post = AiohttpPost(timeout=30)
+            worker = Worker(db, post=post)
             try:
                 return await worker.run_once()
             finally:
                 await worker.close()
+                await post.close()
 
         assert asyncio.run(one_round()) == 3
     assert met == [True, True, True]
@@ -316,8 +320,7 @@ def send_live_round(db: Database, answers: dict[str, list[str]]) -> list[httpx.R
         return [next(calls[host])]
 
     async def go() -> None:
-        client = httpx.AsyncClient(transport=httpx.MockTransport(transport))
-        worker = Worker(db, client=client, resolver=resolver)
+        worker = Worker(db, post=mock_post(transport), resolver=resolver)
         try:
             await worker.run_once()
         finally:

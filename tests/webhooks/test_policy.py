@@ -7,7 +7,7 @@ an endpoint saved before that rule is refused at delivery; an account has at mos
 `PAYLINKS_MAX_WEBHOOK_ENDPOINTS` endpoints per mode, even under concurrent creates; only a short,
 text-only excerpt of a public receiver's answer is kept, and nothing of a private one's.
 
-Deliveries here go through `httpx.MockTransport` with a stub resolver: nothing leaves the machine.
+Deliveries here go through `receivers.mock_post` with a stub resolver: nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from factories import TestAccount, add_endpoint, auth, principal_of, sign_in
+from receivers import mock_post
 from starlette.testclient import TestClient
 
 from paylinks.auth import Principal
@@ -107,8 +108,7 @@ def run_worker(
         return answer(request)
 
     async def go() -> None:
-        client = httpx.AsyncClient(transport=httpx.MockTransport(transport))
-        worker = Worker(db, client=client, resolver=resolver, **options)
+        worker = Worker(db, post=mock_post(transport), resolver=resolver, **options)
         try:
             await worker.run_once()
         finally:

@@ -27,6 +27,7 @@ from paylinks.client import Client, PaylinksError
 from paylinks.clock import parse_time
 from paylinks.events import schemas as events_schemas
 from paylinks.webhooks import signing
+from paylinks.webhooks.transport import USER_AGENT
 
 Event = dict[str, Any]
 
@@ -126,7 +127,10 @@ class Forwarder:
         self.secret = secret
         self.scheme = scheme
         self.http = httpx.Client(
-            timeout=FORWARD_TIMEOUT, follow_redirects=False, transport=transport
+            timeout=FORWARD_TIMEOUT,
+            follow_redirects=False,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT},
         )
 
     def forward(self, event: Event) -> Delivery:

@@ -154,6 +154,57 @@ def next_attempt(attempts_made: int, now: datetime, retry_after: float | None) -
     return now + timedelta(seconds=wait)
 
 
+def record_delivered(
+    conn: Connection, *, done: list[tuple[Job, AttemptResult]], now: datetime
+) -> None:
+    """`record_attempt` for many plain attempts (`plain`) in one transaction and two
+    statements: a worker's throughput is its writes. Rows are locked in primary-key order;
+    no endpoint row is touched."""
+    done = sorted(done, key=lambda pair: pair[0].delivery_pk)
+    conn.execute(webhook_attempts.insert(), [_attempt_row(job, got, now) for job, got in done])
+    conn.execute(
+        _DELIVERED,
+        [
+            {"b_pk": job.delivery_pk, "b_attempts": job.attempts + 1, "b_status": got.status_code}
+            for job, got in done
+        ],
+    )
+
+
+def plain(job: Job, outcome: AttemptResult) -> bool:
+    """Delivered to an endpoint that was not failing: nothing but the delivery row changes.
+    Anything else goes through `record_attempt`, one at a time (it locks the endpoint first)."""
+    return outcome.delivered and job.endpoint.failing_since is None
+
+
+# Only a delivery still pending moves on (see `record_attempt`).
+_DELIVERED = (
+    webhook_deliveries.update()
+    .where(
+        webhook_deliveries.c.pk == sa.bindparam("b_pk"),
+        webhook_deliveries.c.status == "pending",
+    )
+    .values(
+        status="delivered",
+        attempts=sa.bindparam("b_attempts"),
+        last_status=sa.bindparam("b_status"),
+        next_attempt_at=None,
+        locked_until=None,
+    )
+)
+
+
+def _attempt_row(job: Job, outcome: AttemptResult, now: datetime) -> dict[str, Any]:
+    return {
+        "delivery_pk": job.delivery_pk,
+        "attempted_at": to_micros(now),
+        "status_code": outcome.status_code,
+        "latency_ms": outcome.latency_ms,
+        "response_excerpt": outcome.excerpt,
+        "error": outcome.error,
+    }
+
+
 def record_attempt(conn: Connection, *, job: Job, outcome: AttemptResult, now: datetime) -> str:
     """Log the attempt, move the delivery on, and keep the endpoint's health; the delivery's new
     status."""
@@ -167,16 +218,7 @@ def record_attempt(conn: Connection, *, job: Job, outcome: AttemptResult, now: d
             .with_for_update()
         )
     attempts = job.attempts + 1
-    conn.execute(
-        webhook_attempts.insert().values(
-            delivery_pk=job.delivery_pk,
-            attempted_at=to_micros(now),
-            status_code=outcome.status_code,
-            latency_ms=outcome.latency_ms,
-            response_excerpt=outcome.excerpt,
-            error=outcome.error,
-        )
-    )
+    conn.execute(webhook_attempts.insert().values(_attempt_row(job, outcome, now)))
     if outcome.delivered:
         status, when = "delivered", None
     else:

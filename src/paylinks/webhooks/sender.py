@@ -1,9 +1,10 @@
 """Sending one delivery: aim at the endpoint's checked addresses (pinning), sign, post, and read
 no more of the answer than the delivery log keeps.
 
-The URL is checked again at every attempt (DNS may have changed since it was saved), the
-request goes to an address that was checked, redirects are not followed, and only a short,
-text-only excerpt of an allowed receiver's answer is kept (`addresses.Policy`).
+The URL is checked again in every round of the worker that sends to it (DNS may have changed
+since it was saved), the request goes to an address that was checked, redirects are not
+followed, and only a short, text-only excerpt of an allowed receiver's answer is kept
+(`addresses.Policy`).
 """
 
 from __future__ import annotations
@@ -11,17 +12,23 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx
-
 from paylinks.clock import Clock
 from paylinks.webhooks import addresses, signing
 from paylinks.webhooks.delivery import AttemptResult, Job
 from paylinks.webhooks.service import Endpoint
+from paylinks.webhooks.transport import (
+    AiohttpPost,
+    Answer,
+    Outgoing,
+    Post,
+    SendFailed,
+    Unreachable,
+)
 
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)  # a 2xx within 10 s is success
-READ_BYTES = 4096  # of a receiver's answer; the rest is never read
 EXCERPT_CHARS = 200
 _TEXT_TYPES = ("text/", "application/json", "application/problem+json")
+# Each endpoint's checked addresses, by endpoint pk, for one round of the worker.
+Aims = dict[int, "asyncio.Future[list[addresses.Pinned]]"]
 
 
 class Sender:
@@ -29,22 +36,28 @@ class Sender:
         self,
         *,
         clock: Clock,
-        client: httpx.AsyncClient | None = None,
+        post: Post | None = None,
         allow_private: bool = False,
         resolver: addresses.Resolver = addresses.system_resolver,
     ) -> None:
+        """`post`: how to send (default: `AiohttpPost`, closed with the sender)."""
         self.clock = clock
-        self.client = client or httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
+        self._owned: AiohttpPost | None = None
+        if post is None:
+            post = self._owned = AiohttpPost()
+        self.post = post
         self.allow_private = allow_private
         self.resolver = resolver
 
-    async def send(self, job: Job) -> AttemptResult:
+    async def send(self, job: Job, *, aimed: Aims | None = None) -> AttemptResult:
         """One attempt of a claimed delivery; what happened (never raises for the receiver's
-        failures: they are outcomes)."""
-        return await self._send(job)
+        failures: they are outcomes). `aimed`: the addresses checked for each endpoint in this
+        round of the worker, so that a round checks and resolves each endpoint's URL once."""
+        return await self._send(job, {} if aimed is None else aimed)
 
     async def close(self) -> None:
-        await self.client.aclose()
+        if self._owned is not None:
+            await self._owned.close()
 
     async def _aim(self, endpoint: Endpoint) -> list[addresses.Pinned]:
         """Check the endpoint's URL again, resolve it, require every address to be allowed
@@ -61,12 +74,14 @@ class Sender:
         )
         return [addresses.pin(endpoint.url, address) for address in found]
 
-    async def _send(self, job: Job) -> AttemptResult:
+    async def _send(self, job: Job, aimed: Aims) -> AttemptResult:
         endpoint = job.endpoint
         now = self.clock.now()
         started = time.monotonic()
+        if endpoint.pk not in aimed:
+            aimed[endpoint.pk] = asyncio.ensure_future(self._aim(endpoint))
         try:
-            aims = await self._aim(endpoint)
+            aims = await aimed[endpoint.pk]
         except ValueError as exc:
             return AttemptResult(None, 0, None, f"unsafe address: {exc}"[:300])
         headers = signing.signature_headers(
@@ -78,65 +93,44 @@ class Sender:
         )
         policy = addresses.Policy(endpoint.livemode, self.allow_private)
         for n, pinned in enumerate(aims):
+            shown = policy.shows_responses_of(pinned.address)
+            outgoing = Outgoing(
+                pinned.url, pinned.host_header, pinned.sni_hostname, job.body, headers
+            )
             try:
-                status, excerpt, retry_after = await self._post(pinned, job.body, headers)
-            except httpx.ConnectError as exc:
+                answer = await self.post(outgoing)
+            except Unreachable as exc:
                 if n + 1 < len(aims):
                     continue  # `localhost` is ::1 and 127.0.0.1: try the next checked address
-                return self._failed(exc, started, shown=policy.shows_responses_of(pinned.address))
-            except httpx.HTTPError as exc:
-                return self._failed(exc, started, shown=policy.shows_responses_of(pinned.address))
+                return self._failed(exc, started, shown=shown)
+            except SendFailed as exc:
+                return self._failed(exc, started, shown=shown)
             latency = int((time.monotonic() - started) * 1000)
-            if not policy.shows_responses_of(pinned.address):
-                excerpt = None
-            return AttemptResult(status, latency, excerpt, None, retry_after)
+            excerpt = excerpt_of(answer) if shown else None
+            return AttemptResult(answer.status, latency, excerpt, None, _retry_after(answer))
         raise AssertionError("resolve_safely returns at least one address")
-
-    async def _post(
-        self, pinned: addresses.Pinned, body: bytes, headers: dict[str, str]
-    ) -> tuple[int, str | None, float | None]:
-        """POST, reading at most `READ_BYTES` of the answer: (status, excerpt, Retry-After)."""
-        extensions = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else None
-        request = self.client.build_request(
-            "POST",
-            pinned.url,
-            content=body,
-            headers={**headers, "Host": pinned.host_header},
-            extensions=extensions,
-        )
-        response = await self.client.send(request, stream=True)
-        try:
-            head = b""
-            async for chunk in response.aiter_bytes():
-                head += chunk
-                if len(head) >= READ_BYTES:
-                    break
-        finally:
-            await response.aclose()
-        return response.status_code, excerpt_of(response, head), _retry_after(response)
 
     @staticmethod
     def _failed(exc: Exception, started: float, *, shown: bool) -> AttemptResult:
         latency = int((time.monotonic() - started) * 1000)
         # The kind of failure only, for addresses whose answers are not shown: a connection
         # refused versus a timeout would tell which internal ports are open.
-        error = f"{type(exc).__name__}: {exc}" if shown else "the receiver could not be reached"
+        error = str(exc) if shown else "the receiver could not be reached"
         return AttemptResult(None, latency, None, error[:300])
 
 
-def excerpt_of(response: httpx.Response, head: bytes) -> str | None:
+def excerpt_of(answer: Answer) -> str | None:
     """A short, text-only excerpt of the answer for the delivery log: textual content types
     only, control characters removed, at most `EXCERPT_CHARS`."""
-    content_type = response.headers.get("content-type", "").lower()
-    if not content_type.startswith(_TEXT_TYPES):
+    if not answer.content_type.lower().startswith(_TEXT_TYPES):
         return None
-    text = head.decode("utf-8", "replace")
+    text = answer.head.decode("utf-8", "replace")
     cleaned = "".join(c if c.isprintable() else " " for c in text).strip()
     return cleaned[:EXCERPT_CHARS] or None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    if response.status_code not in (429, 503):
+def _retry_after(answer: Answer) -> float | None:
+    if answer.status not in (429, 503):
         return None
-    value = response.headers.get("retry-after", "")
+    value = (answer.retry_after or "").strip()
     return float(value) if value.isdigit() else None

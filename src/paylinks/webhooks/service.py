@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from paylinks.accounts.service import lock_account
 from paylinks.auth import Principal
 from paylinks.clock import from_micros, to_micros
+from paylinks.db import note_outbox
 from paylinks.errors import BadRequest, LimitExceeded, NotFound
 from paylinks.eventlog import EVENT_KEYS
 from paylinks.events.service import get_event
@@ -229,12 +230,18 @@ def disable(conn: Connection, *, endpoint_pk: int, reason: str) -> None:
         .where(webhook_endpoints.c.pk == endpoint_pk)
         .values(enabled=False, disabled_reason=reason)
     )
+    pending = (
+        webhook_deliveries.c.endpoint_pk == endpoint_pk,
+        webhook_deliveries.c.status == "pending",
+    )
+    if conn.dialect.name == "postgresql":
+        # In primary-key order, as a worker recording deliveries locks them
+        # (`delivery.record_delivered`): two orders could deadlock.
+        rows = sa.select(webhook_deliveries.c.pk).where(*pending).order_by(webhook_deliveries.c.pk)
+        conn.execute(rows.with_for_update())
     conn.execute(
         webhook_deliveries.update()
-        .where(
-            webhook_deliveries.c.endpoint_pk == endpoint_pk,
-            webhook_deliveries.c.status == "pending",
-        )
+        .where(*pending)
         .values(status="cancelled", next_attempt_at=None, locked_until=None)
     )
 
@@ -276,6 +283,7 @@ def _insert_delivery(
     """Deliveries run on real time, whatever the account's test clock says: advancing the clock
     pulls their schedule forward instead (`testclock.service.advance`)."""
     now = principal.real(now)
+    note_outbox(conn)
     conn.execute(
         webhook_deliveries.insert().values(
             id=new_id("whdl", livemode=endpoint.livemode),
