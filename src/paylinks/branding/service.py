@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from paylinks.clock import to_micros
 from paylinks.db import dialect_insert
+from paylinks.hot import Hot
 from paylinks.models import account_branding
 
 
@@ -29,13 +30,24 @@ class Branding:
         return hashlib.sha256(parts).hexdigest()[:12]
 
 
+_BRANDING = Hot(
+    sa.select(
+        account_branding.c.display_name,
+        account_branding.c.brand_color,
+        account_branding.c.support_email,
+        account_branding.c.logo,
+        account_branding.c.logo_type,
+    ).where(account_branding.c.account_pk == sa.bindparam("account_pk"))
+)
+
+
 def get_branding(conn: Connection, *, account_pk: int) -> Branding | None:
-    row = conn.execute(
-        sa.select(account_branding).where(account_branding.c.account_pk == account_pk)
-    ).first()
+    """Every payment page reads this: a hot statement (`paylinks.hot`)."""
+    row = _BRANDING.first(conn, {"account_pk": account_pk})
     if row is None:
         return None
-    return Branding(row.display_name, row.brand_color, row.support_email, row.logo, row.logo_type)
+    name, color, email, logo, logo_type = row
+    return Branding(name, color, email, None if logo is None else bytes(logo), logo_type)
 
 
 def save_branding(

@@ -17,7 +17,16 @@ from paylinks.charges import service as charges_service
 from paylinks.charges.service import Charge
 from paylinks.clock import to_micros
 from paylinks.errors import NotFound
-from paylinks.links.service import COUNTER_TOTAL, GET_LINK, Link, from_row, get_link, scope_params
+from paylinks.hot import Hot
+from paylinks.links.service import (
+    COUNTER_TOTAL,
+    GET_LINK,
+    LINK_COLUMNS,
+    Link,
+    from_row,
+    get_link,
+    scope_params,
+)
 from paylinks.models import charges, links
 from paylinks.pagination import ListQuery
 
@@ -33,15 +42,17 @@ CHARGE_COUNT = (
     .scalar_subquery()
     .label("charge_count")
 )
-_READ_LINK = GET_LINK.add_columns(CHARGE_COUNT)
+_READ_LINK = Hot(GET_LINK.add_columns(CHARGE_COUNT))
+_PK = LINK_COLUMNS["pk"]
 
 
 def _counted_link(conn: Connection, principal: Principal, link_id: str) -> tuple[Link, int]:
-    """`links.service.get_link`, and how many charges the link has, in one statement."""
-    row = conn.execute(_READ_LINK, {"link_id": link_id, **scope_params(principal)}).first()
+    """`links.service.get_link`, and how many charges the link has (the last column), in one
+    statement."""
+    row = _READ_LINK.first(conn, {"link_id": link_id, **scope_params(principal)})
     if row is None:
         raise NotFound.for_object("link", link_id)
-    return from_row(row), int(row.charge_count)
+    return from_row(row), int(row[-1])
 
 
 def _list_where(has_from: bool, has_to: bool) -> list[sa.ColumnElement[bool]]:
@@ -56,7 +67,7 @@ def _list_where(has_from: bool, has_to: bool) -> list[sa.ColumnElement[bool]]:
     return where
 
 
-def _list_statements(reverse: bool, has_from: bool, has_to: bool) -> tuple[Any, Any]:
+def _list_statements(reverse: bool, has_from: bool, has_to: bool) -> tuple[Hot, Hot]:
     order = (
         (links.c.created_at.desc(), links.c.pk.desc())
         if reverse
@@ -71,9 +82,10 @@ def _list_statements(reverse: bool, has_from: bool, has_to: bool) -> tuple[Any, 
         .offset(sa.bindparam("offset"))
     )
     count = sa.select(sa.func.count()).select_from(links).where(*where)
-    return page, count
+    return Hot(page), Hot(count)
 
 
+_COUNTER_TOTAL = Hot(COUNTER_TOTAL)
 # Every shape of list query (order x from x to), built once.
 _LIST = {
     (r, f, t): _list_statements(r, f, t)
@@ -100,10 +112,9 @@ def list_links(
         "from_micros": to_micros(query.from_) if query.from_ else None,
         "to_micros": to_micros(query.to) if query.to else None,
     }
-    rows = conn.execute(page, params).all()
-    total_query = count if query.filtered else COUNTER_TOTAL
-    total = conn.execute(total_query, params).scalar_one()
-    counts = {r.pk: int(r.charge_count) for r in rows}
+    rows = page.rows(conn, params)
+    total = (count if query.filtered else _COUNTER_TOTAL).scalar(conn, params)
+    counts = {r[_PK]: int(r[-1]) for r in rows}
     return [from_row(r) for r in rows], int(total), counts
 
 

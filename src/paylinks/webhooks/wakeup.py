@@ -6,8 +6,8 @@
   `NOTIFY paylinks_outbox` (migration 0014) and the worker `LISTEN`s on a connection of its
   own, reconnecting when it is lost.
 - Whatever was missed (a retry coming due, a SQLite write by another process, a lost
-  notification) is found by a slow poll (`Wakeup.fallback_seconds`). A worker on its own over
-  SQLite has no bell and no listener: it polls quickly, as before.
+  notification) is found by a slow poll (`Wakeup.fallback_seconds`: 1 s; 5 s when listening).
+  A worker on its own over SQLite has no bell and no listener: it polls quickly, as before.
 
 An idle `serve` process thus sleeps instead of reading the outbox fifty times a second.
 """
@@ -25,7 +25,10 @@ from paylinks.db import Database
 log = logging.getLogger("paylinks.webhooks")
 
 CHANNEL = "paylinks_outbox"  # as migration 0014's trigger says
-FALLBACK_SECONDS = 1.0  # the slow poll, when something else wakes the worker
+FALLBACK_SECONDS = 1.0  # the slow poll, when the in-process bell wakes the worker (SQLite)
+# On PostgreSQL every commit anywhere is announced: the poll only finds retries coming due
+# (scheduled a minute or more ahead) and notifications lost with a connection.
+LISTENING_FALLBACK_SECONDS = 5.0
 POLL_SECONDS = 0.02  # a worker on its own over SQLite: nothing else wakes it
 RECONNECT_SECONDS = 1.0
 
@@ -39,8 +42,11 @@ class Wakeup:
         self._listener: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()  # LISTEN is in place (PostgreSQL)
         self.listens = db.dialect == "postgresql"
-        woken = self.listens or in_process
-        self.fallback_seconds = FALLBACK_SECONDS if woken else POLL_SECONDS
+        self.fallback_seconds = POLL_SECONDS
+        if self.listens:
+            self.fallback_seconds = LISTENING_FALLBACK_SECONDS
+        elif in_process:
+            self.fallback_seconds = FALLBACK_SECONDS
         db.on_outbox(self.ring)
 
     def ring(self) -> None:

@@ -1,0 +1,50 @@
+"""Hot statements (`paylinks.hot`): compiled once by SQLAlchemy, run by the driver. They must
+read exactly what SQLAlchemy's own execution reads, on both databases, bind the values written
+into the statement, and refuse what they cannot run."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from factories import TestAccount, link
+from starlette.testclient import TestClient
+
+from paylinks.db import Database
+from paylinks.hot import Hot
+from paylinks.links.service import from_row
+from paylinks.models import links
+
+
+def test_a_hot_read_is_what_sqlalchemy_reads(
+    client: TestClient, account: TestAccount, db: Database
+) -> None:
+    made = [link(client, account, title=f"hot {n}", metadata={"n": str(n)}) for n in range(3)]
+    query = (
+        sa.select(links)
+        .where(links.c.account_pk == sa.bindparam("account_pk"), links.c.used == sa.false())
+        .order_by(links.c.pk)
+    )
+    with db.snapshot() as conn:
+        expected = [from_row(row) for row in conn.execute(query, {"account_pk": account.pk})]
+        found = [from_row(row) for row in Hot(query).rows(conn, {"account_pk": account.pk})]
+    assert found == expected
+    assert [f.id for f in found] == [m["id"] for m in made]
+    assert all(f.livemode is False and f.used is False for f in found)
+
+
+def test_values_written_into_a_hot_statement_are_bound(
+    client: TestClient, account: TestAccount, db: Database
+) -> None:
+    made = link(client, account, title="literal")
+    query = sa.select(links.c.title).where(
+        links.c.id == made["id"], links.c.amount == 100000, links.c.deleted.is_(False)
+    )
+    with db.snapshot() as conn:
+        assert Hot(query).scalar(conn, {}) == "literal"
+        assert Hot(query).first(conn, {}) == ("literal",)
+
+
+def test_an_expanding_in_is_refused(account: TestAccount, db: Database) -> None:
+    query = sa.select(links.c.pk).where(links.c.id.in_(sa.bindparam("ids", expanding=True)))
+    with db.snapshot() as conn, pytest.raises(ValueError, match="expanding IN"):
+        Hot(query).rows(conn, {"ids": ["payl_x"]})
