@@ -82,16 +82,15 @@ class NewLink:
     amount_max: int | None = None
 
 
-# Column positions of `select(links)`: reading a Row by index is several times cheaper than by
-# name, which matters on a page of twenty links.
-# Where each column of `links` is in a row that starts with them (read by position: fast).
+# Column positions in a row that starts with `links`' columns (`select(links, ...)`): reading by
+# position is several times cheaper than by name (a page of twenty links), and hot statements'
+# rows are plain tuples.
 LINK_COLUMNS = {column.name: i for i, column in enumerate(links.columns)}
-_COL = LINK_COLUMNS
 
 
 def from_row(row: Row[Any]) -> Link:
     v = row
-    c = _COL
+    c = LINK_COLUMNS
     return Link(
         pk=v[c["pk"]],
         id=v[c["id"]],
