@@ -123,9 +123,10 @@ def cpu_seconds(stat_path: str) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def serving_cpu_seconds(pid: int) -> float:
+def serving_cpu_seconds(pid: int, *, with_postgres: bool = True) -> float:
     """CPU of the server: the process, its descendants (uvicorn workers) and PostgreSQL's
-    processes (their work for the server is part of serving; idle, they cost nothing)."""
+    processes (their work for the server is part of serving; idle, they cost nothing), unless
+    `with_postgres` is false."""
     parents: dict[int, int] = {}
     postgres: list[int] = []
     for entry in Path("/proc").iterdir():
@@ -135,7 +136,7 @@ def serving_cpu_seconds(pid: int) -> float:
             raw = (entry / "stat").read_text()
             name = raw[raw.index("(") + 1 : raw.rindex(")")]
             parents[int(entry.name)] = int(raw.rsplit(")", 1)[1].split()[1])
-            if name == "postgres":
+            if with_postgres and name == "postgres":
                 postgres.append(int(entry.name))
     tree, frontier = {pid}, [pid]
     while frontier:

@@ -48,6 +48,8 @@ from api_bench import (
     wrk_version,
 )
 
+from paylinks.db import normalise_url
+
 RESULTS = Path(__file__).parent / "results" / "postgres-latest.json"
 PAY_BODY = "card={token}&amount=100000&currency=thb&description=Benchmark+payment"
 CARD = {
@@ -71,11 +73,14 @@ SCALING = {
 }
 
 
+def bench_engine(url: str, **options: Any) -> sa.Engine:
+    """An engine on `url` with paylinks' driver (psycopg 3)."""
+    return sa.create_engine(normalise_url(url), **options)
+
+
 def fresh_database(admin_url: str) -> str:
     name = f"paylinks_bench_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(
-        admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
+    engine = bench_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     engine.dispose()
@@ -84,9 +89,7 @@ def fresh_database(admin_url: str) -> str:
 
 def drop_database(admin_url: str, url: str) -> None:
     name = sa.make_url(url).database
-    engine = sa.create_engine(
-        admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
+    engine = bench_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     engine.dispose()
@@ -191,7 +194,7 @@ def resident_mb(pid: int) -> float:
 
 
 def account_pk(database_url: str, account_id: str) -> int:
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = bench_engine(database_url)
     with engine.connect() as conn:
         pk = conn.execute(
             sa.text("SELECT pk FROM accounts WHERE id = :id"), {"id": account_id}
@@ -201,10 +204,7 @@ def account_pk(database_url: str, account_id: str) -> int:
 
 
 def analyze_links(database_url: str) -> None:
-    engine = sa.create_engine(
-        database_url.replace("postgresql://", "postgresql+psycopg://", 1),
-        isolation_level="AUTOCOMMIT",
-    )
+    engine = bench_engine(database_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE links")
     engine.dispose()

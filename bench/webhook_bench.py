@@ -38,12 +38,12 @@ import httpx
 from api_bench import (
     BIN,
     clean_env,
-    cpu_seconds,
     free_port,
     git_state,
     machine,
     paylinks_cli,
     running,
+    serving_cpu_seconds,
 )
 from postgres_bench import drop_database, fresh_database
 
@@ -165,26 +165,13 @@ def background(cmd: list[str], *, env: dict[str, str], log: Path) -> Iterator[No
 
 
 def idle_cpu(pid: int, seconds: float) -> float:
-    """Share of one core used by a process (and its children: uvicorn workers) over `seconds`."""
-
-    def tree_cpu() -> float:
-        members = [pid, *(int(p) for p in _children(pid))]
-        total = 0.0
-        for member in members:
-            with contextlib.suppress(OSError):
-                total += cpu_seconds(f"/proc/{member}/stat")
-        return total
-
+    """Share of one core used by a process (and its children: uvicorn workers) over `seconds`,
+    after start-up; PostgreSQL's own processes are not counted."""
     time.sleep(3)  # past start-up
-    before, started = tree_cpu(), time.monotonic()
+    before, started = serving_cpu_seconds(pid, with_postgres=False), time.monotonic()
     time.sleep(seconds)
-    return (tree_cpu() - before) / (time.monotonic() - started)
-
-
-def _children(pid: int) -> list[str]:
-    with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return []
+    spent = serving_cpu_seconds(pid, with_postgres=False) - before
+    return spent / (time.monotonic() - started)
 
 
 def layout(args: argparse.Namespace, mode: str, database_url: str, work: Path) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from paylinks.auth import Principal
 from paylinks.clock import SystemClock
 from paylinks.config import Settings
 from paylinks.db import Database
+from paylinks.eventlog import record_event
 from paylinks.models import webhook_deliveries, webhook_endpoints
 from paylinks.webhooks import service as webhooks
 from paylinks.webhooks.worker import Worker
@@ -227,6 +228,19 @@ def add_endpoint(db: Database, account: TestAccount, url: str, **kw: Any) -> web
             now=datetime.now(UTC),
             limit=0,
         )
+
+
+def queue_event(conn: sa.Connection, *, principal: Principal) -> None:
+    """An empty `link.create` event and its deliveries, in the caller's transaction."""
+    now = datetime.now(UTC)
+    pk = record_event(conn, principal=principal, key="link.create", data={}, now=now)
+    webhooks.enqueue(conn, principal=principal, event_pk=pk, key="link.create", now=now)
+
+
+def queue_one_event(db: Database, principal: Principal) -> None:
+    """`queue_event` in a transaction of its own."""
+    with db.transaction() as conn:
+        queue_event(conn, principal=principal)
 
 
 def drain(db: Database, clock: Any = None, rounds: int = 5) -> int:

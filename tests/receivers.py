@@ -81,12 +81,13 @@ def mock_post(answer: Callable[[httpx.Request], httpx.Response]) -> Post:
     a failed exchange."""
 
     async def post(outgoing: Outgoing) -> Answer:
-        sni = {"sni_hostname": outgoing.sni_hostname} if outgoing.sni_hostname else None
+        pinned = outgoing.pinned
+        sni = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else None
         request = httpx.Request(
             "POST",
-            outgoing.url,
+            pinned.url,
             content=outgoing.body,
-            headers={**outgoing.headers, "Host": outgoing.host_header},
+            headers={**outgoing.headers, "Host": pinned.host_header},
             extensions=sni,
         )
         try:

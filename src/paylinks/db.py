@@ -44,6 +44,7 @@ T = TypeVar("T")
 P = ParamSpec("P")
 BATCH_LIMIT = 64
 _OUTBOX = "paylinks.outbox"  # the flag a write leaves on its connection (`note_outbox`)
+OUTBOX_CHANNEL = "paylinks_outbox"  # PostgreSQL's NOTIFY channel (migration 0014)
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -72,6 +73,14 @@ def dialect_insert(conn: Connection, table: sa.Table) -> postgresql.Insert | sql
 def note_outbox(conn: Connection) -> None:
     """This transaction adds to the webhook outbox: ring the bells once it is committed."""
     conn.info[_OUTBOX] = True
+
+
+def announce_outbox(conn: Connection) -> None:
+    """Deliveries came due without a new row (migration 0014's trigger sees inserts only): wake
+    the workers of this process and, on PostgreSQL, every listening worker, at commit."""
+    note_outbox(conn)
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_notify(OUTBOX_CHANNEL, "")))
 
 
 def _took_outbox_note(conn: Connection) -> bool:

@@ -19,18 +19,16 @@ import orjson
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from factories import TestAccount, add_endpoint, auth, deliveries, drain, link
+from factories import TestAccount, add_endpoint, auth, deliveries, drain, link, queue_one_event
 from receivers import Receiver, mock_post, receiver
 from starlette.testclient import TestClient
 
 from paylinks.auth import Principal
 from paylinks.clock import FrozenClock
 from paylinks.db import Database
-from paylinks.eventlog import record_event
 from paylinks.models import webhook_attempts, webhook_deliveries, webhook_endpoints
 from paylinks.webhooks import service as endpoints
 from paylinks.webhooks.commands import webhooks_group
-from paylinks.webhooks.service import enqueue
 from paylinks.webhooks.transport import TIMEOUT_SECONDS, AiohttpPost
 from paylinks.webhooks.worker import Worker
 
@@ -301,9 +299,7 @@ def live_endpoint(db: Database, account: TestAccount, url: str) -> None:
         endpoints.create_endpoint(
             conn, principal=live, url=url, keys=None, scheme="seed", now=datetime.now(UTC), limit=0
         )
-    with db.transaction() as conn:
-        pk = record_event(conn, principal=live, key="link.create", data={}, now=datetime.now(UTC))
-        enqueue(conn, principal=live, event_pk=pk, key="link.create", now=datetime.now(UTC))
+    queue_one_event(db, live)
 
 
 def send_live_round(db: Database, answers: dict[str, list[str]]) -> list[httpx.Request]:

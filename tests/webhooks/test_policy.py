@@ -21,18 +21,15 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from factories import TestAccount, add_endpoint, auth, principal_of, sign_in
+from factories import TestAccount, add_endpoint, auth, principal_of, queue_one_event, sign_in
 from receivers import mock_post
 from starlette.testclient import TestClient
 
-from paylinks.auth import Principal
 from paylinks.db import Database
 from paylinks.errors import LimitExceeded
-from paylinks.eventlog import record_event
 from paylinks.models import webhook_attempts, webhook_deliveries, webhook_endpoints
 from paylinks.webhooks import service as endpoints
 from paylinks.webhooks.sender import EXCERPT_CHARS
-from paylinks.webhooks.service import enqueue
 from paylinks.webhooks.worker import Worker
 
 pytestmark = pytest.mark.usefixtures("empty_outbox")
@@ -116,13 +113,6 @@ def run_worker(
 
     asyncio.run(go())
     return sent
-
-
-def queue_one_event(db: Database, principal: Principal) -> None:
-    now = datetime.now(UTC)
-    with db.transaction() as conn:
-        pk = record_event(conn, principal=principal, key="link.create", data={}, now=now)
-        enqueue(conn, principal=principal, event_pk=pk, key="link.create", now=now)
 
 
 def attempts(db: Database, account: TestAccount) -> list[Any]:

@@ -5,27 +5,16 @@ slow poll an hour away, so a delivery that arrives was brought by the wake-up un
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
-from factories import TestAccount, add_endpoint, principal_of
+from factories import TestAccount, add_endpoint, principal_of, queue_event, queue_one_event
 from receivers import Receiver, receiver
-from sqlalchemy.engine import Connection
 
-from paylinks.auth import Principal
 from paylinks.db import Database
-from paylinks.eventlog import record_event
-from paylinks.webhooks.service import enqueue
 from paylinks.webhooks.worker import Worker
 
 pytestmark = pytest.mark.usefixtures("empty_outbox")
 AN_HOUR = 3600.0
-
-
-def queue_event(conn: Connection, *, principal: Principal) -> None:
-    now = datetime.now(UTC)
-    pk = record_event(conn, principal=principal, key="link.create", data={}, now=now)
-    enqueue(conn, principal=principal, event_pk=pk, key="link.create", now=now)
 
 
 async def arrived(rx: Receiver, count: int, within: float = 20.0) -> None:
@@ -53,8 +42,9 @@ class SleepingWorker:
 
 def test_a_commit_in_the_same_process_wakes_the_worker(account: TestAccount, db: Database) -> None:
     """The first event is sent by the worker's first round; after it the worker sleeps (the
-    poll an hour away) until the second event's commit rings: through `Database.write` (on
-    SQLite the group-committing writer thread, on PostgreSQL the write pool)."""
+    poll an hour away) until the second event's commit, through `Database.write`, wakes it: on
+    SQLite the bell rung by the group-committing writer thread, on PostgreSQL the NOTIFY that
+    reaches every worker, this process's own included."""
     principal = principal_of(account)
 
     async def scenario(rx: Receiver) -> None:
@@ -87,7 +77,7 @@ def test_a_commit_in_another_process_wakes_the_worker_on_postgresql(
         try:
             await asyncio.wait_for(sleeping.worker.wakeup.listening.wait(), 15)
             for count in (1, 2):
-                await asyncio.to_thread(_queue_in, elsewhere, principal)
+                await asyncio.to_thread(queue_one_event, elsewhere, principal)
                 await arrived(rx, count)
         finally:
             await sleeping.stopped()
@@ -99,11 +89,6 @@ def test_a_commit_in_another_process_wakes_the_worker_on_postgresql(
     finally:
         elsewhere.close()
     assert len(rx.received) == 2
-
-
-def _queue_in(db: Database, principal: Principal) -> None:
-    with db.transaction() as conn:
-        queue_event(conn, principal=principal)
 
 
 def test_a_worker_on_its_own_over_sqlite_still_polls(sqlite_database: Database) -> None:

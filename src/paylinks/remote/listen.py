@@ -27,7 +27,7 @@ from paylinks.client import Client, PaylinksError
 from paylinks.clock import parse_time
 from paylinks.events import schemas as events_schemas
 from paylinks.webhooks import signing
-from paylinks.webhooks.transport import USER_AGENT
+from paylinks.webhooks.signing import USER_AGENT
 
 Event = dict[str, Any]
 

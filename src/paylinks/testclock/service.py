@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from paylinks.auth import Principal
-from paylinks.db import note_outbox
+from paylinks.db import announce_outbox
 from paylinks.errors import BadRequest, NotFound
 from paylinks.models import accounts, webhook_deliveries, webhook_endpoints
 
@@ -92,7 +92,7 @@ def _pull_forward(conn: Connection, *, principal: Principal, delta: int) -> None
     endpoints = webhook_endpoints.c
     mine = sa.and_(endpoints.account_pk == principal.account_pk, endpoints.livemode.is_(False))
     deliveries = webhook_deliveries.c
-    note_outbox(conn)  # some may be due now
+    announce_outbox(conn)  # some may be due now
     conn.execute(
         webhook_deliveries.update()
         .where(

@@ -94,11 +94,8 @@ class Sender:
         policy = addresses.Policy(endpoint.livemode, self.allow_private)
         for n, pinned in enumerate(aims):
             shown = policy.shows_responses_of(pinned.address)
-            outgoing = Outgoing(
-                pinned.url, pinned.host_header, pinned.sni_hostname, job.body, headers
-            )
             try:
-                answer = await self.post(outgoing)
+                answer = await self.post(Outgoing(pinned, job.body, headers))
             except Unreachable as exc:
                 if n + 1 < len(aims):
                     continue  # `localhost` is ::1 and 127.0.0.1: try the next checked address

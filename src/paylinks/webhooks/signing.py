@@ -7,6 +7,10 @@ import hashlib
 import hmac
 import secrets as random_source
 
+# Who posts a delivery, as the worker and `paylinks listen` both say (next to the signature
+# headers they both send, so that a receiver tried with `listen` sees what the worker sends).
+USER_AGENT = "paylinks-webhooks"
+
 
 def new_secret() -> str:
     """A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes."""

@@ -14,19 +14,19 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from paylinks.webhooks.addresses import Pinned
+from paylinks.webhooks.signing import USER_AGENT
+
 TIMEOUT_SECONDS = 10.0  # a 2xx within 10 s is success
 CONNECT_TIMEOUT_SECONDS = 5.0
 READ_BYTES = 4096  # of a receiver's answer; the rest is never read
-USER_AGENT = "paylinks-webhooks"
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A delivery aimed at one checked address (`addresses.Pinned`)."""
+    """A delivery aimed at one checked address: the pinned URL, Host header and TLS name."""
 
-    url: str  # with the checked address in place of the host name
-    host_header: str
-    sni_hostname: str | None  # the name TLS checks the certificate against
+    pinned: Pinned
     body: bytes
     headers: dict[str, str]
 
@@ -61,13 +61,13 @@ class AiohttpPost:
         self._session: aiohttp.ClientSession | None = None
 
     async def __call__(self, outgoing: Outgoing) -> Answer:
-        session = self._open()
+        session, pinned = self._open(), outgoing.pinned
         try:
             async with session.post(
-                outgoing.url,
+                pinned.url,
                 data=outgoing.body,
-                headers={**outgoing.headers, "Host": outgoing.host_header},
-                server_hostname=outgoing.sni_hostname,
+                headers={**outgoing.headers, "Host": pinned.host_header},
+                server_hostname=pinned.sni_hostname,
                 allow_redirects=False,
             ) as response:
                 head = b""

@@ -1,8 +1,9 @@
 """What wakes the delivery worker: a commit that added to the outbox, not a clock.
 
-- In the process that committed, the database rings its outbox bell (`db.note_outbox`) after
-  the commit, from whichever thread committed.
-- On PostgreSQL, every process's commits reach every worker: a trigger sends
+- On SQLite, in the process that committed, the database rings its outbox bell
+  (`db.note_outbox`) after the commit, from whichever thread committed.
+- On PostgreSQL, every process's commits reach every worker, its own process's included (so
+  the bell is not used there: it would wake the worker twice): a trigger sends
   `NOTIFY paylinks_outbox` (migration 0014) and the worker `LISTEN`s on a connection of its
   own, reconnecting when it is lost.
 - Whatever was missed (a retry coming due, a SQLite write by another process, a lost
@@ -20,11 +21,10 @@ import logging
 
 import psycopg
 
-from paylinks.db import Database
+from paylinks.db import OUTBOX_CHANNEL, Database
 
 log = logging.getLogger("paylinks.webhooks")
 
-CHANNEL = "paylinks_outbox"  # as migration 0014's trigger says
 FALLBACK_SECONDS = 1.0  # the slow poll, when the in-process bell wakes the worker (SQLite)
 # On PostgreSQL every commit anywhere is announced: the poll only finds retries coming due
 # (scheduled a minute or more ahead) and notifications lost with a connection.
@@ -47,7 +47,7 @@ class Wakeup:
             self.fallback_seconds = LISTENING_FALLBACK_SECONDS
         elif in_process:
             self.fallback_seconds = FALLBACK_SECONDS
-        db.on_outbox(self.ring)
+            db.on_outbox(self.ring)
 
     def ring(self) -> None:
         """Wake the worker; safe from any thread."""
@@ -103,7 +103,7 @@ class Wakeup:
 
     async def _listen(self, conninfo: str) -> None:
         async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-            await conn.execute("LISTEN paylinks_outbox")  # CHANNEL
+            await conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
             self.listening.set()
             self._event.set()  # whatever was committed before we listened
             async for _ in conn.notifies():
