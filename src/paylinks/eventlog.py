@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from paylinks.auth import Principal
 from paylinks.clock import to_micros
+from paylinks.hot import insert
 from paylinks.ids import new_id
 from paylinks.models import events
 
@@ -52,19 +53,26 @@ def record_event(
     link_pk: int | None = None,
 ) -> int:
     """Insert one event; its primary key."""
-    event_id = new_id("evnt", livemode=principal.livemode)
-    pk = conn.execute(
-        events.insert()
-        .values(
-            id=event_id,
-            account_pk=principal.account_pk,
-            livemode=principal.livemode,
-            key=key,
-            data=orjson.dumps(data).decode(),
-            charge_pk=charge_pk,
-            link_pk=link_pk,
-            created_at=to_micros(now),
+    return int(
+        _INSERT_EVENT.scalar(
+            conn,
+            {
+                "id": new_id("evnt", livemode=principal.livemode),
+                "account_pk": principal.account_pk,
+                "livemode": principal.livemode,
+                "key": key,
+                "data": orjson.dumps(data).decode(),
+                "charge_pk": charge_pk,
+                "link_pk": link_pk,
+                "created_at": to_micros(now),
+            },
         )
-        .returning(events.c.pk)
-    ).scalar_one()
-    return int(pk)
+    )
+
+
+# Every state change writes one: a hot statement (paylinks.hot).
+_INSERT_EVENT = insert(
+    events,
+    *("id", "account_pk", "livemode", "key", "data", "charge_pk", "link_pk", "created_at"),
+    returning=events.c.pk,
+)

@@ -3,19 +3,24 @@
 SQLAlchemy's execution path (compiled-cache lookup, parameter processing, result metadata, row
 objects, transaction bookkeeping) costs 0.15–0.3 ms of Python a statement on this project's
 machine: more than SQLite takes to read a link by its key, and half of a PostgreSQL read's own
-time (docs/benchmarks.md). The statements every API request runs go through here instead:
-SQLAlchemy still writes their SQL for each dialect (one source of truth for the schema); the
-string goes to the connection's own cursor, inside the same transaction.
+time; building the statement anew for each call (`select(...).where(...)`, `insert().values()`)
+cost as much again (docs/benchmarks.md). The statements every API request and every payment
+runs go through here instead: built once; SQLAlchemy still writes their SQL for each dialect
+(one source of truth for the schema); the string goes to the connection's own cursor, inside
+the same transaction.
 
 Rows come back as the driver's tuples, read by position (`links.service.from_row` converts
-what needs converting). Only statements whose bound values and columns need no type processing
-qualify — integers, text, booleans (SQLite's 0/1 are read with `bool()`), micros as integers —
-and none with an expanding `IN`. SQLAlchemy's `before_cursor_execute` listeners still see each
-statement, so statement counts in tests stay true.
+what needs converting), or, with `named=True`, as named tuples whose fields are the selected
+columns' names (for code that reads `row.name` as from a SQLAlchemy row). Only statements whose
+bound values and columns need no type processing qualify (integers, text, booleans: SQLite's
+0/1 are read with `bool()`; micros as integers), and none with an expanding `IN`. SQLAlchemy's
+`before_cursor_execute` listeners still see each statement, so statement counts in tests stay
+true.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -24,21 +29,35 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 
 class Hot:
-    def __init__(self, statement: sa.ClauseElement) -> None:
+    def __init__(self, statement: sa.ClauseElement, *, named: bool = False) -> None:
         self.statement = statement
         self._compiled: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {}
+        self._named: Any = None
+        if named:
+            columns = cast(sa.Select[Any], statement).selected_columns.keys()
+            self._named = namedtuple("HotRow", columns)  # type: ignore[misc]
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[Any]:
+        return self._run(conn, params, fetch=True)
+
+    def execute(self, conn: Connection, params: dict[str, Any]) -> None:
+        """Run a statement that returns no rows (an INSERT without RETURNING, an UPDATE)."""
+        self._run(conn, params, fetch=False)
+
+    def _run(self, conn: Connection, params: dict[str, Any], *, fetch: bool) -> list[Any]:
         sql, args = self._bind(conn, params)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             if conn.dispatch.before_cursor_execute:
                 conn.dispatch.before_cursor_execute(conn, cursor, sql, args, None, False)
             cursor.execute(sql, args)
-            found = list(cursor.fetchall())
+            if not fetch:
+                return []
+            if self._named is not None:
+                return [self._named._make(row) for row in cursor.fetchall()]
+            return list(cursor.fetchall())
         finally:
             cursor.close()
-        return found
 
     def first(self, conn: Connection, params: dict[str, Any]) -> Any | None:
         found = self.rows(conn, params)
@@ -68,3 +87,9 @@ class Hot:
         fixed = {k: v for k, v in compiled.params.items() if v is not None}
         order = tuple(compiled.positiontup or ()) if compiled.positional else None
         return sql, fixed, order
+
+
+def insert(table: sa.Table, *columns: str, returning: sa.ColumnElement[Any] | None = None) -> Hot:
+    """A hot INSERT of one row of `columns`, each bound under its own name."""
+    statement = table.insert().values({name: sa.bindparam(name) for name in columns})
+    return Hot(statement if returning is None else statement.returning(returning))

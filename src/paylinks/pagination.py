@@ -80,6 +80,11 @@ def scoped(table: sa.Table, principal: Principal) -> list[sa.ColumnElement[bool]
     return [table.c.account_pk == principal.account_pk, table.c.livemode == principal.livemode]
 
 
+def scope_params(principal: Principal) -> dict[str, Any]:
+    """`scoped`'s values, for statements built once that bind `account_pk` and `livemode`."""
+    return {"account_pk": principal.account_pk, "livemode": principal.livemode}
+
+
 def page_of(
     conn: Connection,
     select: sa.Select[Any],

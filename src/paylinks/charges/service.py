@@ -19,8 +19,9 @@ from paylinks.auth import Principal
 from paylinks.clock import from_micros
 from paylinks.errors import NotFound
 from paylinks.eventlog import Recorder
+from paylinks.hot import Hot
 from paylinks.models import charges, links
-from paylinks.pagination import ListQuery, page_of, scoped
+from paylinks.pagination import ListQuery, page_of, scope_params, scoped
 from paylinks.refunds import service as refunds_service
 from paylinks.refunds.service import Refund
 from paylinks.sources import service as sources_service
@@ -155,10 +156,22 @@ def _from_rows(conn: Connection, rows: list[sa.Row[Any]]) -> list[Charge]:
     ]
 
 
+# A payment reads its charge three times: a hot statement (paylinks.hot).
+_GET_CHARGE = Hot(
+    _select().where(
+        charges.c.id == sa.bindparam("charge_id"),
+        charges.c.account_pk == sa.bindparam("account_pk"),
+        charges.c.livemode == sa.bindparam("livemode"),
+    ),
+    named=True,
+)
+
+
 def get_charge(conn: Connection, *, principal: Principal, charge_id: str) -> Charge:
-    row = conn.execute(
-        _select().where(charges.c.id == charge_id, *scoped(charges, principal))
-    ).first()
+    row = _GET_CHARGE.first(
+        conn,
+        {"charge_id": charge_id, **scope_params(principal)},
+    )
     if row is None:
         raise NotFound.for_object("charge", charge_id)
     return _from_rows(conn, [row])[0]

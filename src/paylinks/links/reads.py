@@ -25,10 +25,9 @@ from paylinks.links.service import (
     Link,
     from_row,
     get_link,
-    scope_params,
 )
 from paylinks.models import charges, links
-from paylinks.pagination import ListQuery
+from paylinks.pagination import ListQuery, scope_params
 
 # For each link (by pk): its first charges and how many it has in all.
 Embedded = dict[int, tuple[list[Charge], int]]

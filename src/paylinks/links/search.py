@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from paylinks.auth import Principal
-from paylinks.links.service import COUNTER_TOTAL, Link, from_row, scope_params, scoped
+from paylinks.links.service import COUNTER_TOTAL, Link, from_row, scoped
 from paylinks.models import links
+from paylinks.pagination import scope_params
 
 # SQLite's FTS5 index of the links' texts (migration 0009); its rowid is links.pk.
 _links_search = sa.table("links_search", sa.column("rowid", sa.Integer))

@@ -22,9 +22,10 @@ from paylinks.auth import Principal
 from paylinks.clock import from_micros, to_micros
 from paylinks.errors import BadRequest, LimitExceeded, NotFound
 from paylinks.eventlog import Recorder
-from paylinks.hot import Hot
+from paylinks.hot import Hot, insert
 from paylinks.ids import new_id
 from paylinks.models import accounts, link_counters, links
+from paylinks.pagination import scope_params
 
 COUNTER_SLOTS = 8
 
@@ -136,24 +137,33 @@ def count_active(conn: Connection, *, principal: Principal, now: datetime) -> in
     return int(conn.execute(query).scalar_one())
 
 
-def _counter_upsert(dialect_insert: Any) -> Any:
-    return dialect_insert(link_counters).on_conflict_do_update(
-        index_elements=["account_pk", "livemode", "slot"],
-        set_={"count": link_counters.c.count + 1},
+def _counter_upsert(dialect_insert: Any) -> Hot:
+    columns = ("account_pk", "livemode", "slot", "count")
+    statement = dialect_insert(link_counters).values({c: sa.bindparam(c) for c in columns})
+    return Hot(
+        statement.on_conflict_do_update(
+            index_elements=["account_pk", "livemode", "slot"],
+            set_={"count": link_counters.c.count + 1},
+        )
     )
 
 
-# Built once per dialect: a create is CPU-bound once group commit shares the fsync.
+# Hot statements (paylinks.hot), built once per dialect: a create is CPU-bound once group
+# commit shares the fsync.
 _BUMP_COUNTER = {
     "postgresql": _counter_upsert(postgresql.insert),
     "sqlite": _counter_upsert(sqlite.insert),
 }
-_INSERT_LINK = links.insert().returning(links.c.pk)
+_INSERT_LINK = insert(
+    links,
+    *(c.name for c in links.columns if c.name not in ("pk", "used_at", "deleted_at", "views")),
+    returning=links.c.pk,
+)
 
 
 def _bump_counter(conn: Connection, principal: Principal) -> None:
-    conn.execute(
-        _BUMP_COUNTER[conn.dialect.name],
+    _BUMP_COUNTER[conn.dialect.name].execute(
+        conn,
         {
             "account_pk": principal.account_pk,
             "livemode": principal.livemode,
@@ -203,7 +213,7 @@ def create_link(
         "amount_min": new.amount_min,
         "amount_max": new.amount_max,
     }
-    pk = conn.execute(_INSERT_LINK, values).scalar_one()
+    pk = _INSERT_LINK.scalar(conn, values)
     _bump_counter(conn, principal)
     link = Link(
         pk=pk,
@@ -241,10 +251,6 @@ COUNTER_TOTAL = sa.select(sa.func.coalesce(sa.func.sum(link_counters.c.count), 0
     link_counters.c.account_pk == sa.bindparam("account_pk"),
     link_counters.c.livemode == sa.bindparam("livemode"),
 )
-
-
-def scope_params(principal: Principal) -> dict[str, Any]:
-    return {"account_pk": principal.account_pk, "livemode": principal.livemode}
 
 
 def get_link(conn: Connection, *, principal: Principal, link_id: str) -> Link:

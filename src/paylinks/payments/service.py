@@ -26,6 +26,7 @@ from paylinks.charges.service import Charge, NewCharge, get_charge
 from paylinks.clock import to_micros
 from paylinks.errors import BadRequest, InvalidAmount, InvalidCharge, MissingCard
 from paylinks.eventlog import Recorder
+from paylinks.hot import insert
 from paylinks.ids import new_id
 from paylinks.links import service as links_service
 from paylinks.links.claims import claim_link, ensure_payable, release_link
@@ -146,23 +147,36 @@ def open_charge(
             window = to_micros(now + AUTHENTICATION_WINDOW)
             values.update(authentication="pending", expires_at=window)
     charge_id = new_id("chrg", livemode=principal.livemode)
-    conn.execute(
-        charges.insert().values(
-            id=charge_id,
-            account_pk=principal.account_pk,
-            livemode=principal.livemode,
-            description=new.description,
-            metadata=orjson.dumps(new.metadata).decode(),
-            customer_email=new.customer_email,
-            created_at=to_micros(now),
+    _INSERT_CHARGE.execute(
+        conn,
+        {
+            **_OPTIONAL_COLUMNS,
+            "id": charge_id,
+            "account_pk": principal.account_pk,
+            "livemode": principal.livemode,
+            "description": new.description,
+            "metadata": orjson.dumps(new.metadata).decode(),
+            "customer_email": new.customer_email,
+            "created_at": to_micros(now),
             **values,
-        )
+        },
     )
     charge = get_charge(conn, principal=principal, charge_id=charge_id)
     if not _announced_when_settled(charge):
         # A source's or a 3-D Secure charge: visible as pending to the merchant from now on.
         record(conn, key="charge.create", principal=principal, subject=charge, now=now)
     return Opened(charge, card_ref)
+
+
+# A hot statement (paylinks.hot): every column a new charge may be given, those it is not
+# given NULL.
+_OPTIONAL_COLUMNS = dict.fromkeys(("source_pk", "expires_at", "token_pk", "card", "authentication"))
+_INSERT_CHARGE = insert(
+    charges,
+    *("id", "account_pk", "livemode", "description", "metadata", "customer_email", "created_at"),
+    *("amount", "currency", "link_pk", "single_use_link", "status", "capture", "return_uri"),
+    *_OPTIONAL_COLUMNS,
+)
 
 
 def _announced_when_settled(charge: Charge) -> bool:

@@ -15,8 +15,10 @@ from paylinks.auth import Principal
 from paylinks.clock import format_time, from_micros, to_micros
 from paylinks.db import dialect_insert
 from paylinks.errors import InvalidCardToken, NotFound, UsedToken
+from paylinks.hot import Hot
 from paylinks.ids import new_id
 from paylinks.models import charges, tokens
+from paylinks.pagination import scope_params
 from paylinks.tokens import cards
 
 if TYPE_CHECKING:
@@ -152,24 +154,29 @@ def get_token(conn: Connection, *, principal: Principal, token_id: str) -> Token
     )
 
 
+# Every test-mode card payment runs it: a hot statement (paylinks.hot).
+_CONSUME_TOKEN = Hot(
+    tokens.update()
+    .where(
+        tokens.c.id == sa.bindparam("token_id"),
+        tokens.c.account_pk == sa.bindparam("account_pk"),
+        tokens.c.livemode == sa.bindparam("livemode"),
+        tokens.c.used == sa.false(),
+    )
+    .values(used=sa.true())
+    .returning(tokens.c.pk, tokens.c.card, tokens.c.processor_ref)
+)
+
+
 def consume_token(
     conn: Connection, *, principal: Principal, token_id: str
 ) -> tuple[int, VaultedCard]:
     """Mark the token used (once only) and return its card; `UsedToken`/`InvalidCardToken`."""
     check_token_id(token_id)
-    row = conn.execute(
-        tokens.update()
-        .where(
-            tokens.c.id == token_id,
-            tokens.c.account_pk == principal.account_pk,
-            tokens.c.livemode == principal.livemode,
-            tokens.c.used == sa.false(),
-        )
-        .values(used=True)
-        .returning(tokens.c.pk, tokens.c.card, tokens.c.processor_ref)
-    ).first()
+    row = _CONSUME_TOKEN.first(conn, {"token_id": token_id, **scope_params(principal)})
     if row is not None:
-        return row.pk, VaultedCard(orjson.loads(row.card), row.processor_ref)
+        pk, card, processor_ref = row
+        return pk, VaultedCard(orjson.loads(card), processor_ref)
     exists = conn.execute(
         sa.select(tokens.c.pk).where(
             tokens.c.id == token_id,

@@ -24,9 +24,10 @@ from paylinks.db import note_outbox
 from paylinks.errors import BadRequest, LimitExceeded, NotFound
 from paylinks.eventlog import EVENT_KEYS
 from paylinks.events.service import get_event
+from paylinks.hot import Hot, insert
 from paylinks.ids import new_id
 from paylinks.models import events, webhook_deliveries, webhook_endpoints
-from paylinks.pagination import ListQuery, page_of, scoped
+from paylinks.pagination import ListQuery, page_of, scope_params, scoped
 from paylinks.webhooks import signing
 
 SCHEMES = ("seed", "omise")
@@ -171,11 +172,22 @@ def get_endpoint(conn: Connection, *, principal: Principal, endpoint_id: str) ->
     return from_row(row)
 
 
+# Every event asks for its account's endpoints (`enqueue`): a hot statement (paylinks.hot).
+_LIST_ENDPOINTS = Hot(
+    sa.select(webhook_endpoints)
+    .where(
+        webhook_endpoints.c.account_pk == sa.bindparam("account_pk"),
+        webhook_endpoints.c.livemode == sa.bindparam("livemode"),
+        webhook_endpoints.c.deleted_at.is_(None),
+    )
+    .order_by(webhook_endpoints.c.pk),
+    named=True,
+)
+
+
 def list_endpoints(conn: Connection, *, principal: Principal) -> list[Endpoint]:
-    rows = conn.execute(
-        sa.select(webhook_endpoints).where(*_scoped(principal)).order_by(webhook_endpoints.c.pk)
-    ).all()
-    return [from_row(r) for r in rows]
+    """The account's endpoints in this mode that are not deleted, oldest first."""
+    return [from_row(r) for r in _LIST_ENDPOINTS.rows(conn, scope_params(principal))]
 
 
 def page_endpoints(
@@ -282,19 +294,26 @@ def _insert_delivery(
 ) -> None:
     """Deliveries run on real time, whatever the account's test clock says: advancing the clock
     pulls their schedule forward instead (`testclock.service.advance`)."""
-    now = principal.real(now)
+    micros = to_micros(principal.real(now))
     note_outbox(conn)
-    conn.execute(
-        webhook_deliveries.insert().values(
-            id=new_id("whdl", livemode=endpoint.livemode),
-            event_pk=event_pk,
-            endpoint_pk=endpoint.pk,
-            status="pending",
-            attempts=0,
-            next_attempt_at=to_micros(now),
-            created_at=to_micros(now),
-        )
+    _INSERT_DELIVERY.execute(
+        conn,
+        {
+            "id": new_id("whdl", livemode=endpoint.livemode),
+            "event_pk": event_pk,
+            "endpoint_pk": endpoint.pk,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": micros,
+            "created_at": micros,
+        },
     )
+
+
+_INSERT_DELIVERY = insert(
+    webhook_deliveries,
+    *("id", "event_pk", "endpoint_pk", "status", "attempts", "next_attempt_at", "created_at"),
+)
 
 
 def enqueue(
