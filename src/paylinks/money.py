@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import (
@@ -115,6 +116,9 @@ def major_to_minor(value: str, currency: Currency, *, exact: bool = True) -> Dec
 NARROW_SYMBOLS = {"thb": "฿", "myr": "RM", "idr": "Rp"}
 
 
+# Babel formats a price in ~40 µs, a tenth of a payment page's time; pages show the same few
+# amounts over and over.
+@functools.lru_cache(maxsize=4096)
 def format_money(amount: int, currency_code: str, locale: str) -> str:
     """Minor units as the locale writes money: 100000 THB -> '฿1,000.00', 5000 JPY -> '¥5,000'."""
     currency = parse_currency(currency_code)
