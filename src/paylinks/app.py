@@ -165,12 +165,16 @@ def routes() -> list[BaseRoute]:
         *resource("/metrics", GET=metrics.metrics),
         # The hosted payment page (`payment_uri`): HTML, no API key; the link id is the key.
         *resource("/pay/{link_id}", GET=checkout.show_page, POST=checkout.pay_by_card),
-        *resource("/pay/{link_id}/promptpay", POST=checkout.pay_by_promptpay),
+        *resource(
+            "/pay/{link_id}/promptpay", GET=checkout.promptpay_form, POST=checkout.pay_by_promptpay
+        ),
         Route("/pay/{link_id}/brand.css", checkout.brand_css, methods=["GET"]),
         Route("/pay/{link_id}/logo", checkout.logo, methods=["GET"]),
         *resource("/pay/{link_id}/promptpay/{charge_id}", POST=checkout.complete_promptpay),
         # Where 3-D Secure sends the page's customer back (the charge's return_uri).
         *resource("/pay/{link_id}/return/{nonce}", GET=checkout.return_from_bank),
+        # The QR page's script asks here whether the attempt is still pending.
+        *resource("/pay/{link_id}/return/{nonce}/status", GET=checkout.attempt_status),
         Route("/static/checkout/{name}", checkout_pages.static, methods=["GET"]),
         # Test mode's 3-D Secure step (a charge's `authorize_uri`): HTML, like the payment page.
         *resource(

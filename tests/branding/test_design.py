@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import segno
-from factories import TestAccount, link, sign_in
+from factories import TestAccount, auth, link, sign_in
 from starlette.testclient import TestClient
 
 from paylinks.branding import images
@@ -119,3 +119,19 @@ def test_the_hosted_page_wears_the_accounts_design(
     assert "Baan Ceramics" not in other_page and "brand.css" not in other_page
     assert client.get(f"/pay/{theirs['id']}/logo").status_code == 404
     assert client.get(f"/pay/{theirs['id']}/brand.css").text == ""
+
+
+def test_a_link_that_is_gone_offers_to_write_to_the_merchant(
+    make_client: Any, account: TestAccount
+) -> None:
+    client: TestClient = make_client()
+    gone = link(client, account)
+    client.delete(f"/links/{gone['id']}", auth=auth(account.test.secret_key))
+    plain = client.get(f"/pay/{gone['id']}")
+    assert plain.status_code == 410 and 'id="contact-merchant"' not in plain.text
+    csrf = sign_in(client, account.test.secret_key)
+    save(client, csrf, display_name="Baan Ceramics", support_email="help@baan.example")
+    page = client.get(f"/pay/{gone['id']}")
+    assert page.status_code == 410
+    button = 'id="contact-merchant" href="mailto:help@baan.example">Write to Baan Ceramics<'
+    assert button in page.text

@@ -80,12 +80,40 @@ def test_promptpay_payment_completed_with_the_test_button(
         "image => image.complete && image.naturalWidth > 0", arg=qr.element_handle()
     )
     visitor.screenshot("promptpay-qr")
+    qr_address = visitor.page.url
+    assert "/return/" in qr_address and qr_address.endswith("?locale=th")  # its own address
     visitor.page.get_by_role("button", name="ทำเครื่องหมายว่าชำระแล้ว").click()
     visitor.page.get_by_role("heading", name="ชำระเงินสำเร็จ").wait_for()
     visitor.screenshot("promptpay-receipt")
+    assert visitor.page.url == qr_address  # the receipt is at the payment's address
+    visitor.page.reload()  # no "resubmit the form?" question, and no second payment
+    visitor.page.get_by_role("heading", name="ชำระเงินสำเร็จ").wait_for()
+    assert visitor.dialogs == []
     paid = api.get(f"/links/{link['id']}").json()
     assert paid["used"] is True and paid["charges"]["data"][0]["source"]["type"] == "promptpay"
+    assert paid["charges"]["total"] == 1
     assert visitor.console_errors == []
+
+
+def test_the_qr_page_goes_to_the_receipt_by_itself_once_the_bank_has_paid(
+    phone: Visitor, api: httpx.Client
+) -> None:
+    link = make_link(api, title="Pottery class")
+    page = phone.page
+    page.goto(link["payment_uri"])
+    page.get_by_role("button", name="Pay with PromptPay QR").click()
+    page.get_by_role("img", name="PromptPay QR code for ฿1,000.00").wait_for()
+    save = page.get_by_role("link", name="Save QR image")
+    assert save.get_attribute("download") and save.get_attribute("href").endswith("/qr.svg")
+    assert page.get_by_role("link", name="Pay by card instead").is_visible()
+    phone.screenshot("promptpay-qr-phone")
+    [charge] = api.get(f"/links/{link['id']}").json()["charges"]["data"]
+    # The customer's bank pays: nobody touches the page, which polls the charge's status.
+    assert api.post(f"/charges/{charge['id']}/mark_as_paid").status_code == 200
+    page.get_by_role("heading", name="Payment successful").wait_for()
+    assert "Pottery class" in page.content()
+    phone.screenshot("promptpay-paid-by-itself")
+    assert phone.console_errors == []
 
 
 def test_a_small_phone_needs_no_sideways_scrolling(phone: Visitor, api: httpx.Client) -> None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# axe-core, from the tests' npm packages (`make test` installs them).
+AXE = Path(__file__).resolve().parents[1] / "compat/node/node_modules/axe-core/axe.min.js"
+FAILING_IMPACTS = ("serious", "critical")
+_VIOLATIONS = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+  .map(v => ({id: v.id, impact: v.impact, help: v.help,
+              nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))}))"""
 
 
 class Visitor:
@@ -27,9 +34,25 @@ class Visitor:
         if message.type == "error":  # CSP or SRI refusals show up here
             self.console_errors.append(message.text)
 
-    def screenshot(self, name: str) -> None:
+    def screenshot(self, name: str, *, audit: bool = True) -> None:
+        """The page as it is now, saved to test-artifacts/, after axe-core has checked it (every
+        state a test looks at is one a customer or a merchant may be in)."""
         ARTIFACTS.mkdir(exist_ok=True)
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        if audit:
+            self.audit(name)
+
+    def audit(self, name: str) -> None:
+        """axe-core on the page as it is now: a serious or critical violation fails the test;
+        every finding is saved beside the screenshot (test-artifacts/axe-NAME.json)."""
+        # DevTools evaluation, not a <script>: the page's CSP allows no injected script.
+        if not self.page.evaluate("() => typeof window.axe === 'object'"):
+            self.page.evaluate(AXE.read_text() + "\n;true")
+        violations = self.page.evaluate(_VIOLATIONS)
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / f"axe-{name}.json").write_text(json.dumps(violations, indent=1) + "\n")
+        failing = [v for v in violations if v["impact"] in FAILING_IMPACTS]
+        assert not failing, f"axe-core on {name}: {failing}"
 
 
 def fill_card(visitor: Visitor, number: str, name: str = "Somchai Jaidee") -> None:

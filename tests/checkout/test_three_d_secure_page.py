@@ -113,7 +113,9 @@ def test_without_3ds_the_receipt_comes_at_once_and_other_accounts_are_untouched(
 ) -> None:
     secure(db, other_account)
     invoice = link(client, account)
-    page = assert_secure_page(submit_card(client, invoice["id"]), 200)
+    sent = submit_card(client, invoice["id"])
+    assert sent.status_code == 303 and "/return/" in sent.headers["location"]  # the receipt's
+    page = assert_secure_page(client.get(sent.headers["location"]), 200)
     assert "Payment successful" in page
     assert only_charge(client, account, invoice["id"])["return_uri"] is None
 

@@ -99,13 +99,15 @@ def test_a_live_page_pays_by_omises_promptpay_qr_without_javascript(
     policy = shown.headers["content-security-policy"]
     assert f"img-src 'self' data: {omise.url};" in policy and "mark-as-paid" not in shown.text
     check = re.search(r'id="promptpay-check" href="([^"]+)"', shown.text)
-    assert check is not None
-    refresh = f'<meta http-equiv="refresh" content="10;url={check.group(1)}">'
-    assert refresh in shown.text
+    assert check is not None and 'http-equiv="refresh"' not in shown.text  # no timed reload
+    # The page's script polls the attempt's status every ten seconds, each asking Omise.
+    polled = re.search(r'data-status-url="([^"]+)" data-status-every="10"', shown.text)
+    assert polled is not None and live.get(polled.group(1)).json() == {"status": "pending"}
     # Not paid yet: the same QR page. Paid at the bank: the receipt, from Omise's word alone.
     waiting = live.get(html.unescape(check.group(1)))
     assert waiting.status_code == 200 and f'src="{image}"' in waiting.text
     at_upstream(omise, upstream["id"], "mark_as_paid")
+    assert live.get(polled.group(1)).json() == {"status": "successful"}
     receipt = live.get(html.unescape(check.group(1)))
     assert receipt.status_code == 200 and "Payment successful" in receipt.text
     charges = live.get(f"/links/{link['id']}/charges", auth=auth(account.live.secret_key))

@@ -62,16 +62,20 @@ def live_headers(settings: Settings) -> dict[str, str]:
     return {"Content-Security-Policy": policy}
 
 
-def showing_image(image_uri: str) -> dict[str, str]:
-    """A live QR page's headers: its image is Omise's, served from Omise's origin."""
-    policy = CSP.replace("img-src 'self' data:", f"img-src 'self' data: {_origin(image_uri)}")
+def waiting_for_payment(image_uri: str | None = None) -> dict[str, str]:
+    """A QR page's headers: its script asks this server for the charge's status; a live QR's
+    image is Omise's, served from Omise's origin."""
+    policy = CSP + "; connect-src 'self'"
+    if image_uri is not None:
+        origin = _origin(image_uri)
+        policy = policy.replace("img-src 'self' data:", f"img-src 'self' data: {origin}")
     return {"Content-Security-Policy": policy}
 
 
 PAGES = Pages(
     "paylinks.checkout",
     static_url="/static/checkout",
-    static_files=("checkout.css", "checkout.js"),
+    static_files=("checkout.css", "checkout.js", "promptpay.js"),
     headers=PAGE_HEADERS,
     static_headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=86400"},
 )

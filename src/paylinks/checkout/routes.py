@@ -7,8 +7,9 @@ dropped: they are never stored, logged or rendered back.
 
 from __future__ import annotations
 
+import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from paylinks.branding.contrast import palette
 from paylinks.charges.service import Charge
@@ -164,7 +165,7 @@ async def return_from_bank(request: Request) -> Response:
         charge = await visit.runtime.db.read(
             service.find_attempt, checkout=visit.checkout, nonce=nonce
         )
-    if charge is None or (charge.card is None and not visit.checkout.link.livemode):
+    if charge is None:
         return visits.not_found(visit.t)
     if charge.livemode and charge.status == "pending":  # ask Omise: it may know the end
         charge = await visits.back_from_omise(visit, charge)
@@ -173,6 +174,32 @@ async def return_from_bank(request: Request) -> Response:
             back = visits.return_path(visit.link_id, nonce)
             return pages.notice(visit.t, key="processing", status=202, back=back)
     return await visits.outcome_page(visit, charge, visits.kept_values(visit, charge))
+
+
+async def attempt_status(request: Request) -> Response:
+    """The status of the attempt the path names, for the QR page's script, which polls this and
+    reloads the page once the charge is no longer pending. A live QR's status is Omise's: it
+    is asked, as a reload of the page would (its webhook may not have come yet)."""
+    headers = {**pages.PAGE_HEADERS, "Content-Type": "application/json"}
+    visit = await visits.open_visit(request)
+    nonce = request.path_params["nonce"]
+    charge = None
+    if not isinstance(visit, Response) and forms.is_nonce(nonce):
+        charge = await visit.runtime.db.read(
+            service.find_attempt, checkout=visit.checkout, nonce=nonce
+        )
+    if charge is None or isinstance(visit, Response):
+        return Response(b'{"status":null}', 404, headers)
+    if charge.livemode and charge.status == "pending":
+        charge = await visits.back_from_omise(visit, charge)
+    return Response(orjson.dumps({"status": charge.status}), 200, headers)
+
+
+@pages.html_page
+async def promptpay_form(request: Request) -> Response:
+    """`/pay/:id/promptpay` is where the form posts; opened as a page it is the form."""
+    target = f"/pay/{request.path_params['link_id']}"
+    return RedirectResponse(target, status_code=303, headers=pages.PAGE_HEADERS)
 
 
 @pages.html_page

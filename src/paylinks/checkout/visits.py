@@ -30,7 +30,7 @@ from paylinks.runtime import Runtime
 from paylinks.web.origins import is_cross_site
 
 STATE_STATUS = {
-    "used": 200,
+    "used": 410,  # gone, like an expired link: nothing more can be paid
     "live": 200,
     "deleted": 410,
     "expired": 410,
@@ -108,6 +108,9 @@ def state_page(visit: CustomerVisit, reason: str) -> Response:
     body = visit.t(f"{reason}_body", merchant=visit.checkout.merchant)
     shown = visit.request.method in ("GET", "HEAD")  # a language switch re-opens the page
     context = visit.context(switch_url=f"/pay/{visit.link_id}" if shown else None)
+    branding = visit.checkout.branding
+    if STATE_STATUS[reason] == 410 and branding is not None and branding.support_email:
+        context["contact"] = branding.support_email  # to ask the merchant for a new link
     return pages.notice(visit.t, key=reason, status=STATE_STATUS[reason], body=body, **context)
 
 
@@ -157,10 +160,15 @@ def live_card(visit: CustomerVisit) -> dict[str, str]:
 
 
 async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, str]) -> Response:
-    """The page for a charge: a receipt, the form again after a failure, or the QR to scan."""
+    """The page for a charge: a receipt, the form again after a failure, or the QR to scan. A
+    receipt or a QR answers a form's POST with a redirect to the attempt's own address
+    (post/redirect/get), which can be reloaded and bookmarked and never pays again."""
+    here = attempt_path(visit.link_id, charge)
+    if visit.request.method == "POST" and here is not None and _has_its_own_page(charge):
+        target = f"{here}?locale={visit.t.locale}"
+        return RedirectResponse(target, status_code=303, headers=pages.PAGE_HEADERS)
     if charge.status == "successful":
-        paid = format_money(charge.amount, charge.currency, visit.t.locale)
-        return pages.render("receipt.html", visit.context(charge=charge, paid=paid))
+        return receipt_page(visit, charge)
     if charge.authentication == "pending" and charge.status == "pending":
         if charge.upstream_authorize_uri is not None:
             # Live: Omise's step, reached from a page (a redirect after this form's post would
@@ -187,21 +195,42 @@ async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, s
     if charge.status == "expired":  # the bank's step, or the QR, ran out
         why = "tds_expired" if charge.card is not None else "promptpay_expired"
         return await form_page(visit, status=402, values=values, alert=visit.t(why))
+    return await qr_page(visit, charge, here)
+
+
+def _has_its_own_page(charge: Charge) -> bool:
+    """A paid charge (its receipt), or a QR waiting to be paid."""
+    if charge.status == "successful":
+        return True
+    return charge.source is not None and charge.status == "pending"
+
+
+def receipt_page(visit: CustomerVisit, charge: Charge) -> Response:
+    """The receipt: what was paid (the amount paid, once), when, how, and the reference."""
+    paid = format_money(charge.amount, charge.currency, visit.t.locale)
+    paid_at = in_thailand(charge.paid_at) if charge.paid_at is not None else None
+    return pages.render("receipt.html", visit.context(charge=charge, amount=paid, paid_at=paid_at))
+
+
+def in_thailand(moment: datetime) -> tuple[str, str]:
+    """(time, date) as Thai customers read them: PromptPay and the page are Thai, and the
+    customer may be anywhere, so the zone is said beside it."""
+    local = moment.astimezone(THAILAND)
+    return local.strftime("%H:%M"), local.strftime("%d/%m/%Y")
+
+
+async def qr_page(visit: CustomerVisit, charge: Charge, here: str | None) -> Response:
+    """The QR to scan, at the attempt's own address: its script polls the charge's status."""
     key = await visit.runtime.keyring.get("checkout-csrf")
     token = forms.issue_token(key, link_id=visit.link_id, now=visit.now())
-    until = None
-    if charge.expires_at is not None:  # PromptPay is Thai: the QR's end in Thailand's time
-        local = charge.expires_at.astimezone(THAILAND)
-        until = (local.strftime("%H:%M"), local.strftime("%d/%m/%Y"))
-    context = visit.context(charge=charge, token=token, until=until)
+    until = in_thailand(charge.expires_at) if charge.expires_at is not None else None
+    context = visit.context(charge=charge, token=token, until=until, here=here)
     image = charge.source.image_uri if charge.source is not None else None
-    path = attempt_path(visit.link_id, charge)
-    if not charge.livemode or image is None or path is None:
-        return pages.render("promptpay.html", context)
+    if not charge.livemode or image is None or here is None:
+        return pages.render("promptpay.html", context, headers=pages.waiting_for_payment())
     # Live: Omise's QR, and a page that asks again (here, then Omise) until the bank has paid.
-    context.update(qr_image=image, check=f"{path}?locale={visit.t.locale}")
-    headers = pages.showing_image(image)
-    return pages.render("promptpay.html", context, headers=headers)
+    context.update(qr_image=image, check=f"{here}?locale={visit.t.locale}")
+    return pages.render("promptpay.html", context, headers=pages.waiting_for_payment(image))
 
 
 def return_path(link_id: str, nonce: str) -> str:
