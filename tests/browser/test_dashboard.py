@@ -60,7 +60,7 @@ def test_links_from_the_dashboard_to_a_payment(
     phone.page.goto(f"{server.url}/pay/{tip}")
     phone.page.get_by_label("Amount (THB)").fill("350")
     fill_card(phone, "4242 4242 4242 4242")
-    phone.page.get_by_role("button", name="Pay", exact=True).click()
+    phone.page.get_by_role("button", name="Pay ฿350.00", exact=True).click()  # as typed
     phone.page.get_by_role("heading", name="Payment successful").wait_for()
     assert "฿350.00" in phone.page.content()
     # The merchant sees it: the charge, the stats and the chart.

@@ -42,6 +42,9 @@ def test_a_declined_card_says_why_and_the_link_stays_payable(
     alert.wait_for()
     visitor.screenshot("declined")
     assert "insufficient funds" in alert.inner_text()
+    assert "PromptPay" in alert.inner_text()  # another way to pay, suggested
+    # Focus on the alert: a screen reader reads it, the keyboard goes on from it.
+    assert visitor.page.evaluate("document.activeElement.id") == "form-alert"
     assert visitor.page.get_by_label("Name on card").input_value() == "Nok Sriwan"
     assert visitor.page.get_by_label("Card number").input_value() == ""
     assert visitor.page.get_by_label("Security code").input_value() == ""
@@ -201,3 +204,31 @@ def test_with_3ds_a_card_that_fails_it_is_refused_on_the_payment_page(
     state = secure_api.get(f"/links/{link['id']}").json()
     assert state["used"] is False
     assert state["charges"]["data"][0]["failure_code"] == "failed_3ds"
+
+
+def test_a_customer_decided_amount_is_checked_and_shown_as_it_is_typed(
+    phone: Visitor, api: httpx.Client
+) -> None:
+    link = make_link(api, amount=35000, amount_type="customer", amount_min=10000,
+                     amount_max=500000)  # fmt: skip
+    page = phone.page
+    page.goto(link["payment_uri"])
+    button = page.locator("#pay-button")
+    assert button.inner_text() == "Pay ฿350.00"  # the suggestion, on the button at once
+    amount = page.get_by_label("Amount (THB)")
+    amount.fill("1250.5")
+    assert button.inner_text() == "Pay ฿1,250.50"
+    assert page.locator(".summary-value").inner_text() == "฿1,250.50"
+    amount.fill("20")
+    fill_card(phone, "4242 4242 4242 4242")
+    button.click()  # refused in the page: nothing is posted, the card fields stay as typed
+    assert page.get_by_text("Enter an amount from ฿100.00 to ฿5,000.00.").is_visible()
+    assert page.evaluate("document.activeElement.id") == "amount"
+    assert page.url == link["payment_uri"]
+    assert page.get_by_label("Card number").input_value() == "4242 4242 4242 4242"
+    phone.screenshot("customer-amount-refused")
+    amount.fill("480")
+    button.click()
+    page.get_by_role("heading", name="Payment successful").wait_for()
+    assert api.get(f"/links/{link['id']}").json()["charges"]["data"][0]["amount"] == 48000
+    assert phone.console_errors == []

@@ -15,19 +15,23 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
 from paylinks.charges.schemas import parse_email
 from paylinks.checkout.messages import Messages
-from paylinks.errors import BadRequest
+from paylinks.errors import BadRequest, InvalidCard
 from paylinks.links.service import Link
-from paylinks.money import major_to_minor, parse_currency
+from paylinks.money import format_money, major_to_minor, parse_currency
+from paylinks.tokens import cards
 from paylinks.tokens.schemas import CardInput
 
+T = TypeVar("T")
 TOKEN_LIFETIME = 2 * 3600  # seconds
 CLOCK_SKEW = 60  # seconds a token may seem to come from the future (processes' clocks differ)
 MAX_FORM_BYTES = 16 * 1024
@@ -125,27 +129,72 @@ def read_email(fields: dict[str, str], t: Messages) -> str | None:
     return email
 
 
-def read_card(fields: dict[str, str], t: Messages) -> tuple[CardInput, str | None]:
-    """The card as typed (the number unchecked: the card service judges it) and the e-mail, or
-    `FormErrors` naming every field that is missing or unreadable. Expiry is `MM/YY`, `MM/YYYY`
-    or `MMYY`."""
+def read_card(
+    fields: dict[str, str], link: Link, t: Messages, *, now: datetime
+) -> tuple[int | None, CardInput, str | None]:
+    """(amount, card as typed, e-mail), or `FormErrors` naming every field that is missing or
+    refused, all at once: the amount (`read_amount`), the e-mail, the name, and the number,
+    expiry and security code as the card checks judge each of them on its own (the card
+    service then checks the whole card again, and the processor's vault has the last word).
+    Expiry is `MM/YY`, `MM/YYYY` or `MMYY`."""
     errors: dict[str, str] = {}
+    amount = None
+    try:
+        amount = read_amount(fields, link, t)
+    except FormErrors as error:
+        errors.update(error.errors)
     email = _email(fields, t, errors)
     name, number = fields.get("name", "").strip(), fields.get("number", "").strip()
     typed_expiry = fields.get("expiry", "").strip()
     expiry = _EXPIRY.fullmatch(typed_expiry)
+    code = fields.get("security_code", "").strip() or None
     if not name:
         errors["name"] = t("err_name_required")
-    if not number:
-        errors["number"] = t("err_number_required")
     if expiry is None:
         errors["expiry"] = t("err_expiry_invalid" if typed_expiry else "err_expiry_required")
+    month, year = (0, 0) if expiry is None else _month_and_year(expiry)
+    card = CardInput(number, name[:100], month, year, code, address={})
+    errors.update(_card_refusals(card, t, now=now, expiry_read=expiry is not None))
     if errors:
         raise FormErrors(errors)
-    assert expiry is not None
+    return amount, card, email
+
+
+def _month_and_year(expiry: re.Match[str]) -> tuple[int, int]:
     month, year = (int(group) for group in expiry.groups() if group is not None)
-    code = fields.get("security_code", "").strip() or None
-    return CardInput(number, name[:100], month, year, code, address={}), email
+    return month, year
+
+
+def _card_refusals(
+    card: CardInput, t: Messages, *, now: datetime, expiry_read: bool
+) -> dict[str, str]:
+    """The card checks, each on its own field (the card service stops at the first)."""
+    refusals: dict[str, str] = {}
+    brand = None
+    if not card.number:
+        refusals["number"] = t("err_number_required")
+    else:  # the fingerprint is not wanted here: any key will do
+        checked = _refusal(refusals, "number", t, cards.check_number, card.number, secret=b"-")
+        brand = checked[1].brand if checked is not None else None
+    if expiry_read:
+        month, year = card.expiration_month, card.expiration_year
+        _refusal(refusals, "expiry", t, cards.check_expiry, month, year, now=now)
+    if card.security_code is not None and brand is not None:
+        code = card.security_code
+        _refusal(refusals, "security_code", t, cards.check_security_code, code, brand=brand)
+    return refusals
+
+
+def _refusal(
+    refusals: dict[str, str], field: str, t: Messages, check: Callable[..., T], *args: Any,
+    **kwargs: Any,
+) -> T | None:  # fmt: skip
+    """`check(...)`, or None with the field's message noted when the check refuses it."""
+    try:
+        return check(*args, **kwargs)
+    except InvalidCard as error:
+        refusals[field] = t.card_error(error)[1]
+        return None
 
 
 def read_amount(fields: dict[str, str], link: Link, t: Messages) -> int | None:
@@ -163,5 +212,6 @@ def read_amount(fields: dict[str, str], link: Link, t: Messages) -> int | None:
     low = link.amount_min if link.amount_min is not None else currency.minimum
     high = link.amount_max if link.amount_max is not None else currency.maximum
     if not low <= amount <= high:
-        raise FormErrors({"amount": t("err_amount_range")})
+        shown = [format_money(bound, link.currency, t.locale) for bound in (low, high)]
+        raise FormErrors({"amount": t("err_amount_range", low=shown[0], high=shown[1])})
     return amount

@@ -65,6 +65,7 @@ EN = {
     "receipt_email": "Receipt e-mail",
     "receipt_keep": "Keep this reference in case you need to contact {merchant}.",
     "errors_summary": "Please check the highlighted fields.",
+    "declined_try_promptpay": "You can also pay with a PromptPay QR code below.",
     "err_name_required": "Enter the name on the card.",
     "err_number_required": "Enter the card number.",
     "err_number_invalid": "This card number is not valid. Check the digits.",
@@ -76,7 +77,7 @@ EN = {
     "err_security_code": "Enter the 3-digit security code (4 digits for American Express).",
     "err_email_invalid": "Enter a valid e-mail address, or leave it empty.",
     "err_amount_invalid": "Enter the amount as a number, such as 500 or 1,250.50.",
-    "err_amount_range": "Enter an amount within the range shown.",
+    "err_amount_range": "Enter an amount from {low} to {high}.",
     "err_card": "Check the card details and try again.",
     "decline_insufficient_fund": (
         "Your card was declined: insufficient funds or the credit limit has been reached. "
@@ -196,6 +197,7 @@ TH = {
     "receipt_email": "อีเมลสำหรับใบเสร็จ",
     "receipt_keep": "โปรดเก็บหมายเลขอ้างอิงนี้ไว้ หากต้องการติดต่อ {merchant}",
     "errors_summary": "โปรดตรวจสอบช่องที่มีข้อผิดพลาด",
+    "declined_try_promptpay": "คุณสามารถชำระด้วย QR พร้อมเพย์ด้านล่างได้เช่นกัน",
     "err_name_required": "กรุณากรอกชื่อบนบัตร",
     "err_number_required": "กรุณากรอกหมายเลขบัตร",
     "err_number_invalid": "หมายเลขบัตรไม่ถูกต้อง โปรดตรวจสอบอีกครั้ง",
@@ -207,7 +209,7 @@ TH = {
     "err_security_code": "กรุณากรอกรหัสความปลอดภัย 3 หลัก (American Express 4 หลัก)",
     "err_email_invalid": "อีเมลไม่ถูกต้อง กรุณาแก้ไขหรือเว้นว่างไว้",
     "err_amount_invalid": "กรุณากรอกจำนวนเงินเป็นตัวเลข เช่น 500 หรือ 1,250.50",
-    "err_amount_range": "กรุณากรอกจำนวนเงินภายในช่วงที่แสดง",
+    "err_amount_range": "กรุณากรอกจำนวนเงินตั้งแต่ {low} ถึง {high}",
     "err_card": "โปรดตรวจสอบข้อมูลบัตรแล้วลองอีกครั้ง",
     "decline_insufficient_fund": (
         "บัตรของคุณถูกปฏิเสธ เนื่องจากยอดเงินไม่เพียงพอหรือเกินวงเงิน โปรดลองใช้บัตรอื่น"

@@ -59,8 +59,7 @@ async def pay_by_card(request: Request) -> Response:
         visit.processor,
     )
     try:
-        amount = read_amount(fields, checkout.link, visit.t)
-        card_input, email = read_card(fields, visit.t)
+        amount, card_input, email = read_card(fields, checkout.link, visit.t, now=now)
         valid = tokens_service.validate_card(
             card_input, now=now, secret=await runtime.keyring.get("card-fingerprint")
         )

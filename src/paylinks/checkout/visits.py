@@ -40,6 +40,8 @@ STATE_STATUS = {
 
 
 THAILAND = timezone(timedelta(hours=7), "ICT")  # no daylight saving
+# The payment form's fields, top to bottom.
+FIELD_ORDER = ("amount", "name", "number", "expiry", "security_code", "email")
 
 
 @dataclass
@@ -96,6 +98,10 @@ def customer_amount_hints(link: Link, locale: str) -> dict[str, str] | None:
         "low": format_money(low, link.currency, locale),
         "high": format_money(high, link.currency, locale),
         "code": currency.code.upper(),
+        # For the page's script, which checks the amount and shows it as it is typed.
+        "min": str(Decimal(low).scaleb(-currency.exponent)),
+        "max": str(Decimal(high).scaleb(-currency.exponent)),
+        "exponent": str(currency.exponent),
     }
 
 
@@ -132,8 +138,10 @@ async def form_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     alert: str | None = None,
+    declined: bool = False,
 ) -> Response:
-    """The payment form with fresh tokens: one per way to pay, as each names its own attempt."""
+    """The payment form with fresh tokens: one per way to pay, as each names its own attempt.
+    Field errors come in the form's order (the alert lists them, each a link to its field)."""
     key = await visit.runtime.keyring.get("checkout-csrf")
     now = visit.now()
     kept = {name: (values or {}).get(name, "") for name in KEPT_FIELDS}
@@ -144,9 +152,11 @@ async def form_page(
         promptpay=visit.checkout.link.currency == "thb",  # live: at Omise, Omise's QR
         omise=live_card(visit) if live else None,
         values=kept,
-        errors=errors or {},
+        errors={name: errors[name] for name in FIELD_ORDER if name in errors} if errors else {},
         alert=alert,
-        switch_url=None if values is not None else f"/pay/{visit.link_id}",
+        declined=declined,
+        # A switch is a fresh form in the other language (what was typed stays behind).
+        switch_url=f"/pay/{visit.link_id}",
     )
     headers = pages.live_headers(visit.runtime.settings) if live else None
     return pages.render("pay.html", context, status=status, headers=headers)
@@ -191,7 +201,8 @@ async def outcome_page(visit: CustomerVisit, charge: Charge, values: dict[str, s
             if charge.source
             else visit.t.decline(charge.failure_code, livemode=charge.livemode)
         )
-        return await form_page(visit, status=402, values=values, alert=message)
+        declined = charge.card is not None
+        return await form_page(visit, status=402, values=values, alert=message, declined=declined)
     if charge.status == "expired":  # the bank's step, or the QR, ran out
         why = "tds_expired" if charge.card is not None else "promptpay_expired"
         return await form_page(visit, status=402, values=values, alert=visit.t(why))

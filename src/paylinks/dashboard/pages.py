@@ -213,5 +213,5 @@ def page(handler: Handler) -> RequestHandler:
 
 
 async def static(request: Request) -> Response:
-    found = PAGES.static_answer(str(request.path_params["name"]))
+    found = PAGES.static_request(request)
     return found or notice("Not found", "There is nothing here.", status=404)

@@ -4,12 +4,15 @@ files; the machinery is written once.
 
 Templates autoescape (merchant text is always text; no template marks it safe) and fail on an
 undefined name. Static files are served only when listed, with their content types, and named
-by their content hash in every URL (`asset_url`), so a cached copy never outlives a change.
+by their content hash in every URL (`asset_url`), so a cached copy never outlives a change: asked
+for by the current hash, a file may be kept a year without asking again (`immutable`); gzipped
+(once, at first use) for a browser that takes it.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 from collections.abc import Callable
 from functools import cached_property
@@ -21,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 HTML = "text/html; charset=utf-8"
+IMMUTABLE = "public, max-age=31536000, immutable"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 
@@ -44,6 +48,7 @@ class Pages:
         self._globals = template_globals or {}
         self._filters = filters or {}
         self._files: dict[str, bytes] = {}
+        self._gzipped: dict[str, bytes] = {}
 
     def static_file(self, name: str) -> bytes:
         found = self._files.get(name)
@@ -52,9 +57,11 @@ class Pages:
             self._files[name] = found
         return found
 
+    def version(self, name: str) -> str:
+        return hashlib.sha256(self.static_file(name)).hexdigest()[:12]
+
     def asset_url(self, name: str) -> str:
-        digest = hashlib.sha256(self.static_file(name)).hexdigest()[:12]
-        return f"{self.static_url}/{name}?v={digest}"
+        return f"{self.static_url}/{name}?v={self.version(name)}"
 
     def integrity(self, name: str) -> str:
         """Subresource Integrity: the browser refuses the file if its bytes were altered."""
@@ -86,16 +93,44 @@ class Pages:
         html = self.environment.get_template(template).render(**context)
         return Response(html, status, {**self.headers, **(headers or {})}, media_type=HTML)
 
-    def static_answer(self, name: str) -> Response | None:
-        """A listed static file with its type and cache headers; None for any other name."""
+    def static_answer(
+        self, name: str, *, version: str | None = None, gzipped: bool = False
+    ) -> Response | None:
+        """A listed static file with its type and cache headers (kept a year when asked for by
+        its current `version`), gzipped if the browser takes it; None for any other name."""
         if name not in self.static_files:
             return None
         media_type = STATIC_TYPES[name[name.rindex(".") :]]
-        return Response(self.static_file(name), 200, self.static_headers, media_type=media_type)
+        headers = {**self.static_headers, "Vary": "Accept-Encoding"}
+        if version == self.version(name):
+            headers["Cache-Control"] = IMMUTABLE
+        body = self.static_file(name)
+        if gzipped:
+            if name not in self._gzipped:
+                self._gzipped[name] = gzip.compress(body, compresslevel=9, mtime=0)
+            body, headers["Content-Encoding"] = self._gzipped[name], "gzip"
+        return Response(body, 200, headers, media_type=media_type)
+
+    def static_request(self, request: Request) -> Response | None:
+        """`static_answer` for what the request asks: the name, the version, gzip or not."""
+        return self.static_answer(
+            str(request.path_params["name"]),
+            version=request.query_params.get("v"),
+            gzipped=takes_gzip(request.headers.get("accept-encoding", "")),
+        )
 
     async def static(self, request: Request) -> Response:
         """The area's static files (its own 404 for anything else: see `not_found`)."""
-        found = self.static_answer(str(request.path_params["name"]))
+        found = self.static_request(request)
         if found is not None:
             return found
         return Response("not found", 404, self.headers, media_type="text/plain; charset=utf-8")
+
+
+def takes_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip (`gzip;q=0` refuses it)."""
+    for part in accept_encoding.split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False

@@ -90,6 +90,56 @@
     }
   };
 
+  // A customer-decides amount: checked here as the server will check it, and shown on the
+  // button and in the summary as it is typed (only what the eye reads: the server decides).
+  var amountInput = form.elements.namedItem("amount");
+  var summaryValue = document.querySelector(".summary-value");
+  var money = null;
+  if (amountInput) {
+    var exponent = Number(messages.amountExponent);
+    var amountPattern = new RegExp("^\\d+" + (exponent ? "(\\.\\d{1," + exponent + "})?" : "") + "$");
+    if (window.Intl) {
+      money = new Intl.NumberFormat(messages.locale, {
+        style: "currency",
+        currency: messages.currency,
+        currencyDisplay: "narrowSymbol",
+        minimumFractionDigits: exponent,
+        maximumFractionDigits: exponent
+      });
+    }
+    checks = Object.assign({
+      amount: function (value) {
+        var text = value.trim().replace(/,/g, "");
+        if (!amountPattern.test(text)) {
+          return messages.errAmountInvalid;
+        }
+        var amount = Number(text);
+        if (amount < Number(messages.amountMin) || amount > Number(messages.amountMax)) {
+          return messages.errAmountRange;
+        }
+        return "";
+      }
+    }, checks);
+  }
+
+  // The pay button's words: with the amount as typed, once it is a valid one.
+  function restoreLabel() {
+    if (!amountInput || !money || checks.amount(amountInput.value)) {
+      payButton.textContent = payLabel;
+      return;
+    }
+    var shown = money.format(Number(amountInput.value.trim().replace(/,/g, "")));
+    payButton.textContent = messages.payLabel.replace("__AMOUNT__", shown);
+    if (summaryValue) {
+      summaryValue.textContent = shown;
+    }
+  }
+
+  if (amountInput) {
+    amountInput.addEventListener("input", restoreLabel);
+    restoreLabel();
+  }
+
   function show(input, problem) {
     var error = document.getElementById(input.id + "-error");
     var field = input.closest(".field");
@@ -151,7 +201,7 @@
       cardFields.forEach(function (name) {
         form.elements.namedItem(name).disabled = true;
       });
-      if (check("email")) {
+      if (check("email") || (amountInput && check("amount"))) {
         event.preventDefault();
         cardFields.forEach(function (name) {
           form.elements.namedItem(name).disabled = false;
@@ -181,7 +231,7 @@
   function tokenFailed() {
     showSummary(messages.errCardToken);
     payButton.disabled = false;
-    payButton.textContent = payLabel;
+    restoreLabel();
   }
 
   // Live: the card goes to Omise's vault from here; the form posts Omise's token only.
@@ -208,10 +258,17 @@
     });
   }
 
+  // A page the server answered with errors or a decline: start there, so that a screen reader
+  // reads the alert and the keyboard goes on from it (the alert links to each field).
+  var served = document.getElementById("form-alert");
+  if (served) {
+    served.focus();
+  }
+
   // Coming back from the next page (back button) must leave a usable form.
   window.addEventListener("pageshow", function () {
     payButton.disabled = false;
-    payButton.textContent = payLabel;
+    restoreLabel();
     cardFields.forEach(function (name) {
       form.elements.namedItem(name).disabled = false;
     });
