@@ -49,6 +49,7 @@ class Pages:
         self._filters = filters or {}
         self._files: dict[str, bytes] = {}
         self._gzipped: dict[str, bytes] = {}
+        self._versions: dict[str, str] = {}
 
     def static_file(self, name: str) -> bytes:
         found = self._files.get(name)
@@ -58,7 +59,11 @@ class Pages:
         return found
 
     def version(self, name: str) -> str:
-        return hashlib.sha256(self.static_file(name)).hexdigest()[:12]
+        """The file's content hash, its `?v=` (files are read once: it cannot change)."""
+        found = self._versions.get(name)
+        if found is None:
+            found = self._versions[name] = hashlib.sha256(self.static_file(name)).hexdigest()[:12]
+        return found
 
     def asset_url(self, name: str) -> str:
         return f"{self.static_url}/{name}?v={self.version(name)}"
