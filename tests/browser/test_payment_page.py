@@ -232,3 +232,27 @@ def test_a_customer_decided_amount_is_checked_and_shown_as_it_is_typed(
     page.get_by_role("heading", name="Payment successful").wait_for()
     assert api.get(f"/links/{link['id']}").json()["charges"]["data"][0]["amount"] == 48000
     assert phone.console_errors == []
+
+
+def test_the_expiry_slash_and_the_card_number_groups_come_as_one_types(
+    phone: Visitor, api: httpx.Client
+) -> None:
+    link = make_link(api)
+    page = phone.page
+    page.goto(link["payment_uri"])
+    expiry, number = page.get_by_label("Expiry (MM/YY)"), page.get_by_label("Card number")
+    expiry.press_sequentially("1235")
+    assert expiry.input_value() == "12/35"
+    expiry.fill("")
+    expiry.press_sequentially("4")  # only April begins with a 4
+    assert expiry.input_value() == "04"
+    expiry.fill("")
+    expiry.press_sequentially("12/2035")  # a "/" typed by hand, and a four-digit year
+    assert expiry.input_value() == "12/2035"
+    number.press_sequentially("4242424242424242")
+    assert number.input_value() == "4242 4242 4242 4242"
+    page.get_by_label("Name on card").fill("Somchai Jaidee")
+    page.get_by_label("Security code").fill("123")
+    page.get_by_role("button", name="Pay ฿1,000.00").click()
+    page.get_by_role("heading", name="Payment successful").wait_for()
+    assert phone.console_errors == []

@@ -187,6 +187,31 @@
     });
   });
 
+  // Typing on a phone's number pad: the expiry's "/" comes by itself (iOS's pad has none) and
+  // the card's digits fall into groups of four. Only when typing at the end, so that an edit
+  // in the middle keeps its caret; deleting is left alone (the "/" can be taken back).
+  function formatWhileTyping(input, format) {
+    input.addEventListener("input", function (event) {
+      var atEnd = input.selectionStart === input.value.length;
+      if (!atEnd || (event.inputType && event.inputType.indexOf("delete") === 0)) {
+        return;
+      }
+      input.value = format(input.value);
+    });
+  }
+
+  formatWhileTyping(form.elements.namedItem("expiry"), function (value) {
+    var typed = value.replace(/\D/g, "").slice(0, 6);
+    if (typed.length === 1 && typed > "1") {
+      typed = "0" + typed; // "4" can only be April
+    }
+    return typed.length > 2 ? typed.slice(0, 2) + "/" + typed.slice(2) : typed;
+  });
+
+  formatWhileTyping(form.elements.namedItem("number"), function (value) {
+    return value.replace(/\D/g, "").slice(0, 19).replace(/(\d{4})(?=\d)/g, "$1 ");
+  });
+
   form.elements.namedItem("number").addEventListener("blur", function (event) {
     var number = digits(event.target.value);
     if (/^\d{12,19}$/.test(number)) {
