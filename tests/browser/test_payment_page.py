@@ -9,7 +9,7 @@ import httpx
 import pytest
 from factories import make_link
 from servers import LiveServer, create_account, paylinks
-from visitor import Visitor, fill_card
+from visitor import Visitor, choose_card, fill_card
 
 HOSTILE_TITLE = "<script>alert(1)</script>"
 HOSTILE_DESCRIPTION = '"><img src=x onerror=alert(1)>'
@@ -74,7 +74,9 @@ def test_promptpay_payment_completed_with_the_test_button(
 ) -> None:
     link = make_link(api)
     visitor.page.goto(f"{link['payment_uri']}?locale=th")
+    visitor.page.get_by_role("radio", name="บัตร").check()
     visitor.page.get_by_label("ชื่อบนบัตร").fill("typed, then changed my mind")
+    visitor.page.get_by_role("radio", name="พร้อมเพย์").check()
     visitor.page.get_by_role("button", name="ชำระด้วย QR พร้อมเพย์").click()
     qr = visitor.page.get_by_role("img", name="QR โค้ดพร้อมเพย์ ยอด ฿1,000.00")
     qr.wait_for()
@@ -125,19 +127,21 @@ def test_a_small_phone_needs_no_sideways_scrolling(phone: Visitor, api: httpx.Cl
     page = phone.page
     page.goto(link["payment_uri"])
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    phone.screenshot("phone-360-promptpay-first")
+    choose_card(phone)
     page.get_by_role("button", name="Pay ฿1,000.00").click()  # empty: checked in the page
     assert page.get_by_text("Enter the name on the card.").is_visible()
     assert page.evaluate("document.activeElement.id") == "name"
     assert page.url == link["payment_uri"]  # nothing was posted
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     order = []
-    for _ in range(6):
+    for _ in range(4):
         page.keyboard.press("Tab")
         focused = "document.activeElement"
         order.append(page.evaluate(f"{focused}.id"))
         # Keyboard focus must be visible: every control shows an outline ring.
         assert page.evaluate(f"getComputedStyle({focused}).outlineStyle") != "none"
-    expected = ["number", "expiry", "security_code", "email", "pay-button", "promptpay-button"]
+    expected = ["number", "expiry", "security_code", "pay-button"]
     assert order == expected
     phone.screenshot("phone-360")
     page.goto(f"{link['payment_uri']}?locale=th")
@@ -240,6 +244,7 @@ def test_the_expiry_slash_and_the_card_number_groups_come_as_one_types(
     link = make_link(api)
     page = phone.page
     page.goto(link["payment_uri"])
+    choose_card(phone)
     expiry, number = page.get_by_label("Expiry (MM/YY)"), page.get_by_label("Card number")
     expiry.press_sequentially("1235")
     assert expiry.input_value() == "12/35"
@@ -256,3 +261,30 @@ def test_the_expiry_slash_and_the_card_number_groups_come_as_one_types(
     page.get_by_role("button", name="Pay ฿1,000.00").click()
     page.get_by_role("heading", name="Payment successful").wait_for()
     assert phone.console_errors == []
+
+
+@pytest.mark.parametrize("locale", ["en", "th"])
+def test_the_way_to_pay_and_its_button_are_on_a_small_phones_first_screen(
+    phone: Visitor, api: httpx.Client, locale: str
+) -> None:
+    """360 x 740: PromptPay (first for baht) and its button, or the card's form and its pay
+    button once the card is chosen, end above the fold; the merchant's name on one line."""
+    link = make_link(api, title="Ceramic bowl, hand-thrown", description="Glazed, 18 cm")
+    page = phone.page
+    page.goto(f"{link['payment_uri']}?locale={locale}")
+    bottom = "id => Math.round(document.getElementById(id).getBoundingClientRect().bottom)"
+    promptpay_end = page.evaluate(bottom, "promptpay-button")
+    choose_card(phone)
+    card_end = page.evaluate(bottom, "pay-button")
+    FOLDS[locale] = (promptpay_end, card_end)
+    assert promptpay_end <= 740 and card_end <= 740, FOLDS
+    merchant = page.locator(".top-merchant")
+    lines = "e => e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)"
+    assert merchant.evaluate(lines) < 1.5  # one line
+    long_name = "Baan Ceramics and Pottery Studio of Chiang Mai, hand-thrown stoneware since 1987"
+    merchant.evaluate("(e, name) => { e.textContent = name; }", long_name)
+    assert 1.5 < merchant.evaluate(lines) < 2.5  # two at most, however long the name
+    phone.screenshot(f"phone-360-card-chosen-{locale}")
+
+
+FOLDS: dict[str, tuple[int, int]] = {}

@@ -55,10 +55,17 @@ class Visitor:
         assert not failing, f"axe-core on {name}: {failing}"
 
 
+def choose_card(visitor: Visitor) -> None:
+    """Pay by card where the page offers a choice (PromptPay comes first for baht)."""
+    choice = visitor.page.locator("#method-card")
+    if choice.count():
+        choice.check()
+
+
 def fill_card(visitor: Visitor, number: str, name: str = "Somchai Jaidee") -> None:
     page = visitor.page
+    choose_card(visitor)
     page.get_by_label("Name on card").fill(name)
     page.get_by_label("Card number").fill(number)
     page.get_by_label("Expiry (MM/YY)").fill("12/35")
     page.get_by_label("Security code").fill("123")
-    page.get_by_label("E-mail for the receipt (optional)").fill("somchai@example.com")

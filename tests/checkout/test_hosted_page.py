@@ -182,7 +182,8 @@ def test_declined_card_shows_why_keeps_the_form_and_the_link_payable(
     invoice = link(client, account)
     page = assert_secure_page(pay_on_page(client, invoice["id"], VISA_NO_FUNDS, name="Nok"), 402)
     assert "insufficient funds" in page
-    assert 'value="Nok"' in page and 'value="12/35"' in page and 'value="s@example.com"' in page
+    assert 'value="Nok"' in page and 'value="12/35"' in page
+    assert 'id="method-card" checked' in page  # the card's form, not PromptPay's, comes back
     assert re.search(r'<input id="number"[^>]* value=""', page)
     assert api_link(client, account, invoice["id"])["used"] is False
     thai = client.post(

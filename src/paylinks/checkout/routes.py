@@ -50,6 +50,7 @@ async def pay_by_card(request: Request) -> Response:
     if isinstance(attempt, Response):
         return attempt
     visit, fields, nonce = attempt
+    fields["method"] = "card"  # the form comes back, if it does, with the card chosen
     if visit.checkout.link.livemode:
         return await _pay_live(visit, fields, nonce)
     runtime, checkout, now, processor = (
@@ -207,6 +208,7 @@ async def pay_by_promptpay(request: Request) -> Response:
     if isinstance(attempt, Response):
         return attempt
     visit, fields, nonce = attempt
+    fields["method"] = "promptpay"
     if visit.checkout.link.livemode:
         return await _promptpay_live(visit, fields, nonce)
     try:

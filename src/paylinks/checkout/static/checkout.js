@@ -89,6 +89,9 @@
       return !text || /^[^@\s]+@[^@\s]+\.[^@\s]{2,}$/.test(text) ? "" : messages.errEmailInvalid;
     }
   };
+  if (!form.elements.namedItem("email")) {
+    delete checks.email; // a page that does not ask for one
+  }
 
   // A customer-decides amount: checked here as the server will check it, and shown on the
   // button and in the summary as it is typed (only what the eye reads: the server decides).
@@ -172,13 +175,11 @@
     alert.textContent = text;
   }
 
+  // Messages come on submit, not on blur: a message appearing as a field loses focus would
+  // move what is under the pointer (errors take room only when they say something), and the
+  // click that took the focus away would land elsewhere.
   Object.keys(checks).forEach(function (name) {
     var input = form.elements.namedItem(name);
-    input.addEventListener("blur", function () {
-      if (input.value) {
-        check(name);
-      }
-    });
     input.addEventListener("input", function () {
       // Clear a message as soon as the field is fixed; new messages wait for blur or submit.
       if (input.getAttribute("aria-invalid") === "true") {
@@ -226,7 +227,7 @@
       cardFields.forEach(function (name) {
         form.elements.namedItem(name).disabled = true;
       });
-      if (check("email") || (amountInput && check("amount"))) {
+      if ((checks.email && check("email")) || (amountInput && check("amount"))) {
         event.preventDefault();
         cardFields.forEach(function (name) {
           form.elements.namedItem(name).disabled = false;
