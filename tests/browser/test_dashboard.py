@@ -155,3 +155,26 @@ def test_branding_from_the_dashboard_reaches_the_payment_page(
     assert "help@baan.example" in phone.page.content()
     phone.screenshot("payment-page-branded")
     assert not phone.console_errors and not desktop.console_errors
+
+
+def test_on_a_phone_the_dashboard_needs_no_sideways_scrolling(
+    phone: Visitor, server: LiveServer, api: httpx.Client
+) -> None:
+    for n in range(3):
+        title = f"Workshop seat, Saturday morning session {n}"
+        api.post("/links", json={"amount": 125000 + n, "currency": "thb", "title": title})
+    sign_in(phone, server)
+    page = phone.page
+    for path in ("/dashboard", "/dashboard/links", "/dashboard/developers"):
+        page.goto(f"{server.url}{path}")
+        nav = page.locator("nav.nav ul")
+        assert nav.evaluate("e => e.scrollWidth <= e.clientWidth"), path  # it wraps instead
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    page.goto(f"{server.url}/dashboard/links")
+    first = page.locator(".links-table tbody tr").first
+    assert first.evaluate("r => getComputedStyle(r).display") == "block"  # a card per link
+    amount = first.locator("td[data-label='Amount']")  # labelled by its ::before
+    assert amount.inner_text().startswith("฿1,250.0")
+    assert amount.evaluate("e => getComputedStyle(e, '::before').content") != "none"
+    assert page.locator(".table-wrap").evaluate("e => e.scrollWidth <= e.clientWidth")
+    phone.screenshot("dashboard-links-phone")
