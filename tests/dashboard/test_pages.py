@@ -6,11 +6,16 @@ CSRF token; another account's ids are a 404 page without their data."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from factories import VISA_NO_FUNDS, TestAccount, auth, link, pay, sign_in
 from starlette.testclient import TestClient
+
+from paylinks.clock import to_micros
+from paylinks.db import Database
+from paylinks.models import webhook_endpoints
 
 
 def signed_in(make_client: Any, account: TestAccount) -> tuple[TestClient, str]:
@@ -239,3 +244,24 @@ def test_keys_page_and_rolling_with_confirmation(make_client: Any, account: Test
 def test_forms_need_the_csrf_token(make_client: Any, account: TestAccount, path: str) -> None:
     client, _ = signed_in(make_client, account)
     assert client.post(path, data={"url": "http://127.0.0.1:9/x"}).status_code == 403
+
+
+def test_a_failing_endpoint_says_so_in_the_list(
+    make_client: Any, account: TestAccount, db: Database
+) -> None:
+    client, csrf = signed_in(make_client, account)
+    client.post(
+        "/dashboard/developers/endpoints",
+        data={"csrf": csrf, "url": "http://127.0.0.1:9/hook", "events": ["link.create"]},
+    )
+    assert "failing since" not in client.get("/dashboard/developers").text
+    # What the worker records after a failed delivery (tests/webhooks cover the worker).
+    since = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+    with db.transaction() as conn:
+        conn.execute(
+            webhook_endpoints.update()
+            .where(webhook_endpoints.c.account_pk == account.pk)
+            .values(failing_since=to_micros(since))
+        )
+    listed = client.get("/dashboard/developers").text
+    assert '<strong class="failing">failing since 2026-12-01 08:30 UTC</strong>' in listed
