@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/postgres_bench.py
 	$(BIN)/python bench/webhook_bench.py
+	$(BIN)/python bench/report.py
 
 # Deeper than the fixed fuzz set `make test` runs: a random seed (printed; replay a failure with
 # PAYLINKS_FUZZ_SEED=N make fuzz) and PAYLINKS_FUZZ_EXAMPLES examples per operation and route.

@@ -29,13 +29,21 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 
 class Hot:
-    def __init__(self, statement: sa.ClauseElement, *, named: bool = False) -> None:
+    def __init__(
+        self,
+        statement: sa.ClauseElement,
+        *,
+        named: bool = False,
+        columns: frozenset[str] | None = None,
+    ) -> None:
         self.statement = statement
+        # An INSERT's columns: a value for any other is refused, never silently dropped.
+        self._columns = columns
         self._compiled: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {}
         self._named: Any = None
         if named:
-            columns = cast(sa.Select[Any], statement).selected_columns.keys()
-            self._named = namedtuple("HotRow", columns)  # type: ignore[misc]
+            selected = cast(sa.Select[Any], statement).selected_columns.keys()
+            self._named = namedtuple("HotRow", selected)  # type: ignore[misc]
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[Any]:
         return self._run(conn, params, fetch=True)
@@ -72,6 +80,8 @@ class Hot:
             compiled = self._compile(conn.dialect)
             self._compiled[conn.dialect.name] = compiled
         sql, fixed, order = compiled
+        if self._columns is not None and not self._columns.issuperset(params):
+            raise ValueError(f"no column for {sorted(set(params) - self._columns)}")
         values = {**fixed, **params} if fixed else params
         if order is None:  # named parameters (psycopg)
             return sql, values
@@ -92,4 +102,6 @@ class Hot:
 def insert(table: sa.Table, *columns: str, returning: sa.ColumnElement[Any] | None = None) -> Hot:
     """A hot INSERT of one row of `columns`, each bound under its own name."""
     statement = table.insert().values({name: sa.bindparam(name) for name in columns})
-    return Hot(statement if returning is None else statement.returning(returning))
+    if returning is not None:
+        statement = statement.returning(returning)
+    return Hot(statement, columns=frozenset(columns))

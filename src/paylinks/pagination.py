@@ -80,8 +80,17 @@ def scoped(table: sa.Table, principal: Principal) -> list[sa.ColumnElement[bool]
     return [table.c.account_pk == principal.account_pk, table.c.livemode == principal.livemode]
 
 
+def bound_scope(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    """`scoped` for a statement built once: the account and mode bound by name, their values
+    given at each call by `scope_params`."""
+    return [
+        table.c.account_pk == sa.bindparam("account_pk"),
+        table.c.livemode == sa.bindparam("livemode"),
+    ]
+
+
 def scope_params(principal: Principal) -> dict[str, Any]:
-    """`scoped`'s values, for statements built once that bind `account_pk` and `livemode`."""
+    """The values of `bound_scope`'s parameters."""
     return {"account_pk": principal.account_pk, "livemode": principal.livemode}
 
 

@@ -136,6 +136,10 @@ def test_a_live_link_is_paid_by_scanning_omises_promptpay_qr(
     # Omise's QR, from Omise's origin: the page's policy lets that image in, and it loads.
     qr = visitor.page.get_by_role("img", name="PromptPay QR code for ฿1,000.00")
     assert (qr.get_attribute("src") or "").startswith(omise.url)
+    # Visible is not loaded: wait (up to the default timeout) until the image has decoded.
+    visitor.page.wait_for_function(
+        "image => image.complete && image.naturalWidth > 0", arg=qr.element_handle()
+    )
     loaded = qr.evaluate("img => img.complete && img.naturalWidth > 0")
     assert loaded is True and visitor.console_errors == []
     visitor.screenshot("live-promptpay-qr")

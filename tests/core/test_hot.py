@@ -80,5 +80,7 @@ def test_a_hot_insert_writes_the_row_sqlalchemy_would(account: TestAccount, db: 
             sa.select(events).where(events.c.id.in_(ids)).order_by(events.c.pk)
         ).all()
     assert [w.id for w in written] == ids and written[0].pk == hot_pk
+    with db.transaction() as conn, pytest.raises(ValueError, match="no column for"):
+        insert(events, *columns).execute(conn, {**row, "id": "evnt_test_x", "colour": "red"})
     shapes = {tuple(v for k, v in w._mapping.items() if k not in ("pk", "id")) for w in written}
     assert len(shapes) == 1

@@ -21,7 +21,7 @@ from paylinks.errors import NotFound
 from paylinks.eventlog import Recorder
 from paylinks.hot import Hot
 from paylinks.models import charges, links
-from paylinks.pagination import ListQuery, page_of, scope_params, scoped
+from paylinks.pagination import ListQuery, bound_scope, page_of, scope_params, scoped
 from paylinks.refunds import service as refunds_service
 from paylinks.refunds.service import Refund
 from paylinks.sources import service as sources_service
@@ -158,11 +158,7 @@ def _from_rows(conn: Connection, rows: list[sa.Row[Any]]) -> list[Charge]:
 
 # A payment reads its charge three times: a hot statement (paylinks.hot).
 _GET_CHARGE = Hot(
-    _select().where(
-        charges.c.id == sa.bindparam("charge_id"),
-        charges.c.account_pk == sa.bindparam("account_pk"),
-        charges.c.livemode == sa.bindparam("livemode"),
-    ),
+    _select().where(charges.c.id == sa.bindparam("charge_id"), *bound_scope(charges)),
     named=True,
 )
 

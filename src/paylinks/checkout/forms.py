@@ -38,7 +38,7 @@ MAX_FORM_BYTES = 16 * 1024
 # ASCII digits only (`\d` would also read "١٢/٣٥").
 _EXPIRY = re.compile(r"\s*([0-9]{1,2})\s*/\s*([0-9]{2}|[0-9]{4})\s*|\s*([0-9]{2})([0-9]{2})\s*")
 # Shown again after a decline; never the card number.
-KEPT_FIELDS = ("name", "expiry", "email", "amount", "method")
+KEPT_FIELDS = ("name", "expiry", "amount", "method")
 _TOKEN = re.compile(r"([0-9a-f]{32})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
 _NONCE = re.compile(r"[0-9a-f]{32}")
 

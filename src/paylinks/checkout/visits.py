@@ -260,8 +260,7 @@ def kept_values(visit: CustomerVisit, charge: Charge) -> dict[str, str]:
     """The form's kept fields as a card charge's customer filled them in, for a page reached
     without the form (back from 3-D Secure). Never the card number or security code."""
     card = charge.card or {}
-    values = {"name": card.get("name") or "", "email": charge.customer_email or ""}
-    values["method"] = "card"
+    values = {"name": card.get("name") or "", "method": "card"}
     if card.get("expiration_month") and card.get("expiration_year"):
         values["expiry"] = f"{card['expiration_month']:02d}/{card['expiration_year'] % 100:02d}"
     if visit.checkout.link.customer_decides:

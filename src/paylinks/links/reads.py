@@ -27,7 +27,7 @@ from paylinks.links.service import (
     get_link,
 )
 from paylinks.models import charges, links
-from paylinks.pagination import ListQuery, scope_params
+from paylinks.pagination import ListQuery, bound_scope, scope_params
 
 # For each link (by pk): its first charges and how many it has in all.
 Embedded = dict[int, tuple[list[Charge], int]]
@@ -55,10 +55,7 @@ def _counted_link(conn: Connection, principal: Principal, link_id: str) -> tuple
 
 
 def _list_where(has_from: bool, has_to: bool) -> list[sa.ColumnElement[bool]]:
-    where = [
-        links.c.account_pk == sa.bindparam("account_pk"),
-        links.c.livemode == sa.bindparam("livemode"),
-    ]
+    where = bound_scope(links)
     if has_from:
         where.append(links.c.created_at >= sa.bindparam("from_micros"))
     if has_to:

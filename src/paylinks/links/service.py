@@ -25,7 +25,7 @@ from paylinks.eventlog import Recorder
 from paylinks.hot import Hot, insert
 from paylinks.ids import new_id
 from paylinks.models import accounts, link_counters, links
-from paylinks.pagination import scope_params
+from paylinks.pagination import bound_scope, scope_params
 
 COUNTER_SLOTS = 8
 
@@ -242,14 +242,9 @@ def create_link(
 
 
 # Hot statements are built once: constructing a select costs more than running it on SQLite.
-GET_LINK = sa.select(links).where(
-    links.c.id == sa.bindparam("link_id"),
-    links.c.account_pk == sa.bindparam("account_pk"),
-    links.c.livemode == sa.bindparam("livemode"),
-)
+GET_LINK = sa.select(links).where(links.c.id == sa.bindparam("link_id"), *bound_scope(links))
 COUNTER_TOTAL = sa.select(sa.func.coalesce(sa.func.sum(link_counters.c.count), 0)).where(
-    link_counters.c.account_pk == sa.bindparam("account_pk"),
-    link_counters.c.livemode == sa.bindparam("livemode"),
+    *bound_scope(link_counters)
 )
 
 

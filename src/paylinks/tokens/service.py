@@ -18,7 +18,7 @@ from paylinks.errors import InvalidCardToken, NotFound, UsedToken
 from paylinks.hot import Hot
 from paylinks.ids import new_id
 from paylinks.models import charges, tokens
-from paylinks.pagination import scope_params
+from paylinks.pagination import bound_scope, scope_params
 from paylinks.tokens import cards
 
 if TYPE_CHECKING:
@@ -159,8 +159,7 @@ _CONSUME_TOKEN = Hot(
     tokens.update()
     .where(
         tokens.c.id == sa.bindparam("token_id"),
-        tokens.c.account_pk == sa.bindparam("account_pk"),
-        tokens.c.livemode == sa.bindparam("livemode"),
+        *bound_scope(tokens),
         tokens.c.used == sa.false(),
     )
     .values(used=sa.true())

@@ -27,7 +27,7 @@ from paylinks.events.service import get_event
 from paylinks.hot import Hot, insert
 from paylinks.ids import new_id
 from paylinks.models import events, webhook_deliveries, webhook_endpoints
-from paylinks.pagination import ListQuery, page_of, scope_params, scoped
+from paylinks.pagination import ListQuery, bound_scope, page_of, scope_params, scoped
 from paylinks.webhooks import signing
 
 SCHEMES = ("seed", "omise")
@@ -175,11 +175,7 @@ def get_endpoint(conn: Connection, *, principal: Principal, endpoint_id: str) ->
 # Every event asks for its account's endpoints (`enqueue`): a hot statement (paylinks.hot).
 _LIST_ENDPOINTS = Hot(
     sa.select(webhook_endpoints)
-    .where(
-        webhook_endpoints.c.account_pk == sa.bindparam("account_pk"),
-        webhook_endpoints.c.livemode == sa.bindparam("livemode"),
-        webhook_endpoints.c.deleted_at.is_(None),
-    )
+    .where(*bound_scope(webhook_endpoints), webhook_endpoints.c.deleted_at.is_(None))
     .order_by(webhook_endpoints.c.pk),
     named=True,
 )

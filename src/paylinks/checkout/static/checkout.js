@@ -83,15 +83,8 @@
     expiry: expiryProblem,
     security_code: function (value) {
       return /^\d{3,4}$/.test(value.trim()) ? "" : messages.errSecurityCode;
-    },
-    email: function (value) {
-      var text = value.trim();
-      return !text || /^[^@\s]+@[^@\s]+\.[^@\s]{2,}$/.test(text) ? "" : messages.errEmailInvalid;
     }
   };
-  if (!form.elements.namedItem("email")) {
-    delete checks.email; // a page that does not ask for one
-  }
 
   // A customer-decides amount: checked here as the server will check it, and shown on the
   // button and in the summary as it is typed (only what the eye reads: the server decides).
@@ -227,7 +220,7 @@
       cardFields.forEach(function (name) {
         form.elements.namedItem(name).disabled = true;
       });
-      if ((checks.email && check("email")) || (amountInput && check("amount"))) {
+      if (amountInput && check("amount")) {
         event.preventDefault();
         cardFields.forEach(function (name) {
           form.elements.namedItem(name).disabled = false;
