@@ -71,6 +71,7 @@ def quiet_settings(**overrides: Any) -> Settings:
         "max_active_links": 0,
         "auth_cache_seconds": 0,
         "deliver_webhooks": False,  # tests that deliver run the worker themselves
+        "send_receipts": False,  # and so do tests that send receipts
     }
     values.update(overrides)
     return Settings(**values)

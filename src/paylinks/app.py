@@ -41,6 +41,7 @@ from paylinks.ops.middleware import RequestIds
 from paylinks.payments import omise_webhooks, settlement
 from paylinks.payments import routes as payments
 from paylinks.processors.sandbox import TestProcessor
+from paylinks.receipts.mailer import mailer_of
 from paylinks.recording import EventRecorder
 from paylinks.refunds import routes as refunds
 from paylinks.runtime import Runtime
@@ -168,7 +169,6 @@ def routes() -> list[BaseRoute]:
         *resource(
             "/pay/{link_id}/promptpay", GET=checkout.promptpay_form, POST=checkout.pay_by_promptpay
         ),
-        Route("/pay/{link_id}/brand.css", checkout.brand_css, methods=["GET"]),
         Route("/pay/{link_id}/logo", checkout.logo, methods=["GET"]),
         *resource("/pay/{link_id}/promptpay/{charge_id}", POST=checkout.complete_promptpay),
         # Where 3-D Secure sends the page's customer back (the charge's return_uri).
@@ -250,6 +250,10 @@ def create_app(
                 )
             ),
         ]
+        if settings.smtp_url and settings.send_receipts:
+            sweepers.append(
+                asyncio.create_task(mailer_of(settings, db, runtime.clock).run_forever(stop))
+            )
         worker = delivery = None
         if settings.deliver_webhooks:
             worker = Worker(

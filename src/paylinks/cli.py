@@ -279,6 +279,7 @@ def worker(database_url: str | None) -> None:
     from paylinks.ops import housekeeping
     from paylinks.payments import settlement
     from paylinks.processors.sandbox import TestProcessor
+    from paylinks.receipts.mailer import mailer_of
     from paylinks.recording import EventRecorder
     from paylinks.runtime import processor_of
     from paylinks.upstream.processor import LiveProcessors
@@ -322,6 +323,8 @@ def worker(database_url: str | None) -> None:
                 )
             ),
         ]
+        if settings.smtp_url:
+            sweepers.append(asyncio.create_task(mailer_of(settings, db, clock).run_forever(stop)))
         try:
             await delivery.run_forever(stop)
         finally:

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from paylinks.receipts.smtp import parse_smtp_url
 from paylinks.web.proxies import parse_networks
 from paylinks.web.ratelimit import parse_policy
 
@@ -69,6 +70,14 @@ class Settings(BaseSettings):
             "PAYLINKS_ALLOW_PRIVATE_WEBHOOKS",  # the name of earlier releases
         ),
     )
+    # Receipt e-mails to customers who give an address on the payment page: the SMTP server
+    # (`smtp://user:password@host:587` with STARTTLS when offered, `smtps://…:465` for TLS from
+    # the start, `smtp://host:25?tls=off` for a local relay). Empty: no receipts, and the page
+    # asks for no address. `smtp_from` is the sender; the merchant's support e-mail is Reply-To.
+    smtp_url: str = ""
+    smtp_from: str = ""
+    # Send receipts inside `serve` (the embedded default); `paylinks worker` always sends them.
+    send_receipts: bool = True
     # Webhook endpoints an account may have per mode (Stripe allows 16); 0 for no cap. Every
     # change queues one delivery per endpoint inside its own transaction.
     max_webhook_endpoints: int = Field(default=16, ge=0)
@@ -101,6 +110,13 @@ class Settings(BaseSettings):
     @classmethod
     def _readable_policy(cls, value: str) -> str:
         parse_policy(value)  # a typo fails at start-up, not on the first payment
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _readable_smtp(cls, value: str) -> str:
+        if value:
+            parse_smtp_url(value)  # ValueError at start-up, not at the first receipt
         return value
 
     @field_validator("trusted_proxies")

@@ -17,9 +17,13 @@ from paylinks.charges.service import Charge, embedded_charges
 from paylinks.eventlog import record_event
 from paylinks.links.schemas import link_with_charges_to_wire
 from paylinks.links.service import Link
+from paylinks.receipts import outbox as receipts_outbox
 from paylinks.refunds.schemas import refund_to_wire
 from paylinks.refunds.service import Refund
 from paylinks.webhooks.service import enqueue
+
+# The keys of a charge becoming paid: paid at once, or an authorization captured.
+PAID_KEYS = frozenset({"charge.complete", "charge.capture"})
 
 
 class EventRecorder:
@@ -34,6 +38,9 @@ class EventRecorder:
             event_pk = record_event(
                 conn, principal=principal, key=key, data=data, now=now, charge_pk=subject.pk
             )
+            if subject.customer_email and key in PAID_KEYS and subject.status == "successful":
+                # The receipt the customer asked for on the page leaves with the payment.
+                receipts_outbox.release(conn, charge_pk=subject.pk, now=now)
         elif isinstance(subject, Refund):
             # Listed with its charge's events (GET /charges/:id/events).
             event_pk = record_event(

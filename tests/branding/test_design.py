@@ -3,6 +3,8 @@ page wearing an account's colours, logo and support e-mail (and never another ac
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import re
 from typing import Any
@@ -83,9 +85,21 @@ def test_the_dashboard_form_saves_and_refuses(make_client: Any, account: TestAcc
     assert ok.status_code == 303
     page = client.get("/dashboard/branding").text
     assert "Baan Ceramics" in page and 'value="#0b3d91"' in page and "help@baan.example" in page
-    assert "data:image/png;base64," in page  # the saved logo in the preview
-    css = client.get("/dashboard/branding/preview.css").text
-    assert "--accent: #0b3d91" in css
+    # The preview is the payment page itself, with the saved logo (in the page: the sample
+    # link has no address) and the colours as the form holds them.
+    assert (
+        'src="/dashboard/branding/preview?display_name=Baan+Ceramics&amp;brand_color=%230b3d91'
+        in page
+    )
+    frame = client.get(
+        "/dashboard/branding/preview?display_name=Baan+Ceramics&brand_color=%230b3d91"
+    )
+    assert "Baan Ceramics" in frame.text and 'src="data:image/png;base64,' in frame.text
+    assert "--accent:#0b3d91" in frame.text and "Product Purchase" in frame.text
+    retyped = client.get("/dashboard/branding/preview?display_name=Baan+Two&brand_color=%23aa3300")
+    assert "Baan Two" in retyped.text and "--accent:#aa3300" in retyped.text
+    half_typed = client.get("/dashboard/branding/preview?brand_color=%23aa")
+    assert "--accent:#0b3d91" in half_typed.text  # the saved colour until it is one
 
 
 def test_the_hosted_page_wears_the_accounts_design(
@@ -103,22 +117,25 @@ def test_the_hosted_page_wears_the_accounts_design(
         support_email="help@baan.example",
     )
     mine = link(client, account)
-    page = client.get(f"/pay/{mine['id']}").text
+    answer = client.get(f"/pay/{mine['id']}")
+    page = answer.text
     assert "Baan Ceramics" in page and "mailto:help@baan.example" in page
-    css_url = re.search(r'href="(/pay/[^"]+/brand\.css\?v=\w+)"', page)
+    # The colours are in the page, admitted by their hash alone (no 'unsafe-inline').
+    [style] = re.findall(r"<style>([^<]*)</style>", page)
+    assert "--accent:#0b3d91" in style
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    policy = answer.headers["content-security-policy"]
+    assert f"style-src 'self' 'sha256-{digest}';" in policy and "unsafe-inline" not in policy
     logo_url = re.search(r'src="(/pay/[^"]+/logo\?v=\w+)"', page)
-    assert css_url is not None and logo_url is not None
-    css = client.get(css_url.group(1))
-    assert css.headers["content-type"].startswith("text/css") and "--accent: #0b3d91" in css.text
+    assert logo_url is not None
     served = client.get(logo_url.group(1))
     assert served.content == logo and served.headers["content-type"] == "image/png"
     assert served.headers["x-content-type-options"] == "nosniff"
     assert "sandbox" in served.headers["content-security-policy"]
     theirs = link(client, other_account)
     other_page = client.get(f"/pay/{theirs['id']}").text
-    assert "Baan Ceramics" not in other_page and "brand.css" not in other_page
+    assert "Baan Ceramics" not in other_page and "<style>" not in other_page
     assert client.get(f"/pay/{theirs['id']}/logo").status_code == 404
-    assert client.get(f"/pay/{theirs['id']}/brand.css").text == ""
 
 
 def test_a_link_that_is_gone_offers_to_write_to_the_merchant(

@@ -69,6 +69,13 @@ def visitor(browser: Any) -> Iterator[Visitor]:
 
 
 @pytest.fixture
+def desktop(browser: Any) -> Iterator[Visitor]:
+    tab = Visitor(browser, width=1280, height=900)
+    yield tab
+    tab.context.close()
+
+
+@pytest.fixture
 def phone(browser: Any) -> Iterator[Visitor]:
     tab = Visitor(browser, width=360, height=740)
     yield tab

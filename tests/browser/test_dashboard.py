@@ -5,22 +5,16 @@ Screenshots of the main pages (phone and desktop) go to test-artifacts/."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import httpx
-import pytest
 import segno
+from factories import wait_until
 from receivers import receiver
 from servers import LiveServer
-from visitor import Visitor, fill_card
-
-
-@pytest.fixture
-def desktop(browser: Any) -> Any:
-    tab = Visitor(browser, width=1280, height=900)
-    yield tab
-    tab.context.close()
+from visitor import FIRST_LOAD, Visitor, choose_card, fill_card
 
 
 def sign_in(tab: Visitor, server: LiveServer) -> None:
@@ -74,8 +68,19 @@ def test_links_from_the_dashboard_to_a_payment(
     desktop.screenshot("dashboard-links")
     desktop.page.goto(f"{server.url}/dashboard")
     assert "Tip the band" in desktop.page.content()
+    # Revenue is the page's largest figure, larger than its heading.
+    assert font_px(desktop, ".headline-figure") > font_px(desktop, "h1")
     desktop.screenshot("dashboard-overview")
     sign_in(phone, server)
+    phone.page.goto(f"{server.url}/dashboard")
+    assert phone.page.locator("svg.chart text.label.revenue").first.text_content() or "".startswith(
+        "฿"
+    )
+    # The chart shrinks to the phone, its labels drawn larger so that they stay readable.
+    label = phone.page.locator("svg.chart text.label").first.bounding_box()
+    assert label is not None and label["height"] >= 9
+    assert phone.page.evaluate("document.documentElement.scrollWidth") <= 360
+    phone.screenshot("dashboard-overview-phone")
     phone.page.goto(f"{server.url}/dashboard/links/{tip}")
     phone.screenshot("dashboard-link-page-phone")
     width = phone.page.evaluate("document.documentElement.scrollWidth")
@@ -83,8 +88,13 @@ def test_links_from_the_dashboard_to_a_payment(
     assert not desktop.console_errors and not phone.console_errors
 
 
+def font_px(tab: Visitor, selector: str) -> float:
+    size = tab.page.locator(selector).first.evaluate("e => getComputedStyle(e).fontSize")
+    return float(size.removesuffix("px"))
+
+
 def test_webhooks_from_the_dashboard(
-    desktop: Visitor, server: LiveServer, api: httpx.Client
+    desktop: Visitor, phone: Visitor, server: LiveServer, api: httpx.Client
 ) -> None:
     sign_in(desktop, server)
     page = desktop.page
@@ -96,6 +106,7 @@ def test_webhooks_from_the_dashboard(
         secret = page.get_by_label("Signing secret").input_value()
         assert secret.startswith("whsec_")
         page.get_by_role("link", name="Go to the endpoint").click()
+        endpoint_page = page.url
         made = api.post(
             "/links", json={"amount": 100000, "currency": "thb", "title": "Hook"}
         ).json()
@@ -117,11 +128,30 @@ def test_webhooks_from_the_dashboard(
         first, again = rx.received[0], rx.received[1]
         assert first.headers["webhook-id"] == again.headers["webhook-id"]
         assert made["id"].encode() in again.body
+        # A test event, to this endpoint: signed and sent by the worker, then in the log.
+        page.goto(endpoint_page)
+        page.get_by_role("button", name="Send test event").click()
+        page.get_by_role("status").get_by_text("queued").wait_for()
+        wait_until(lambda: any(b"test.webhook" in r.body for r in rx.received), what="the test")
+        # The answer to the POST is on screen: load the endpoint's page afresh, never reload that.
+        wait_until(lambda: "test.webhook" in visit(page, endpoint_page), what="the test in the log")
+        assert "200 OK" in page.locator("p.health").inner_text()
+        desktop.screenshot("dashboard-endpoint-tested")
+        sign_in(phone, server)
+        phone.page.goto(endpoint_page)
+        assert "test.webhook" in phone.page.content()
+        assert phone.page.evaluate("document.documentElement.scrollWidth") <= 360
+        phone.screenshot("dashboard-endpoint-phone")
         page.goto(f"{server.url}/dashboard/developers/events")
         desktop.screenshot("dashboard-events")
         page.goto(f"{server.url}/dashboard/developers/keys")
         assert server.public_key in page.content()
         desktop.screenshot("dashboard-keys")
+
+
+def visit(page: Any, url: str) -> str:
+    page.goto(url)
+    return str(page.content())
 
 
 def test_branding_from_the_dashboard_reaches_the_payment_page(
@@ -150,11 +180,58 @@ def test_branding_from_the_dashboard_reaches_the_payment_page(
     phone.page.wait_for_function(  # visible is not loaded: wait until the logo has decoded
         "() => document.querySelector('.top-logo').naturalWidth > 0"
     )
+    # A first visit's weight, logo included (a new browser context: nothing cached).
+    weight = phone.page.evaluate(FIRST_LOAD)
+    phone.record("payment-page-weight-with-logo", weight)
+    assert weight["total_bytes"] <= 30 * 1024, weight
+    choose_card(phone)
     button = phone.page.locator("#pay-button")
     assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(11, 61, 145)"
     assert "help@baan.example" in phone.page.content()
     phone.screenshot("payment-page-branded")
     assert not phone.console_errors and not desktop.console_errors
+
+
+def test_the_previews_are_the_payment_page_itself(
+    desktop: Visitor, server: LiveServer, api: httpx.Client
+) -> None:
+    """The create form's preview and the branding page's show the hosted page's own template,
+    with the account's name, colour and support e-mail (the same values as the branding test
+    above: the module's tests share one account, in any order)."""
+    from playwright.sync_api import expect  # here: the module is collected without playwright
+
+    sign_in(desktop, server)
+    page = desktop.page
+    page.goto(f"{server.url}/dashboard/branding")
+    page.get_by_label("Display name (shown to customers; default: the account's name)").fill(
+        "Baan Ceramics"
+    )
+    page.locator("#brand_color").fill("#0b3d91")
+    page.get_by_label("Support e-mail (optional)").fill("help@baan.example")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_text("Saved.").wait_for()
+    page.goto(f"{server.url}/dashboard/links/new")
+    page.get_by_label("Title").fill("Glazed teapot")
+    page.get_by_label("Amount", exact=True).fill("1450")
+    page.get_by_role("button", name="Preview").click()
+    frame = page.frame_locator("iframe.page-preview")
+    expect(frame.locator("h1")).to_have_text("Glazed teapot")
+    assert frame.locator(".top-merchant").inner_text() == "Baan Ceramics"
+    assert frame.locator(".summary-value").inner_text() == "฿1,450.00"
+    assert "help@baan.example" in frame.locator("footer").inner_text()
+    expect(frame.locator("#pay-button")).to_have_css("background-color", "rgb(11, 61, 145)")
+    desktop.screenshot("dashboard-link-preview")
+    # The branding page's preview follows the form as it is typed, before anything is saved.
+    page.goto(f"{server.url}/dashboard/branding")
+    page.locator("#brand_color").fill("#8a1538")
+    page.get_by_label("Display name (shown to customers; default: the account's name)").fill(
+        "Baan Ceramics Studio"
+    )
+    frame = page.frame_locator("#brand-preview")
+    expect(frame.locator(".top-merchant")).to_have_text("Baan Ceramics Studio")
+    expect(frame.locator("#pay-button")).to_have_css("background-color", "rgb(138, 21, 56)")
+    desktop.screenshot("dashboard-branding-preview")
+    assert not desktop.console_errors
 
 
 def test_on_a_phone_the_dashboard_needs_no_sideways_scrolling(
@@ -178,3 +255,101 @@ def test_on_a_phone_the_dashboard_needs_no_sideways_scrolling(
     assert amount.evaluate("e => getComputedStyle(e, '::before').content") != "none"
     assert page.locator(".table-wrap").evaluate("e => e.scrollWidth <= e.clientWidth")
     phone.screenshot("dashboard-links-phone")
+
+
+def test_sharing_links_from_the_list_and_a_links_page(
+    desktop: Visitor, phone: Visitor, server: LiveServer, api: httpx.Client
+) -> None:
+    fixed = api.post("/links", json={"amount": 89000, "currency": "thb", "title": "Bowl"}).json()
+    tip = {"amount": 20000, "amount_type": "customer", "amount_min": 10000, "amount_max": 500000}
+    ranged = api.post("/links", json={**tip, "currency": "thb", "title": "Tip jar"}).json()
+    gone = api.post("/links", json={"amount": 50000, "currency": "thb", "title": "Old"}).json()
+    api.delete(f"/links/{gone['id']}")
+    # Headless Chromium lets a page write to and read the clipboard only with permission.
+    desktop.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    sign_in(desktop, server)
+    page = desktop.page
+    page.goto(f"{server.url}/dashboard/links")
+    row = page.locator(".links-table tbody tr").filter(has_text="Tip jar")
+    assert "฿100.00 – ฿5,000.00" in row.inner_text()
+    assert "closed: deleted" in page.locator("tr").filter(has_text="Old").inner_text()
+    copy = row.get_by_role("button", name="Copy the payment link of Tip jar")
+    copy.click()
+    row.get_by_role("button", name="Copied").wait_for()  # the button says so
+    assert page.evaluate("navigator.clipboard.readText()") == ranged["payment_uri"]
+    # Chromium on Linux has no share sheet: the button stays hidden where it would do nothing.
+    share = row.locator("[data-share-link]")
+    assert share.is_visible() == page.evaluate("typeof navigator.share === 'function'")
+    desktop.screenshot("dashboard-links-sharing")
+    page.goto(f"{server.url}/dashboard/links/{fixed['id']}")
+    page.get_by_role("button", name="Copy the payment link of Bowl").click()
+    page.get_by_role("status").filter(has_text="Copied the payment link").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == fixed["payment_uri"]
+    opened = page.get_by_role("link", name="Open payment page of Bowl (in a new tab)")
+    assert opened.get_attribute("href") == fixed["payment_uri"]
+    desktop.screenshot("dashboard-link-page-sharing")
+    sign_in(phone, server)
+    for path, name in (("/dashboard/links", "links"), (f"/dashboard/links/{ranged['id']}", "link")):
+        phone.page.goto(f"{server.url}{path}")
+        assert phone.page.locator("[data-copy-link]").first.is_visible()
+        assert phone.page.evaluate("document.documentElement.scrollWidth") <= 360, path
+        phone.screenshot(f"dashboard-{name}-sharing-phone")
+    assert not desktop.console_errors and not phone.console_errors
+
+
+def test_the_new_link_form_with_the_script_and_its_problems(
+    desktop: Visitor, server: LiveServer
+) -> None:
+    sign_in(desktop, server)
+    page = desktop.page
+    page.goto(f"{server.url}/dashboard/links/new")
+    minimum = page.get_by_label("Minimum (optional)")
+    assert minimum.is_disabled()  # a fixed amount has no bounds
+    page.get_by_label("The customer (the amount above is a suggestion)").check()
+    assert minimum.is_enabled()
+    page.get_by_label("This amount, always").check()
+    assert minimum.is_disabled()
+    page.get_by_role("button", name="Add a row").click()
+    assert page.locator(".meta-row").count() == 4
+    added = page.get_by_label("Key 4", exact=True)
+    assert added.evaluate("e => e === document.activeElement")
+    added.fill("order")
+    page.get_by_label("Value 4", exact=True).fill("A-17")
+    page.get_by_label("Amount", exact=True).fill("lots")
+    expiry = page.get_by_label(re.compile(r"^Expires at \(optional; [\w/]+ time\)$"))
+    expiry.fill("2031-03-04T10:30")
+    page.get_by_role("button", name="Create link").click()
+    summary = page.get_by_role("alert")
+    summary.wait_for()
+    assert "2 things to fix" in summary.inner_text()  # the title and the amount, together
+    assert page.locator("#title-error").is_visible() and page.locator("#amount-error").is_visible()
+    # Kept as typed; the filled rows first, then empty ones to fill.
+    assert page.get_by_label("Key 1", exact=True).input_value() == "order"
+    assert expiry.input_value() == "2031-03-04T10:30"
+    desktop.screenshot("dashboard-link-new-problems")
+    # The only console line is the refused form's own answer: a 400, on purpose.
+    assert desktop.console_errors == [
+        "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    ]
+
+
+def test_the_time_zone_setting(desktop: Visitor, server: LiveServer, api: httpx.Client) -> None:
+    made = api.post("/links", json={"amount": 100000, "currency": "thb", "title": "Lamp"}).json()
+    sign_in(desktop, server)
+    page = desktop.page
+    page.goto(f"{server.url}/dashboard/settings")
+    zone = page.get_by_label("The dashboard shows times in this zone", exact=False)
+    assert zone.input_value() == "Asia/Bangkok"  # the default
+    zone.select_option("Asia/Tokyo")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved.").wait_for()
+    desktop.screenshot("dashboard-settings")
+    page.goto(f"{server.url}/dashboard/links/{made['id']}")
+    assert " JST" in page.locator(".link-summary .facts").inner_text()
+    page.goto(f"{server.url}/dashboard/settings")  # back to the default, for the other tests
+    page.get_by_label("The dashboard shows times in this zone", exact=False).select_option(
+        "Asia/Bangkok"
+    )
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved.").wait_for()
+    assert not desktop.console_errors

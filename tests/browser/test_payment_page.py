@@ -9,7 +9,7 @@ import httpx
 import pytest
 from factories import make_link
 from servers import LiveServer, create_account, paylinks
-from visitor import Visitor, choose_card, fill_card
+from visitor import FIRST_LOAD, Visitor, assert_above_the_fold, choose_card, fill_card
 
 HOSTILE_TITLE = "<script>alert(1)</script>"
 HOSTILE_DESCRIPTION = '"><img src=x onerror=alert(1)>'
@@ -19,6 +19,9 @@ def test_paying_by_card_shows_a_receipt(visitor: Visitor, api: httpx.Client) -> 
     link = make_link(api)
     visitor.page.goto(link["payment_uri"])
     assert visitor.page.locator(".summary-value").inner_text() == "฿1,000.00"
+    weight = visitor.page.evaluate(FIRST_LOAD)
+    visitor.record("payment-page-weight", weight)
+    assert weight["total_bytes"] <= 30 * 1024, weight
     fill_card(visitor, "4242 4242 4242 4242")
     visitor.page.get_by_role("button", name="Pay ฿1,000.00").click()
     visitor.page.get_by_role("heading", name="Payment successful").wait_for()
@@ -150,6 +153,21 @@ def test_a_small_phone_needs_no_sideways_scrolling(phone: Visitor, api: httpx.Cl
     assert phone.console_errors == []
 
 
+@pytest.mark.parametrize("locale", ["en", "th"])
+def test_on_a_desktop_the_summary_and_the_payment_sit_side_by_side(
+    desktop: Visitor, api: httpx.Client, locale: str
+) -> None:
+    link = make_link(api, title="Ceramic bowl, hand-thrown", description="Glazed, 18 cm")
+    desktop.page.goto(f"{link['payment_uri']}?locale={locale}")
+    box = "s => { const r = document.querySelector(s).getBoundingClientRect();"
+    box += " return {left: r.left, right: r.right, top: r.top}; }"
+    summary = desktop.page.evaluate(box, ".summary")
+    methods = desktop.page.evaluate(box, ".methods")
+    assert summary["right"] < methods["left"]  # two columns: what is bought | how to pay
+    assert abs(summary["top"] - methods["top"]) < 60
+    desktop.screenshot(f"payment-page-desktop-{locale}")
+
+
 def test_hostile_merchant_text_is_shown_as_text(visitor: Visitor, api: httpx.Client) -> None:
     link = make_link(api, title=HOSTILE_TITLE, description=HOSTILE_DESCRIPTION)
     visitor.page.goto(link["payment_uri"])
@@ -256,6 +274,16 @@ def test_the_expiry_slash_and_the_card_number_groups_come_as_one_types(
     assert expiry.input_value() == "12/2035"
     number.press_sequentially("4242424242424242")
     assert number.input_value() == "4242 4242 4242 4242"
+    # The brand is named beside the label, and its mark among the accepted ones is lit.
+    assert page.locator("#number-brand").inner_text() == "Visa"
+    assert page.locator(".card-marks li.detected").all_inner_texts() == ["Visa"]
+    number.fill("5555 5555 5555 4444")
+    assert page.locator("#number-brand").inner_text() == "MasterCard"
+    number.fill("9999")
+    assert page.locator("#number-brand").inner_text() == ""
+    assert page.locator(".card-marks li.detected").count() == 0
+    phone.screenshot("card-brand-unknown")
+    number.fill("4242 4242 4242 4242")
     page.get_by_label("Name on card").fill("Somchai Jaidee")
     page.get_by_label("Security code").fill("123")
     page.get_by_role("button", name="Pay ฿1,000.00").click()
@@ -272,11 +300,7 @@ def test_the_way_to_pay_and_its_button_are_on_a_small_phones_first_screen(
     link = make_link(api, title="Ceramic bowl, hand-thrown", description="Glazed, 18 cm")
     page = phone.page
     page.goto(f"{link['payment_uri']}?locale={locale}")
-    bottom = "id => Math.round(document.getElementById(id).getBoundingClientRect().bottom)"
-    promptpay_end = page.evaluate(bottom, "promptpay-button")
-    choose_card(phone)
-    card_end = page.evaluate(bottom, "pay-button")
-    assert promptpay_end <= 740 and card_end <= 740, (locale, promptpay_end, card_end)
+    assert_above_the_fold(phone, f"fold-{locale}")
     merchant = page.locator(".top-merchant")
     lines = "e => e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)"
     assert merchant.evaluate(lines) < 1.5  # one line

@@ -10,6 +10,20 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # axe-core, from the tests' npm packages (`make test` installs them).
 AXE = Path(__file__).resolve().parents[1] / "compat/node/node_modules/axe-core/axe.min.js"
 FAILING_IMPACTS = ("serious", "critical")
+# What the page's first load took over the wire (headers and compression included), and when it
+# first painted: recorded, never asserted on time.
+FIRST_LOAD = """() => {
+  const page = performance.getEntriesByType("navigation")[0];
+  const files = performance.getEntriesByType("resource");
+  const paint = performance.getEntriesByName("first-contentful-paint")[0];
+  return {
+    total_bytes: files.reduce((sum, file) => sum + file.transferSize, page.transferSize),
+    files: Object.fromEntries([["page", page.transferSize], ...files.map(
+      file => [file.name.split("/").pop(), file.transferSize])]),
+    first_contentful_paint_ms: paint ? Math.round(paint.startTime) : null,
+  };
+}"""
+
 _VIOLATIONS = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
   .map(v => ({id: v.id, impact: v.impact, help: v.help,
               nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))}))"""
@@ -42,6 +56,12 @@ class Visitor:
         if audit:
             self.audit(name)
 
+    def record(self, name: str, measured: dict[str, Any]) -> None:
+        """Numbers a test measured (fold positions, weights), kept beside the screenshots in
+        test-artifacts/NAME.json for the people reading a run."""
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / f"{name}.json").write_text(json.dumps(measured, indent=1) + "\n")
+
     def audit(self, name: str) -> None:
         """axe-core on the page as it is now: a serious or critical violation fails the test;
         every finding is saved beside the screenshot (test-artifacts/axe-NAME.json)."""
@@ -60,6 +80,18 @@ def choose_card(visitor: Visitor) -> None:
     choice = visitor.page.locator("#method-card")
     if choice.count():
         choice.check()
+
+
+def assert_above_the_fold(visitor: Visitor, name: str) -> None:
+    """Both ways to pay end on the first screen: PromptPay's button as the page opens (first for
+    baht), then the card's pay button once the card is chosen. The positions are recorded in
+    test-artifacts/NAME.json."""
+    bottom = "id => Math.round(document.getElementById(id).getBoundingClientRect().bottom)"
+    measured = {"promptpay_button_bottom": visitor.page.evaluate(bottom, "promptpay-button")}
+    choose_card(visitor)
+    measured["pay_button_bottom"] = visitor.page.evaluate(bottom, "pay-button")
+    visitor.record(name, {**measured, "viewport_height": visitor.page.viewport_size["height"]})
+    assert max(measured.values()) <= visitor.page.viewport_size["height"], (name, measured)
 
 
 def fill_card(visitor: Visitor, number: str, name: str = "Somchai Jaidee") -> None:

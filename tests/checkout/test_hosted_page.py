@@ -82,7 +82,9 @@ def test_merchant_text_is_escaped(client: TestClient, account: TestAccount, host
     page = open_page(client, invoice["id"])
     assert page.count(str(markupsafe.escape(hostile))) >= 3  # <title>, heading, description
     assert "<img src=x" not in page and "<script>alert" not in page and "<b>" not in page
-    assert "49" not in re.sub(r'(value|href|src|integrity|action|formaction)="[^"]*"', "", page)
+    assert "49" not in re.sub(
+        r'(value|href|src|integrity|action|formaction|data-brands)="[^"]*"', "", page
+    )
 
 
 def test_every_page_carries_the_security_headers(make_client: Any, account: TestAccount) -> None:
@@ -168,7 +170,8 @@ def test_card_payment_shows_a_receipt_and_uses_the_link(
     page = assert_secure_page(pay_on_page(client, invoice["id"]), 200)
     charge_id = re.search(r'id="charge-id">(chrg_test_\w+)<', page).group(1)  # type: ignore[union-attr]
     assert "Payment successful" in page and "฿1,000.00" in page and "Visa ending in 4242" in page
-    assert "s@example.com" in page
+    # Without an SMTP server no receipt goes out, so the page promises none (tests/receipts).
+    assert "s@example.com" not in page
     paid = api_link(client, account, invoice["id"])
     assert paid["used"] is True and [c["id"] for c in paid["charges"]["data"]] == [charge_id]
     charge = paid["charges"]["data"][0]
@@ -488,7 +491,11 @@ def test_no_card_number_or_security_code_leaves_in_any_page_or_log(
     readable = re.sub(opaque, "", text)
     for number in (VISA_OK, VISA_NO_FUNDS, "4000056655665556", "4242424242424241"):
         assert number not in re.sub(r"[\s-]", "", text)
-    assert CVV not in readable and not re.search(r"\d{7,}", readable)
+    found = [
+        readable[max(0, m.start() - 80) : m.end() + 20]
+        for m in re.finditer(CVV + r"|\d{7,}", readable)
+    ]
+    assert not found
 
 
 def test_a_nul_character_in_the_form_is_refused_not_stored(

@@ -22,7 +22,7 @@ TABLES = {
     "instance_secrets", "tokens", "sources", "charges", "events",
     "webhook_endpoints", "webhook_deliveries", "webhook_attempts",
     "users", "dashboard_sessions", "account_branding", "idempotency_keys", "refunds",
-    "omise_connections",
+    "omise_connections", "receipts",
 }  # fmt: skip
 # SQLite's FTS5 search index (migration 0009) and its shadow tables.
 SQLITE_SEARCH_TABLES = {
@@ -144,7 +144,7 @@ def test_the_search_index_is_built_for_existing_links_and_removed_cleanly(
         conn.execute(links.insert(), [link_row(account_pk, 3, "Red kettle")])
         conn.execute(links.update().where(links.c.pk == 1).values(title="Blue jug"))
         conn.execute(links.delete().where(links.c.title == "Green teapot"))
-    after_0009 = {"refunds", "omise_connections"}  # 0010, 0011
+    after_0009 = {"refunds", "omise_connections", "receipts"}  # 0010, 0011, 0016
     assert set(sa.inspect(db.write_engine).get_table_names()) == TABLES - after_0009
 
     migrate.upgrade(db.write_engine)  # and up again, over the changes made meanwhile

@@ -5,6 +5,7 @@ CSRF token; another account's ids are a 404 page without their data."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -67,13 +68,13 @@ def test_edit_and_delete_with_csrf(make_client: Any, account: TestAccount) -> No
     client, csrf = signed_in(make_client, account)
     made = link(client, account)
     url = f"/dashboard/links/{made['id']}"
-    refused = client.post(f"{url}/edit", data={"description": "x", "metadata": "{}"})
+    refused = client.post(f"{url}/edit", data={"description": "x", "meta_key_0": "a"})
     assert refused.status_code == 403
-    bad = client.post(f"{url}/edit", data={"csrf": csrf, "description": "x", "metadata": "[1]"})
-    assert bad.status_code == 400 and "JSON object" in bad.text
+    bad = client.post(f"{url}/edit", data={"csrf": csrf, "description": "x", "meta_value_0": "1"})
+    assert bad.status_code == 400 and "needs a key" in bad.text
     edited = client.post(
         f"{url}/edit",
-        data={"csrf": csrf, "description": "Handmade", "metadata": '{"kiln": "3"}'},
+        data={"csrf": csrf, "description": "Handmade", "meta_key_0": "kiln", "meta_value_0": "3"},
         follow_redirects=False,
     )
     assert edited.status_code == 303
@@ -97,7 +98,7 @@ def test_another_accounts_link_is_a_404_page(
         assert page.status_code == 404 and "Their secret product" not in page.text
     edited = client.post(
         f"/dashboard/links/{theirs['id']}/edit",
-        data={"csrf": csrf, "description": "mine", "metadata": "{}"},
+        data={"csrf": csrf, "description": "mine"},
     )
     assert edited.status_code == 404
     assert "Their secret product" not in client.get("/dashboard/links").text
@@ -117,7 +118,19 @@ def test_creating_a_link_with_a_preview(make_client: Any, account: TestAccount) 
         "meta_value_0": "w-26",
     }
     preview = client.post("/dashboard/links/new", data={**form, "action": "preview"})
-    assert preview.status_code == 200 and "฿1,250.50" in preview.text
+    assert preview.status_code == 200
+    # The preview is the hosted page itself, in a frame that runs no script and sends no form.
+    frame = re.search(
+        r'<iframe class="page-preview"[^>]* src="([^"]+)" sandbox="allow-same-origin"', preview.text
+    )
+    assert frame is not None
+    shown = client.get(html.unescape(frame.group(1)))
+    assert shown.status_code == 200 and 'id="pay-form"' in shown.text
+    assert "Workshop seat" in shown.text and "Pay ฿1,250.50" in shown.text
+    assert "frame-ancestors 'self'" in shown.headers["content-security-policy"]
+    assert shown.headers["x-frame-options"] == "SAMEORIGIN"
+    thai = client.get(html.unescape(frame.group(1)) + "&locale=th")
+    assert "฿1,250.50" in thai.text and '<html lang="th">' in thai.text
     assert client.get("/links", auth=auth(account.test.secret_key)).json()["total"] == 0
     bad = client.post("/dashboard/links/new", data={**form, "amount": "12.345", "action": "create"})
     assert bad.status_code == 400 and "Workshop seat" in bad.text  # the form is kept
@@ -264,4 +277,5 @@ def test_a_failing_endpoint_says_so_in_the_list(
             .values(failing_since=to_micros(since))
         )
     listed = client.get("/dashboard/developers").text
-    assert '<strong class="failing">failing since 2026-12-01 08:30 UTC</strong>' in listed
+    # In the account's time zone: Asia/Bangkok unless it chose another.
+    assert '<strong class="failing">failing since 2026-12-01 15:30 UTC+07</strong>' in listed

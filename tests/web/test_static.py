@@ -48,3 +48,21 @@ def test_the_accept_encoding_header_is_read_with_its_weights() -> None:
     assert takes_gzip("gzip") and takes_gzip("deflate, gzip;q=0.5") and takes_gzip("*")
     assert not takes_gzip("") and not takes_gzip("br, deflate") and not takes_gzip("gzip;q=0")
     assert not takes_gzip("gzip; q=0.000")
+
+
+def test_the_payment_page_itself_is_gzipped_but_not_the_dashboard(
+    client: TestClient, account: TestAccount
+) -> None:
+    """The page's HTML too (its form tokens change with every answer, so BREACH has no secret
+    to guess); the dashboard's pages carry a session-long CSRF token, and stay plain."""
+    path = f"/pay/{link(client, account)['id']}?locale=th"
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    zipped = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert (
+        zipped.headers["content-encoding"] == "gzip" and "Accept-Encoding" in zipped.headers["vary"]
+    )
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 2
+    assert "<form" in zipped.text and zipped.headers["cache-control"] == "no-store"
+    small = client.get("/dashboard/sign-in", headers={"Accept-Encoding": "gzip"})
+    assert small.status_code == 200 and "content-encoding" not in small.headers

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import available_timezones
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from paylinks.auth import Principal, hash_key
 from paylinks.clock import from_micros, to_micros
-from paylinks.errors import NotFound
+from paylinks.errors import BadRequest, NotFound
 from paylinks.ids import new_id, new_key
 from paylinks.models import accounts, api_keys, dashboard_sessions
 
@@ -133,6 +134,14 @@ def set_three_d_secure(conn: Connection, *, account_id: str, enabled: bool) -> N
 def three_d_secure_of(conn: Connection, *, account_pk: int) -> bool:
     query = sa.select(accounts.c.three_d_secure).where(accounts.c.pk == account_pk)
     return bool(conn.execute(query).scalar_one())
+
+
+def set_time_zone(conn: Connection, *, account_pk: int, time_zone: str | None) -> None:
+    """The zone the dashboard shows the account's times in (None: the default). An IANA name
+    zoneinfo knows, else `BadRequest`: a stored name must always load."""
+    if time_zone is not None and time_zone not in available_timezones():
+        raise BadRequest(f"unknown time zone {time_zone!r}; use an IANA name such as Asia/Bangkok")
+    conn.execute(accounts.update().where(accounts.c.pk == account_pk).values(time_zone=time_zone))
 
 
 def clock_offset_of(livemode: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:

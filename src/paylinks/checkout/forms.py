@@ -38,7 +38,19 @@ MAX_FORM_BYTES = 16 * 1024
 # ASCII digits only (`\d` would also read "١٢/٣٥").
 _EXPIRY = re.compile(r"\s*([0-9]{1,2})\s*/\s*([0-9]{2}|[0-9]{4})\s*|\s*([0-9]{2})([0-9]{2})\s*")
 # Shown again after a decline; never the card number.
-KEPT_FIELDS = ("name", "expiry", "amount", "method")
+# The card brands the server accepts (`tokens.cards.BRANDS`, its own table, so that the page
+# never names a brand the server refuses): shown under the pay button, the best known first,
+# and given to the page's script with their prefixes, to name the brand as the number is typed.
+BEST_KNOWN = ("Visa", "MasterCard", "JCB", "UnionPay")
+CARD_BRANDS = sorted(
+    (brand for brand, _, _ in cards.BRANDS),
+    key=lambda brand: BEST_KNOWN.index(brand) if brand in BEST_KNOWN else len(BEST_KNOWN),
+)
+BRAND_PREFIXES = ";".join(
+    brand + ":" + ",".join(f"{low}-{high}" for low, high in ranges)
+    for brand, ranges, _ in cards.BRANDS
+)
+KEPT_FIELDS = ("name", "expiry", "amount", "method", "email")
 _TOKEN = re.compile(r"([0-9a-f]{32})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
 _NONCE = re.compile(r"[0-9a-f]{32}")
 

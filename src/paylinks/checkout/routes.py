@@ -11,7 +11,6 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from paylinks.branding.contrast import palette
 from paylinks.charges.service import Charge
 from paylinks.checkout import forms, pages, service, views, visits
 from paylinks.checkout.forms import FormErrors, read_amount, read_card, read_email
@@ -85,6 +84,7 @@ async def pay_by_card(request: Request) -> Response:
             card=card,
             processor_ref=processor_ref,
             email=email,
+            receipt_language=visit.receipt_language,
             amount=amount,
             now=now,
             record=runtime.recorder,
@@ -127,7 +127,8 @@ async def _pay_live(visit: visits.CustomerVisit, fields: dict[str, str], nonce: 
     try:
         opened = await runtime.db.write(
             service.open_card_payment, checkout=checkout, nonce=nonce, omise_token=token,
-            email=email, amount=amount, now=now, record=runtime.recorder, return_uri=return_uri,
+            email=email, receipt_language=visit.receipt_language, amount=amount, now=now,
+            record=runtime.recorder, return_uri=return_uri,
         )  # fmt: skip
         return await _made_at_omise(visit, opened, processor, fields)
     except LinkNotPayable as error:
@@ -219,6 +220,7 @@ async def pay_by_promptpay(request: Request) -> Response:
             checkout=visit.checkout,
             nonce=nonce,
             email=email,
+            receipt_language=visit.receipt_language,
             amount=amount,
             now=visit.now(),
             record=visit.runtime.recorder,
@@ -252,7 +254,8 @@ async def _promptpay_live(
             currency=checkout.link.currency,
         )
         opened = await runtime.db.write(
-            service.start_promptpay, checkout=checkout, nonce=nonce, email=email, amount=amount,
+            service.start_promptpay, checkout=checkout, nonce=nonce, email=email,
+            receipt_language=visit.receipt_language, amount=amount,
             now=now, record=runtime.recorder, omise_source=source,
         )  # fmt: skip
         return await _made_at_omise(visit, opened, processor, fields)
@@ -312,25 +315,6 @@ async def _cancel_live_qr(visit: visits.CustomerVisit, charge_id: str) -> Respon
     if charge.status == "expired":
         return await visits.form_page(visit)
     return await visits.outcome_page(visit, charge, {})
-
-
-@pages.html_page
-async def brand_css(request: Request) -> Response:
-    """The link's account's colours as CSS custom properties (the page's CSP allows no inline
-    style), or nothing when it has none."""
-    visit = await visits.open_visit(request)
-    if isinstance(visit, Response):
-        return visit
-    branding = visit.checkout.branding
-    css = ""
-    if branding is not None and branding.brand_color:
-        colours = palette(branding.brand_color)
-        css = (
-            f":root {{ --accent: {colours.accent}; --accent-dark: {colours.accent_dark}; "
-            f"--accent-ink: {colours.accent_ink}; --accent-text: {colours.accent_text}; }}\n"
-        )
-    headers = {**pages.SECURITY_HEADERS, "Cache-Control": "public, max-age=300"}
-    return Response(css, 200, headers, media_type="text/css; charset=utf-8")
 
 
 @pages.html_page

@@ -25,6 +25,7 @@ from paylinks.links.service import Link
 from paylinks.models import charges, links
 from paylinks.payments import service as payments
 from paylinks.payments.service import Opened
+from paylinks.receipts import outbox as receipts
 from paylinks.sources import service as sources_service
 from paylinks.tokens import service as tokens_service
 from paylinks.upstream.connections import connection_of
@@ -103,6 +104,16 @@ def _new_charge(
     )
 
 
+def _hold_receipt(
+    conn: Connection, opened: Opened, email: str | None, language: str | None, now: datetime
+) -> None:
+    """The receipt e-mail the customer asked for, held until the charge is paid (released by
+    the event recorder in the paying transaction). `language` None: this installation sends no
+    receipts."""
+    if email and language:
+        receipts.hold(conn, charge_pk=opened.charge.pk, email=email, language=language, now=now)
+
+
 def open_card_payment(
     conn: Connection,
     *,
@@ -111,6 +122,7 @@ def open_card_payment(
     email: str | None,
     now: datetime,
     record: Recorder,
+    receipt_language: str | None = None,
     card: dict[str, Any] | None = None,
     processor_ref: str | None = None,
     omise_token: str | None = None,
@@ -134,13 +146,15 @@ def open_card_payment(
         token_id = tokens_service.create_token(
             conn, principal=checkout.principal, card=card, processor_ref=processor_ref, now=now
         ).id
-    return payments.open_charge(
+    opened = payments.open_charge(
         conn,
         principal=checkout.principal,
         new=_new_charge(checkout, nonce, email, amount, token_id=token_id, return_uri=return_uri),
         now=now,
         record=record,
     )
+    _hold_receipt(conn, opened, email, receipt_language, now)
+    return opened
 
 
 def start_promptpay(
@@ -151,6 +165,7 @@ def start_promptpay(
     email: str | None,
     now: datetime,
     record: Recorder,
+    receipt_language: str | None = None,
     amount: int | None = None,
     omise_source: str | None = None,
 ) -> Charge | Opened:
@@ -173,13 +188,15 @@ def start_promptpay(
             currency=link.currency,
             now=now,
         ).id
-    return payments.open_charge(
+    opened = payments.open_charge(
         conn,
         principal=checkout.principal,
         new=_new_charge(checkout, nonce, email, amount, source_id=source_id),
         now=now,
         record=record,
     )
+    _hold_receipt(conn, opened, email, receipt_language, now)
+    return opened
 
 
 def find_charge(conn: Connection, *, checkout: CheckoutLink, charge_id: str) -> Charge | None:

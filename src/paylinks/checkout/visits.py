@@ -41,7 +41,7 @@ STATE_STATUS = {
 
 THAILAND = timezone(timedelta(hours=7), "ICT")  # no daylight saving
 # The payment form's fields, top to bottom.
-FIELD_ORDER = ("amount", "name", "number", "expiry", "security_code", "email")
+FIELD_ORDER = ("amount", "email", "name", "number", "expiry", "security_code")
 
 
 @dataclass
@@ -56,6 +56,17 @@ class CustomerVisit:
     @property
     def link_id(self) -> str:
         return self.checkout.link.id
+
+    @property
+    def _brand_color(self) -> str | None:
+        branding = self.checkout.branding
+        return branding.brand_color if branding else None
+
+    @property
+    def receipt_language(self) -> str | None:
+        """The language of the receipt e-mail, or None when this installation sends none (no
+        SMTP server): then the page asks for no address."""
+        return self.t.locale if self.runtime.settings.smtp_url else None
 
     def now(self) -> datetime:
         """The link's account's time (test mode: its test clock)."""
@@ -81,6 +92,8 @@ class CustomerVisit:
             "test_mode": not link.livemode,
             "path": f"/pay/{link.id}",
             "switch_url": None,
+            "receipts": self.receipt_language is not None,
+            "brand_style": pages.brand_style(color) if (color := self._brand_color) else None,
             **values,
         }
 
@@ -139,9 +152,11 @@ async def form_page(
     errors: dict[str, str] | None = None,
     alert: str | None = None,
     declined: bool = False,
+    preview: dict[str, Any] | None = None,
 ) -> Response:
     """The payment form with fresh tokens: one per way to pay, as each names its own attempt.
-    Field errors come in the form's order (the alert lists them, each a link to its field)."""
+    Field errors come in the form's order (the alert lists them, each a link to its field).
+    `preview`: what the dashboard's preview changes (`dashboard.page_preview`)."""
     key = await visit.runtime.keyring.get("checkout-csrf")
     now = visit.now()
     kept = {name: (values or {}).get(name, "") for name in KEPT_FIELDS}
@@ -155,8 +170,15 @@ async def form_page(
         errors={name: errors[name] for name in FIELD_ORDER if name in errors} if errors else {},
         alert=alert,
         declined=declined,
-        # A switch is a fresh form in the other language (what was typed stays behind).
-        switch_url=f"/pay/{visit.link_id}",
+        card_brands=forms.CARD_BRANDS,
+        brand_prefixes=forms.BRAND_PREFIXES,
+        **(
+            {
+                # A switch is a fresh form in the other language (what was typed stays behind).
+                "switch_url": f"/pay/{visit.link_id}",
+                **(preview or {}),
+            }
+        ),
     )
     headers = pages.live_headers(visit.runtime.settings) if live else None
     return pages.render("pay.html", context, status=status, headers=headers)

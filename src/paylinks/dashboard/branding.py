@@ -4,6 +4,7 @@ with a preview that follows the form as it is filled in (and after saving, the r
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
@@ -13,7 +14,7 @@ from paylinks.accounts.service import set_three_d_secure, three_d_secure_of
 from paylinks.branding import images
 from paylinks.branding.contrast import DEFAULT_ACCENT, palette
 from paylinks.branding.service import Branding, get_branding, save_branding
-from paylinks.dashboard.pages import HEADERS, MerchantVisit, page, redirect
+from paylinks.dashboard.pages import MerchantVisit, page, redirect
 from paylinks.dashboard.users import normalise_email
 from paylinks.errors import BadRequest
 
@@ -24,7 +25,6 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/dashboard/branding", page(form_page), methods=["GET"]),
         Route("/dashboard/branding", page(save), methods=["POST"]),
-        Route("/dashboard/branding/preview.css", page(preview_css), methods=["GET"]),
         Route("/dashboard/branding/three-d-secure", page(save_three_d_secure), methods=["POST"]),
     ]
 
@@ -60,7 +60,7 @@ def _render(
         logo=logo,
         error=error,
         saved=saved,
-        version=branding.version if branding else "none",
+        preview_query=urlencode(shown),
     )
 
 
@@ -124,14 +124,3 @@ async def save(visit: MerchantVisit) -> Response:
         save_branding, account_pk=visit.session.account_pk, values=changes, now=visit.now()
     )
     return redirect("/dashboard/branding?saved=1")
-
-
-async def preview_css(visit: MerchantVisit) -> Response:
-    """The saved colours for the preview panel (the dashboard's CSP allows no inline style)."""
-    branding = await _current(visit)
-    colours = palette((branding.brand_color if branding else None) or DEFAULT_ACCENT)
-    css = (
-        f".brand-preview {{ --accent: {colours.accent}; --accent-ink: {colours.accent_ink}; "
-        f"--accent-text: {colours.accent_text}; }}\n"
-    )
-    return Response(css, 200, {**HEADERS, "Cache-Control": "no-store"}, media_type="text/css")

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from paylinks.accounts import service as accounts
 from paylinks.auth import Principal
-from paylinks.dashboard import delivery_log
+from paylinks.dashboard import delivery_log, event_objects
 from paylinks.dashboard.access import reauthenticated
 from paylinks.dashboard.pages import MerchantVisit, page, redirect
 from paylinks.errors import ApiError, BadRequest
@@ -23,7 +23,7 @@ from paylinks.eventlog import EVENT_KEYS
 from paylinks.events import service as events_service
 from paylinks.pagination import MAX_OFFSET, ListQuery
 from paylinks.params import clamped_integer
-from paylinks.webhooks import addresses, service
+from paylinks.webhooks import addresses, probe, service
 from paylinks.webhooks.service import Changes
 
 PER_PAGE = 25
@@ -43,6 +43,9 @@ def routes() -> list[BaseRoute]:
         Route(
             "/dashboard/developers/endpoints/{endpoint_id}/delete", page(remove), methods=["POST"]
         ),
+        Route(
+            "/dashboard/developers/endpoints/{endpoint_id}/test", page(send_test), methods=["POST"]
+        ),
         Route("/dashboard/developers/events", page(events_page), methods=["GET"]),
         Route("/dashboard/developers/events/{event_id}", page(event_page), methods=["GET"]),
         Route(
@@ -56,12 +59,19 @@ def routes() -> list[BaseRoute]:
 # -- endpoints ----------------------------------------------------------------------------------
 
 
+def _endpoints(
+    conn: Connection, *, principal: Principal
+) -> tuple[list[service.Endpoint], dict[int, delivery_log.Health]]:
+    found = service.list_endpoints(conn, principal=principal)
+    return found, delivery_log.health_of(conn, endpoint_pks=[e.pk for e in found])
+
+
 async def endpoints_page(
     visit: MerchantVisit, *, error: str | None = None, status: int = 200
 ) -> Response:
-    found = await visit.runtime.db.read(service.list_endpoints, principal=visit.principal)
+    found, health = await visit.runtime.db.read(_endpoints, principal=visit.principal)
     return visit.render(
-        "developers.html", status=status, title="Developers", endpoints=found,
+        "developers.html", status=status, title="Developers", endpoints=found, health=health,
         keys=EVENT_KEYS, error=error,
     )  # fmt: skip
 
@@ -102,8 +112,9 @@ async def add_endpoint(visit: MerchantVisit) -> Response:
 
 
 async def endpoint_page(
-    visit: MerchantVisit, *, error: str | None = None, status: int = 200
-) -> Response:
+    visit: MerchantVisit, *, error: str | None = None, status: int = 200,
+    notice: str | None = None,
+) -> Response:  # fmt: skip
     endpoint = await visit.runtime.db.read(
         service.get_endpoint,
         principal=visit.principal,
@@ -113,10 +124,11 @@ async def endpoint_page(
     attempts, total = await visit.runtime.db.read(
         delivery_log.attempts_of, endpoint_pk=endpoint.pk, limit=PER_PAGE, offset=offset
     )
+    health = await visit.runtime.db.read(delivery_log.health_of, endpoint_pks=[endpoint.pk])
     return visit.render(
         "endpoint_page.html", status=status, title=endpoint.url, endpoint=endpoint,
-        attempts=attempts, total=total, offset=offset, per_page=PER_PAGE, keys=EVENT_KEYS,
-        error=error,
+        health=health[endpoint.pk], attempts=attempts, total=total, offset=offset,
+        per_page=PER_PAGE, keys=EVENT_KEYS, error=error, notice=notice,
     )  # fmt: skip
 
 
@@ -152,6 +164,19 @@ async def roll(visit: MerchantVisit) -> Response:
     )
 
 
+async def send_test(visit: MerchantVisit) -> Response:
+    """Queue a signed `test.webhook` delivery to this endpoint alone (see `probe`); the page
+    then shows it in the delivery log once the worker has sent it."""
+    try:
+        event_id = await visit.runtime.db.write(
+            probe.send_test, principal=visit.principal,
+            endpoint_id=visit.path_param("endpoint_id"), now=visit.now(),
+        )  # fmt: skip
+    except BadRequest as problem:
+        return await endpoint_page(visit, error=problem.message, status=400)
+    return await endpoint_page(visit, notice=f"Test event {event_id} queued.")
+
+
 async def remove(visit: MerchantVisit) -> Response:
     await visit.runtime.db.write(
         service.delete_endpoint, principal=visit.principal,
@@ -163,20 +188,25 @@ async def remove(visit: MerchantVisit) -> Response:
 # -- events -------------------------------------------------------------------------------------
 
 
-def _events(conn: Connection, *, principal: Principal, offset: int, key: str) -> tuple[Any, int]:
+def _events(
+    conn: Connection, *, principal: Principal, offset: int, key: str
+) -> tuple[Any, int, dict[str, str]]:
     query = ListQuery(PER_PAGE, offset, "reverse_chronological", None, None)
-    return events_service.list_events(conn, principal=principal, query=query, key=key or None)
+    found, total = events_service.list_events(
+        conn, principal=principal, query=query, key=key or None
+    )
+    return found, total, event_objects.pages_of(conn, principal=principal, found=found)
 
 
 async def events_page(visit: MerchantVisit) -> Response:
     key = visit.request.query_params.get("key", "")
     offset = _offset(visit)
-    found, total = await visit.runtime.db.read(
+    found, total, object_pages = await visit.runtime.db.read(
         _events, principal=visit.principal, offset=offset, key=key
     )
     return visit.render(
         "events_list.html", title="Events", events=found, total=total, offset=offset,
-        per_page=PER_PAGE, key=key, keys=EVENT_KEYS,
+        per_page=PER_PAGE, key=key, keys=EVENT_KEYS, object_pages=object_pages,
     )  # fmt: skip
 
 
@@ -186,9 +216,13 @@ async def event_page(visit: MerchantVisit, *, notice: str | None = None) -> Resp
     )
     tries = await visit.runtime.db.read(delivery_log.attempts_of_event, event_pk=event.pk)
     found = await visit.runtime.db.read(service.list_endpoints, principal=visit.principal)
+    object_pages = await visit.runtime.db.read(
+        event_objects.pages_of, principal=visit.principal, found=[event]
+    )
     return visit.render(
         "event_page.html", title=event.key, event=event, attempts=tries, endpoints=found,
         payload=json.dumps(event.data, ensure_ascii=False, indent=2), notice=notice,
+        object_page=object_pages.get(event.id),
     )  # fmt: skip
 
 

@@ -1,5 +1,6 @@
-"""The overview: revenue and payments over the last 7, 30 or 90 days, a chart of them, and the
-top links by revenue and by conversion."""
+"""The overview: revenue (the page's largest figure), payments, failed payments and refunds
+over the last 7, 30 or 90 days, a chart of payments and revenue per day, and the top links by
+revenue and by conversion."""
 
 from __future__ import annotations
 
@@ -22,9 +23,13 @@ def _overview(
     since = now - timedelta(days=days - 1)
     since = since.replace(hour=0, minute=0, second=0, microsecond=0)
     ranked = performance.paying_links(conn, principal=principal, since=since)
+    totals = performance.totals(conn, principal=principal, since=since)
+    currency = totals.main_currency
     return {
-        "totals": performance.totals(conn, principal=principal, since=since),
-        "series": performance.daily(conn, principal=principal, since=since, now=now),
+        "totals": totals,
+        "series": performance.daily(
+            conn, principal=principal, since=since, now=now, currency=currency
+        ),
         "by_revenue": ranked[:5],
         "by_conversion": sorted(ranked, key=lambda r: r.conversion, reverse=True)[:5],
     }
@@ -36,7 +41,16 @@ async def overview(visit: MerchantVisit) -> Response:
     found = await visit.runtime.db.read(
         _overview, principal=visit.principal, days=days, now=visit.now()
     )
-    chart = charts.daily_chart(found["series"], title=f"Payments per day, last {days} days")
+    currency = found["totals"].main_currency
+    chart = charts.daily_chart(
+        found["series"], title=f"Payments and revenue per day, last {days} days", currency=currency
+    )
     return visit.render(
-        "home.html", title="Overview", days=days, periods=PERIODS, chart=chart, **found
+        "home.html",
+        title="Overview",
+        days=days,
+        periods=PERIODS,
+        chart=chart,
+        chart_currency=currency,
+        **found,
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,14 +16,16 @@ from starlette.routing import BaseRoute, Route
 
 from paylinks.auth import Principal
 from paylinks.charges import service as charges_service
-from paylinks.dashboard import charts, performance
-from paylinks.dashboard.pages import HEADERS, MerchantVisit, page, redirect
+from paylinks.dashboard import charts, metadata_rows, performance
+from paylinks.dashboard.pages import HEADERS, MerchantVisit, money, page, redirect
 from paylinks.errors import ApiError, BadRequest, NotFound
 from paylinks.links import reads
 from paylinks.links import search as links_search
 from paylinks.links import service as links_service
+from paylinks.links.service import Link
+from paylinks.money import parse_currency
 from paylinks.pagination import ListQuery
-from paylinks.params import Params, clamped_integer, parse_metadata
+from paylinks.params import clamped_integer
 from paylinks.search import service as search
 
 PER_PAGE = 25
@@ -38,6 +40,46 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard/links/{link_id}/delete", page(delete), methods=["POST"]),
         Route("/dashboard/links/{link_id}/qr.{kind}", page(qr_download), methods=["GET"]),
     ]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A link as the dashboard shows it: where customers pay, the price, and the state."""
+
+    link: Link
+    uri: str
+    price: str  # "฿1,000.00", or what the customer may pay: "฿100.00 – ฿5,000.00"
+    state: str  # "active", or why it is closed: see `state_of`
+
+
+def state_of(link: Link, now: datetime) -> str:
+    """The link's state: active, or why customers can no longer pay it, from its own columns
+    (in the order `Link.is_active` checks them)."""
+    if link.deleted:
+        return "deleted"
+    if link.used and not link.multiple:
+        return "paid"
+    if link.expires_at is not None and link.expires_at <= now:
+        return "expired"
+    if link.usage_limit is not None and link.paid_count >= link.usage_limit:
+        return "usage limit reached"
+    return "active"
+
+
+def price_of(link: Link) -> str:
+    """The fixed amount, or the range the customer chooses in (the currency's own limits
+    where the link sets none, as the payment page applies them)."""
+    if not link.customer_decides:
+        return money(link.amount, link.currency)
+    currency = parse_currency(link.currency)
+    low = link.amount_min if link.amount_min is not None else currency.minimum
+    high = link.amount_max if link.amount_max is not None else currency.maximum
+    return f"{money(low, link.currency)} – {money(high, link.currency)}"
+
+
+def shown(visit: MerchantVisit, link: Link) -> Shown:
+    uri = f"{visit.runtime.settings.public_url}/pay/{link.id}"
+    return Shown(link, uri, price_of(link), state_of(link, visit.now()))
 
 
 def _filters(visit: MerchantVisit) -> tuple[dict[str, str], str, int]:
@@ -97,14 +139,13 @@ async def list_page(visit: MerchantVisit) -> Response:
     return visit.render(
         "links_list.html",
         title="Links",
-        links=found,
+        rows=[shown(visit, link) for link in found],
         total=total,
         page_number=number,
         pages=pages,
         query=visit.request.query_params,
         states=STATES,
         error=error,
-        now=visit.now(),
         page_url=lambda n: "/dashboard/links?" + urlencode({**params, "page": n}),
     )
 
@@ -127,8 +168,14 @@ def _qr_data_uri(url: str) -> str:
 
 
 async def link_page(
-    visit: MerchantVisit, *, error: str | None = None, status: int = 200
+    visit: MerchantVisit,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    typed: dict[str, str] | None = None,
 ) -> Response:
+    """The link's page; after a refused edit, with the `error` and the metadata rows as
+    `typed`."""
     link_id = visit.path_param("link_id")
     if not link_id.startswith("payl_"):
         raise NotFound(f"no link {link_id}")
@@ -136,18 +183,19 @@ async def link_page(
         _details, principal=visit.principal, link_id=link_id, now=visit.now()
     )
     link, stats = details["link"], details["stats"]
-    uri = f"{visit.runtime.settings.public_url}/pay/{link.id}"
+    view = shown(visit, link)
+    rows = metadata_rows.rows_from_fields(typed) if typed else metadata_rows.rows_of(link.metadata)
     paid = stats.by_status.get("successful", 0)
     return visit.render(
         "link_page.html",
         status=status,
         title=link.title,
-        uri=uri,
-        qr=_qr_data_uri(uri),
+        shown=view,
+        uri=view.uri,
+        qr=_qr_data_uri(view.uri),
         conversion=f"{paid / stats.views:.0%}" if stats.views else "—",
         chart=charts.daily_chart(details["days"], title=f"Payments per day of {link.title}"),
-        metadata_json=json.dumps(link.metadata, ensure_ascii=False, indent=2),
-        active=link.is_active(visit.now()),
+        meta_rows=rows,
         error=error,
         **details,
     )
@@ -168,20 +216,18 @@ def _edit(
 
 
 async def edit(visit: MerchantVisit) -> Response:
+    typed = metadata_rows.fields(visit.form) if visit.form is not None else {}
     try:
-        raw = json.loads(visit.field("metadata") or "{}")
-        metadata = parse_metadata(Params({"metadata": raw}))
-    except ValueError:
-        return await link_page(visit, error="Metadata must be a JSON object.", status=400)
+        metadata = metadata_rows.metadata_of(typed)
     except ApiError as problem:
-        return await link_page(visit, error=problem.message, status=400)
+        return await link_page(visit, error=problem.message, status=400, typed=typed)
     description = visit.field("description").strip()
     try:
         await visit.runtime.db.write(
-            _edit, visit=visit, description=description or None, metadata=metadata or {}
+            _edit, visit=visit, description=description or None, metadata=metadata
         )
     except BadRequest as problem:  # e.g. a deleted link
-        return await link_page(visit, error=problem.message, status=400)
+        return await link_page(visit, error=problem.message, status=400, typed=typed)
     return redirect(f"/dashboard/links/{visit.path_param('link_id')}")
 
 

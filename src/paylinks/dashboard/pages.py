@@ -18,13 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from paylinks.clock import format_time
-from paylinks.dashboard import sessions
+from paylinks.dashboard import sessions, zones
 from paylinks.dashboard.sessions import Session
 from paylinks.errors import NotFound
 from paylinks.logs import redact
@@ -38,7 +41,8 @@ log = logging.getLogger("paylinks.dashboard")
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'"
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'; "
+    "frame-src 'self'"  # the payment page's preview (`page_preview`)
 )
 HEADERS = {
     "Content-Security-Policy": CSP,
@@ -62,18 +66,29 @@ def major(amount: int, currency: str) -> str:
     return format_major(amount, parse_currency(currency))
 
 
-def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+@pass_context
+def when(context: Context, value: datetime | None) -> str:
+    """A time in the account's zone (`zone` in the page's context; pages without a session
+    use the default)."""
+    if value is None:
+        return "—"
+    zone = context.get("zone")
+    return zones.shown(value, zone if isinstance(zone, ZoneInfo) else zones.zone_named(None))
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """ "1 payment", "2 payments", "0 payments"; `many` for words not made plural by an s."""
+    return f"{count:,} {singular if count == 1 else (many or singular + 's')}"
 
 
 PAGES = Pages(
     "paylinks.dashboard",
     static_url="/dashboard/static",
-    static_files=(*STYLESHEETS, "dashboard.js", "branding.js"),
+    static_files=(*STYLESHEETS, "dashboard.js", "branding.js", "links.js"),
     headers=HEADERS,
     static_headers={**HEADERS, "Cache-Control": "public, max-age=86400"},
     template_globals={"stylesheets": STYLESHEETS},
-    filters={"money": money, "major": major, "when": when, "iso": format_time},
+    filters={"money": money, "major": major, "when": when, "iso": format_time, "plural": plural},
 )
 render = PAGES.render
 
@@ -100,6 +115,11 @@ class MerchantVisit:
         """The account's time in the session's mode (test mode: its test clock)."""
         return self.session.principal.clock(self.runtime.clock.now())
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The account's time zone: times shown, and times typed into forms, are in it."""
+        return zones.zone_named(self.session.time_zone)
+
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])
 
@@ -117,6 +137,7 @@ class MerchantVisit:
             "csrf": self.session.csrf_token,
             "path": self.request.url.path,
             "mode": "live" if self.session.livemode else "test",
+            "zone": self.zone,
         }
 
 
@@ -128,6 +149,7 @@ def notice(title: str, body: str, *, status: int, session: Session | None = None
     if session is not None:
         mode = "live" if session.livemode else "test"
         context.update(csrf=session.csrf_token, mode=mode, path="/dashboard")
+        context.update(zone=zones.zone_named(session.time_zone))
     return render("notice.html", context, status=status)
 
 

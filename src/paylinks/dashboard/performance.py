@@ -1,11 +1,12 @@
 """How links perform: successful payments and revenue per day (of one link, or of the account
-in one mode), and the top links by revenue and by conversion. Read-only queries over charges
-and links, scoped like every service (account and mode)."""
+in one mode), the period's totals (with its failed payments and refunds), and the top links by
+revenue and by conversion. Read-only queries over charges, refunds and links, scoped like every
+service (account and mode)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -14,7 +15,8 @@ from sqlalchemy.engine import Connection
 from paylinks.auth import Principal
 from paylinks.clock import from_micros, to_micros
 from paylinks.dashboard.charts import Day
-from paylinks.models import charges, links
+from paylinks.models import charges, links, refunds
+from paylinks.pagination import scoped
 
 
 def _paid(principal: Principal) -> list[sa.ColumnElement[bool]]:
@@ -27,19 +29,22 @@ def _paid(principal: Principal) -> list[sa.ColumnElement[bool]]:
 
 def daily(
     conn: Connection, *, principal: Principal, since: datetime, now: datetime,
-    link_pk: int | None = None,
+    link_pk: int | None = None, currency: str | None = None,
 ) -> list[Day]:  # fmt: skip
-    """One `Day` per calendar day (UTC) from `since` to `now`, empty days included."""
+    """One `Day` per calendar day (UTC) from `since` to `now`, empty days included. Revenue
+    counts `currency`'s payments only, when given: amounts in two currencies do not add up."""
     where = [*_paid(principal), charges.c.created_at >= to_micros(since)]
     if link_pk is not None:
         where.append(charges.c.link_pk == link_pk)
-    rows = conn.execute(sa.select(charges.c.created_at, charges.c.amount).where(*where)).all()
+    columns = (charges.c.created_at, charges.c.amount, charges.c.currency)
+    rows = conn.execute(sa.select(*columns).where(*where)).all()
     payments: dict[date, int] = defaultdict(int)
     revenue: dict[date, int] = defaultdict(int)
-    for created_at, amount in rows:
+    for created_at, amount, paid_in in rows:
         day = from_micros(created_at).date()  # type: ignore[union-attr]
         payments[day] += 1
-        revenue[day] += int(amount)
+        if currency is None or paid_in == currency:
+            revenue[day] += int(amount)
     first, last = since.date(), now.date()
     span = (last - first).days + 1
     days = [first + timedelta(days=i) for i in range(span)]
@@ -50,15 +55,44 @@ def daily(
 class Totals:
     payments: int
     revenue_by_currency: dict[str, int]
+    failed: int = 0  # charges that failed (declined, or the customer gave up on 3-D Secure)
+    refunds: int = 0
+    refunded_by_currency: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def main_currency(self) -> str | None:
+        """The currency that earned most: the one the overview's chart draws revenue in."""
+        earned = self.revenue_by_currency
+        return max(earned, key=lambda c: earned[c]) if earned else None
 
 
 def totals(conn: Connection, *, principal: Principal, since: datetime) -> Totals:
+    """Successful payments and revenue, failed payments, and refunds made since `since`: two
+    statements."""
     rows = conn.execute(
-        sa.select(charges.c.currency, sa.func.count(), sa.func.sum(charges.c.amount))
-        .where(*_paid(principal), charges.c.created_at >= to_micros(since))
-        .group_by(charges.c.currency)
+        sa.select(
+            charges.c.status, charges.c.currency, sa.func.count(), sa.func.sum(charges.c.amount)
+        )
+        .where(
+            *scoped(charges, principal),
+            charges.c.status.in_(("successful", "failed")),
+            charges.c.created_at >= to_micros(since),
+        )
+        .group_by(charges.c.status, charges.c.currency)
     ).all()
-    return Totals(sum(int(n) for _, n, _ in rows), {c: int(s) for c, _, s in rows})
+    paid = [(c, int(n), int(s)) for status, c, n, s in rows if status == "successful"]
+    returned = conn.execute(
+        sa.select(refunds.c.currency, sa.func.count(), sa.func.sum(refunds.c.amount))
+        .where(*scoped(refunds, principal), refunds.c.created_at >= to_micros(since))
+        .group_by(refunds.c.currency)
+    ).all()
+    return Totals(
+        payments=sum(n for _, n, _ in paid),
+        revenue_by_currency={c: s for c, _, s in paid},
+        failed=sum(int(n) for status, _, n, _ in rows if status == "failed"),
+        refunds=sum(int(n) for _, n, _ in returned),
+        refunded_by_currency={c: int(s) for c, _, s in returned},
+    )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from paylinks.dashboard import (
     link_form,
     links_pages,
     omise,
+    page_preview,
+    settings,
 )
 from paylinks.dashboard.pages import MerchantVisit, page, static
 from paylinks.errors import NotFound
@@ -29,12 +31,14 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard/password", page(access.password_page), methods=["GET"]),
         Route("/dashboard/password", page(access.change_password), methods=["POST"]),
         Route("/dashboard/static/{name}", static, methods=["GET"]),
+        *page_preview.routes(),  # before links_pages: /dashboard/links/new is not a link id
         *link_form.routes(),  # before links_pages: /dashboard/links/new is not a link id
         *links_pages.routes(),
         *charge_actions.routes(),
         *branding.routes(),
         *developers.routes(),
         *omise.routes(),
+        *settings.routes(),
         # Last: any other dashboard path is an HTML 404 (after sign-in), never the API's JSON.
         Route("/dashboard/{rest:path}", page(missing), methods=["GET", "POST"]),
     ]

@@ -47,6 +47,7 @@ class Session:
     created_at: datetime
     expires_at: datetime
     clock_offset: int = 0  # the account's test clock (test mode), as on `Principal`
+    time_zone: str | None = None  # the account's dashboard time zone (None: the default)
 
     @property
     def principal(self) -> Principal:
@@ -105,6 +106,7 @@ def find_session(conn: Connection, *, token: str, now: datetime) -> Session | No
             accounts.c.id.label("account_id"),
             accounts.c.name.label("account_name"),
             accounts.c.clock_offset,
+            accounts.c.time_zone,
             users.c.email,
         )
         .join(accounts, accounts.c.pk == dashboard_sessions.c.account_pk)
@@ -129,6 +131,7 @@ def find_session(conn: Connection, *, token: str, now: datetime) -> Session | No
         created_at=from_micros(row.created_at),  # type: ignore[arg-type]
         expires_at=from_micros(row.expires_at),  # type: ignore[arg-type]
         clock_offset=0 if row.livemode else row.clock_offset,
+        time_zone=row.time_zone,
     )
 
 

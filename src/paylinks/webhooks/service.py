@@ -285,7 +285,7 @@ def roll_secret(
     return get_endpoint(conn, principal=principal, endpoint_id=endpoint_id)
 
 
-def _insert_delivery(
+def insert_delivery(
     conn: Connection, *, principal: Principal, event_pk: int, endpoint: Endpoint, now: datetime
 ) -> None:
     """Deliveries run on real time, whatever the account's test clock says: advancing the clock
@@ -319,7 +319,7 @@ def enqueue(
     caller's transaction; how many."""
     wanting = [e for e in list_endpoints(conn, principal=principal) if e.wants(key)]
     for endpoint in wanting:
-        _insert_delivery(conn, principal=principal, event_pk=event_pk, endpoint=endpoint, now=now)
+        insert_delivery(conn, principal=principal, event_pk=event_pk, endpoint=endpoint, now=now)
     return len(wanting)
 
 
@@ -351,7 +351,7 @@ def redeliver(
     if not targets:
         raise BadRequest(f"no enabled webhook endpoint receives {event.key} events")
     for endpoint in targets:
-        _insert_delivery(conn, principal=principal, event_pk=event.pk, endpoint=endpoint, now=now)
+        insert_delivery(conn, principal=principal, event_pk=event.pk, endpoint=endpoint, now=now)
     return len(targets)
 
 
@@ -378,6 +378,6 @@ def redeliver_range(
     queued = 0
     for row in rows:
         for endpoint in _targets(conn, principal=principal, key=row.key, endpoint_id=endpoint_id):
-            _insert_delivery(conn, principal=principal, event_pk=row.pk, endpoint=endpoint, now=now)
+            insert_delivery(conn, principal=principal, event_pk=row.pk, endpoint=endpoint, now=now)
             queued += 1
     return queued

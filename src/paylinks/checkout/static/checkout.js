@@ -206,6 +206,40 @@
     return value.replace(/\D/g, "").slice(0, 19).replace(/(\d{4})(?=\d)/g, "$1 ");
   });
 
+  // The brand, named beside the label and marked among the accepted ones, as the number is
+  // typed: from the server's own prefixes (data-brands: "Visa:4-4;MasterCard:51-55,...").
+  var marks = document.querySelector(".card-marks");
+  var brandLabel = document.getElementById("number-brand");
+  var prefixes = marks ? marks.dataset.brands.split(";").map(function (entry) {
+    var parts = entry.split(":");
+    return [parts[0], parts[1].split(",").map(function (range) { return range.split("-"); })];
+  }) : [];
+
+  function brandOf(number) {
+    for (var i = 0; i < prefixes.length; i++) {
+      var ranges = prefixes[i][1];
+      for (var j = 0; j < ranges.length; j++) {
+        var start = number.slice(0, ranges[j][0].length);
+        if (start.length === ranges[j][0].length && start >= ranges[j][0] && start <= ranges[j][1]) {
+          return prefixes[i][0];
+        }
+      }
+    }
+    return "";
+  }
+
+  form.elements.namedItem("number").addEventListener("input", function (event) {
+    var brand = brandOf(digits(event.target.value));
+    if (brandLabel) {
+      brandLabel.textContent = brand;
+    }
+    if (marks) {
+      marks.querySelectorAll("li").forEach(function (item) {
+        item.classList.toggle("detected", item.dataset.brand === brand);
+      });
+    }
+  });
+
   form.elements.namedItem("number").addEventListener("blur", function (event) {
     var number = digits(event.target.value);
     if (/^\d{12,19}$/.test(number)) {

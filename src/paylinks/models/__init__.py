@@ -1,4 +1,6 @@
-"""Every table, as SQLAlchemy Core metadata. Migrations create them; this file describes them.
+"""Every table, as SQLAlchemy Core metadata. Migrations create them; this package describes
+them: the payment tables here, the dashboard's people in `people` (imported below, so that
+`from paylinks.models import users` and `metadata` know every table).
 
 Times are integer microseconds since the Unix epoch (UTC): one representation on SQLite and
 PostgreSQL, exact ordering, cheap indexes. `clock.to_micros`/`from_micros` convert.
@@ -8,10 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+from paylinks.models.base import BigId as BigId
+from paylinks.models.base import metadata as metadata
 
 accounts = sa.Table(
     "accounts",
@@ -26,6 +26,7 @@ accounts = sa.Table(
     sa.Column("three_d_secure", sa.Boolean, nullable=False, server_default=sa.false()),
     # The test clock: how far (microseconds) this account's test mode is ahead of real time.
     sa.Column("clock_offset", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("time_zone", sa.String(64), nullable=True),  # the dashboard's; NULL: Asia/Bangkok
 )
 
 api_keys = sa.Table(
@@ -105,8 +106,6 @@ link_counters = sa.Table(
     sa.Column("count", sa.BigInteger, nullable=False),
 )
 
-# A random secret per installation, shared by every process through the database: it keys card
-# fingerprints and signs CSRF tokens unless PAYLINKS_SECRET is set.
 # An account's own Omise account, where its live payments go (`upstream`). The secret key is
 # sealed (never stored in plain text); the public key is published in payment pages anyway.
 omise_connections = sa.Table(
@@ -123,6 +122,8 @@ omise_connections = sa.Table(
     sa.Column("webhook_secret_sealed", sa.Text, nullable=True),
 )
 
+# A random secret per installation, shared by every process through the database: it keys card
+# fingerprints and signs CSRF tokens unless PAYLINKS_SECRET is set.
 instance_secrets = sa.Table(
     "instance_secrets",
     metadata,
@@ -326,39 +327,25 @@ webhook_attempts = sa.Table(
 )
 
 
-# The dashboard's people: each signs in to one account with an e-mail and a password (scrypt).
-users = sa.Table(
-    "users",
+# Receipt e-mails, an outbox like webhooks': a row is written "held" with the charge the page
+# made (the customer's address and language), becomes "pending" in the transaction that records
+# the charge paid, and the mailer claims it (a lease), sends it, and marks it "sent"; after its
+# last failed try, "failed". One row per charge: a receipt is never queued twice.
+receipts = sa.Table(
+    "receipts",
     metadata,
     sa.Column("pk", BigId, primary_key=True, autoincrement=True),
-    sa.Column("id", sa.String(40), nullable=False, unique=True),
-    sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), nullable=False),
-    sa.Column("email", sa.String(254), nullable=False, unique=True),  # lower-cased
-    sa.Column("password_hash", sa.String(200), nullable=False),
-    sa.Column("created_at", sa.BigInteger, nullable=False),
-    # Failed password sign-ins in a row; at `users.LOCK_AFTER` the user is locked until
-    # `locked_until`, and a success resets both.
-    sa.Column("failed_sign_ins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("charge_pk", sa.BigInteger, sa.ForeignKey("charges.pk"), nullable=False, unique=True),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("language", sa.String(5), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # held|pending|sent|failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=True),
     sa.Column("locked_until", sa.BigInteger, nullable=True),
-)
-
-# Dashboard sessions, kept server-side so that signing out (or expiry) ends them for good. The
-# cookie holds a random token; only its SHA-256 is stored.
-dashboard_sessions = sa.Table(
-    "dashboard_sessions",
-    metadata,
-    sa.Column("pk", BigId, primary_key=True, autoincrement=True),
-    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("account_pk", sa.BigInteger, sa.ForeignKey("accounts.pk"), nullable=False),
-    # NULL when signed in with a secret key: such a session stays in that key's mode.
-    sa.Column("user_pk", sa.BigInteger, sa.ForeignKey("users.pk"), nullable=True),
-    # The secret key that opened the session (NULL for a user's): rolling it ends the session.
-    sa.Column("api_key_pk", sa.BigInteger, sa.ForeignKey("api_keys.pk"), nullable=True),
-    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("last_error", sa.String(300), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
-    sa.Column("expires_at", sa.BigInteger, nullable=False),
-    sa.Index("ix_dashboard_sessions_api_key", "api_key_pk"),
-    sa.Index("ix_dashboard_sessions_user", "user_pk"),
+    sa.Column("sent_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_receipts_due", "status", "next_attempt_at"),
 )
 
 # How the hosted payment page looks for an account's customers.
@@ -396,3 +383,8 @@ idempotency_keys = sa.Table(
     sa.UniqueConstraint("account_pk", "livemode", "key", name="ux_idempotency_keys_scope"),
     sa.Index("ix_idempotency_keys_expires", "expires_at"),
 )
+
+
+# The dashboard's people and their sessions (a module of their own for its length only).
+from paylinks.models.people import dashboard_sessions as dashboard_sessions  # noqa: E402
+from paylinks.models.people import users as users  # noqa: E402
