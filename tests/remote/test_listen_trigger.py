@@ -95,7 +95,9 @@ class Listener:
 
     def stop(self, signum: int = signal.SIGINT) -> int:
         self.process.send_signal(signum)
-        code = self.process.wait(timeout=10)
+        # A bound, not a pause: it returns as soon as listen has exited (in well under a second
+        # alone; over 10 s once on a CI machine running the browser tests beside it).
+        code = self.process.wait(timeout=60)
         wait_until(lambda: self.lines and self.lines[-1] == "Stopped.", 5, "Stopped.")
         return code
 
