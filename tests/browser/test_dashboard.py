@@ -24,6 +24,21 @@ def sign_in(tab: Visitor, server: LiveServer) -> None:
     tab.page.get_by_role("heading", name="Overview").wait_for()
 
 
+def save_branding(tab: Visitor, server: LiveServer, *, logo: Any = None) -> None:
+    """The branding every test of this module saves (they share one account, in any order)."""
+    page = tab.page
+    page.goto(f"{server.url}/dashboard/branding")
+    page.get_by_label("Display name (shown to customers; default: the account's name)").fill(
+        "Baan Ceramics"
+    )
+    page.locator("#brand_color").fill("#0b3d91")
+    page.get_by_label("Support e-mail (optional)").fill("help@baan.example")
+    if logo is not None:
+        page.get_by_label("Logo (PNG, JPEG or WebP, at most 512 KiB)").set_input_files(str(logo))
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_text("Saved.").wait_for()
+
+
 def create_link(
     tab: Visitor, server: LiveServer, title: str, amount: str, *, customer: bool
 ) -> str:
@@ -160,16 +175,7 @@ def test_branding_from_the_dashboard_reaches_the_payment_page(
     logo = tmp_path / "logo.png"
     segno.make("Baan Ceramics").save(str(logo), scale=4)
     sign_in(desktop, server)
-    page = desktop.page
-    page.goto(f"{server.url}/dashboard/branding")
-    page.get_by_label("Display name (shown to customers; default: the account's name)").fill(
-        "Baan Ceramics"
-    )
-    page.locator("#brand_color").fill("#0b3d91")
-    page.get_by_label("Support e-mail (optional)").fill("help@baan.example")
-    page.get_by_label("Logo (PNG, JPEG or WebP, at most 512 KiB)").set_input_files(str(logo))
-    page.get_by_role("button", name="Save", exact=True).click()
-    page.get_by_text("Saved.").wait_for()
+    save_branding(desktop, server, logo=logo)
     desktop.screenshot("dashboard-branding")
     made = api.post("/links", json={"amount": 100000, "currency": "thb", "title": "Bowl"}).json()
     phone.page.goto(made["payment_uri"])
@@ -202,14 +208,7 @@ def test_the_previews_are_the_payment_page_itself(
 
     sign_in(desktop, server)
     page = desktop.page
-    page.goto(f"{server.url}/dashboard/branding")
-    page.get_by_label("Display name (shown to customers; default: the account's name)").fill(
-        "Baan Ceramics"
-    )
-    page.locator("#brand_color").fill("#0b3d91")
-    page.get_by_label("Support e-mail (optional)").fill("help@baan.example")
-    page.get_by_role("button", name="Save", exact=True).click()
-    page.get_by_text("Saved.").wait_for()
+    save_branding(desktop, server)
     page.goto(f"{server.url}/dashboard/links/new")
     page.get_by_label("Title").fill("Glazed teapot")
     page.get_by_label("Amount", exact=True).fill("1450")
