@@ -95,9 +95,7 @@ class Listener:
 
     def stop(self, signum: int = signal.SIGINT) -> int:
         self.process.send_signal(signum)
-        # A bound, not a pause: it returns as soon as listen has exited (in well under a second
-        # alone; over 10 s once on a CI machine running the browser tests beside it).
-        code = self.process.wait(timeout=60)
+        code = self.process.wait(timeout=10)
         wait_until(lambda: self.lines and self.lines[-1] == "Stopped.", 5, "Stopped.")
         return code
 
